@@ -1,0 +1,41 @@
+//! `portscope ls`: the socket table.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::{report_gaps, stdout};
+use crate::Exit;
+use crate::cli::LsArgs;
+use crate::inventory;
+use crate::query::Query;
+use crate::render::sockets::{self, DUAL_STACK_LEGEND, SocketRows};
+use crate::render::summary::Summary;
+use crate::render::{self, Style, json};
+
+pub fn run(args: &LsArgs, mut style: Style) -> Result<Exit> {
+    let need_owners = !args.summary && !args.no_owners;
+    let query = Query::from_filters(&args.filter, need_owners, args.all_owners)?;
+    let mut inv = inventory::collect(&query)?;
+    sockets::sort(&mut inv.sockets, args.sort);
+    style.header = !args.no_header;
+    let mut out = stdout();
+    if args.summary {
+        let summary = Summary::of(&inv.sockets);
+        if args.json {
+            json::value(&mut out, &summary)?;
+        } else {
+            render::rows(&mut out, &summary.rows(), &style)?;
+        }
+    } else if args.json {
+        json::sockets(&mut out, &inv)?;
+    } else {
+        render::rows(&mut out, &SocketRows { inventory: &inv }, &style)?;
+        if style.terminal && inv.sockets.iter().any(|s| s.is_dual_stack()) {
+            writeln!(out, "{DUAL_STACK_LEGEND}")?;
+        }
+    }
+    out.flush()?;
+    report_gaps(&inv);
+    Ok(Exit::found(!inv.sockets.is_empty()))
+}

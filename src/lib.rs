@@ -1,0 +1,40 @@
+//! portscope: ports and sockets on one host.
+//!
+//! Data flows one way: `cli` → `query` → `inventory` (collect) → `model` → `render`.
+
+pub mod cli;
+mod commands;
+pub mod exit;
+pub mod inventory;
+pub mod model;
+pub mod ports;
+pub mod process;
+pub mod query;
+pub mod render;
+pub mod terminal;
+
+use anyhow::Result;
+
+use cli::{Cli, Command};
+pub use exit::Exit;
+
+/// Runs the command the user asked for.
+pub fn run(cli: Cli) -> Result<Exit> {
+    let style = terminal::Style::decide(cli.color);
+    match cli.command {
+        None => commands::ls::run(&cli.ls, style),
+        Some(Command::Ls(args)) => commands::ls::run(&args, style),
+        Some(Command::Who(args)) => commands::who::run(&args, style),
+        Some(Command::Completions { shell }) => commands::generate::completions(shell),
+        Some(Command::Man) => commands::generate::man_page(),
+    }
+}
+
+/// Whether an error is only stdout going away (`portscope | head`), which is not a failure.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

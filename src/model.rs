@@ -1,0 +1,310 @@
+//! Plain data about sockets and processes. No I/O happens here, so every renderer can be
+//! tested with hand-built values.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        }
+    }
+}
+
+/// Socket states in net-tools spelling. UDP uses `Unconn` and `Established` only.
+/// The order is the display order for `--sort state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TcpState {
+    Listen,
+    Unconn,
+    SynSent,
+    SynRecv,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+    Close,
+}
+
+impl TcpState {
+    pub const ALL: [TcpState; 12] = [
+        TcpState::Listen,
+        TcpState::Unconn,
+        TcpState::SynSent,
+        TcpState::SynRecv,
+        TcpState::Established,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::CloseWait,
+        TcpState::Closing,
+        TcpState::LastAck,
+        TcpState::TimeWait,
+        TcpState::Close,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpState::Listen => "LISTEN",
+            TcpState::Unconn => "UNCONN",
+            TcpState::SynSent => "SYN_SENT",
+            TcpState::SynRecv => "SYN_RECV",
+            TcpState::Established => "ESTABLISHED",
+            TcpState::FinWait1 => "FIN_WAIT1",
+            TcpState::FinWait2 => "FIN_WAIT2",
+            TcpState::CloseWait => "CLOSE_WAIT",
+            TcpState::Closing => "CLOSING",
+            TcpState::LastAck => "LAST_ACK",
+            TcpState::TimeWait => "TIME_WAIT",
+            TcpState::Close => "CLOSE",
+        }
+    }
+
+    /// Parses a state name in any case, with `-` or `_` (`time-wait`, `TIME_WAIT`, `timewait`).
+    pub fn parse(text: &str) -> Option<TcpState> {
+        let wanted: String = text
+            .chars()
+            .filter(|c| !matches!(c, '-' | '_'))
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        TcpState::ALL
+            .into_iter()
+            .find(|state| state.name().replace('_', "") == wanted)
+    }
+
+    /// The Linux kernel's numbering (include/net/tcp_states.h). UDP sockets report
+    /// TCP_ESTABLISHED when connected and TCP_CLOSE when not.
+    pub fn from_kernel(proto: Proto, state: u8) -> Option<TcpState> {
+        Some(match (proto, state) {
+            (Proto::Udp, 7) => TcpState::Unconn,
+            (_, 1) => TcpState::Established,
+            (_, 2) => TcpState::SynSent,
+            // 12 is TCP_NEW_SYN_RECV: a request socket, still mid-handshake.
+            (_, 3 | 12) => TcpState::SynRecv,
+            (_, 4) => TcpState::FinWait1,
+            (_, 5) => TcpState::FinWait2,
+            (_, 6) => TcpState::TimeWait,
+            (_, 7) => TcpState::Close,
+            (_, 8) => TcpState::CloseWait,
+            (_, 9) => TcpState::LastAck,
+            (_, 10) => TcpState::Listen,
+            (_, 11) => TcpState::Closing,
+            _ => return None,
+        })
+    }
+
+    /// The kernel's number for this state, as used in sock_diag state masks.
+    pub fn kernel_number(self) -> u8 {
+        match self {
+            TcpState::Established => 1,
+            TcpState::SynSent => 2,
+            TcpState::SynRecv => 3,
+            TcpState::FinWait1 => 4,
+            TcpState::FinWait2 => 5,
+            TcpState::TimeWait => 6,
+            TcpState::Close | TcpState::Unconn => 7,
+            TcpState::CloseWait => 8,
+            TcpState::LastAck => 9,
+            TcpState::Listen => 10,
+            TcpState::Closing => 11,
+        }
+    }
+
+    /// A socket waiting for peers rather than talking to one.
+    pub fn is_listening(self) -> bool {
+        matches!(self, TcpState::Listen | TcpState::Unconn)
+    }
+
+    /// States a socket can be in after its process closed it (the kernel finishes the close).
+    pub fn is_closing(self) -> bool {
+        matches!(
+            self,
+            TcpState::FinWait1
+                | TcpState::FinWait2
+                | TcpState::Closing
+                | TcpState::LastAck
+                | TcpState::TimeWait
+        )
+    }
+}
+
+/// A kernel timer running on a socket, as sock_diag reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timer {
+    pub kind: TimerKind,
+    pub expires_ms: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    Retransmit,
+    KeepAlive,
+    TimeWait,
+    ZeroWindowProbe,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+/// fe80::/10: an address that only means something together with its interface.
+pub fn is_link_local(ip: &IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
+}
+
+/// One TCP or UDP socket as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Socket {
+    pub proto: Proto,
+    pub family: Family,
+    pub local: Endpoint,
+    pub remote: Endpoint,
+    pub state: TcpState,
+    /// For LISTEN: connections waiting in the accept queue; otherwise unread bytes.
+    pub recv_q: u32,
+    /// For LISTEN: the backlog; otherwise bytes not yet acknowledged by the peer.
+    pub send_q: u32,
+    /// The socket's owner uid. Meaningless (0) when `inode` is 0.
+    pub uid: u32,
+    /// 0 when no file refers to the socket: TIME_WAIT, orphans, the accept queue.
+    pub inode: u32,
+    /// For an IPv6 socket: whether IPV6_V6ONLY is set; `None` when unknown.
+    pub v6only: Option<bool>,
+    /// The interface the socket is bound to (scope of a link-local address), if any.
+    pub iface: Option<String>,
+    pub timer: Option<Timer>,
+    /// Pids of the processes that hold a file descriptor for this socket.
+    pub pids: Vec<u32>,
+}
+
+/// Who holds a socket, as far as the listing can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner<'a> {
+    Processes(&'a [u32]),
+    /// Closed by its process; the kernel is finishing the close (TIME_WAIT, orphans).
+    Closed,
+    /// Handshake done, waiting in a listener's accept queue for accept().
+    AcceptQueue,
+    /// A half-open connection: the listener's SYN queue.
+    Handshake,
+    /// A process holds it, but it could not be seen (another user's, or it exited mid-scan).
+    Hidden,
+    /// Owners were not looked up.
+    NotLooked,
+}
+
+impl Socket {
+    /// A socket with these addresses and state; queues, ids and owners empty.
+    pub fn new(proto: Proto, local: Endpoint, remote: Endpoint, state: TcpState) -> Socket {
+        let family = if local.ip.is_ipv4() {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        };
+        Socket {
+            proto,
+            family,
+            local,
+            remote,
+            state,
+            recv_q: 0,
+            send_q: 0,
+            uid: 0,
+            inode: 0,
+            v6only: None,
+            iface: None,
+            timer: None,
+            pids: Vec::new(),
+        }
+    }
+
+    /// An IPv6 socket on the unspecified address that also accepts IPv4.
+    pub fn is_dual_stack(&self) -> bool {
+        self.family == Family::Ipv6 && self.local.ip.is_unspecified() && self.v6only == Some(false)
+    }
+
+    pub fn owner(&self, owners_looked_up: bool) -> Owner<'_> {
+        if !self.pids.is_empty() {
+            return Owner::Processes(&self.pids);
+        }
+        if self.inode == 0 {
+            return match self.state {
+                TcpState::SynRecv => Owner::Handshake,
+                TcpState::Established | TcpState::CloseWait => Owner::AcceptQueue,
+                _ => Owner::Closed,
+            };
+        }
+        if owners_looked_up {
+            Owner::Hidden
+        } else {
+            Owner::NotLooked
+        }
+    }
+}
+
+/// What a process looks like to the listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub pid: u32,
+    pub name: String,
+    pub user: Option<String>,
+    pub cmdline: String,
+}
+
+/// The result of one collection: sockets, their processes, and what could not be seen.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub sockets: Vec<Socket>,
+    pub processes: HashMap<u32, Process>,
+    /// Socket uid -> user name, for the uids of the listed sockets.
+    pub users: HashMap<u32, String>,
+    pub owners_looked_up: bool,
+    /// Processes whose descriptors could not be read (another user's, without privileges).
+    pub unreadable_processes: usize,
+    /// Things the user should know about how the table was read (a fallback, say).
+    pub notes: Vec<String>,
+}
+
+impl Inventory {
+    /// Sockets with a file descriptor somewhere whose holder could not be seen.
+    pub fn hidden_owner_count(&self) -> usize {
+        if !self.owners_looked_up {
+            return 0;
+        }
+        self.sockets
+            .iter()
+            .filter(|s| s.owner(true) == Owner::Hidden)
+            .count()
+    }
+
+    pub fn user_name(&self, uid: u32) -> Option<&str> {
+        self.users.get(&uid).map(String::as_str)
+    }
+}

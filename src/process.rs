@@ -1,0 +1,69 @@
+//! Process names, command lines and user names, for the pids that own listed sockets only.
+
+use std::collections::HashMap;
+
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+
+use crate::inventory::users::lookup_user;
+use crate::model::Process;
+
+/// Describes these processes. A pid that exited meanwhile is simply absent.
+pub fn describe(pids: &[u32]) -> HashMap<u32, Process> {
+    if pids.is_empty() {
+        return HashMap::new();
+    }
+    let Ok(mut system) = System::new() else {
+        return HashMap::new();
+    };
+    let wanted: Vec<Pid> = pids.iter().map(|p| Pid::from_u32(*p)).collect();
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&wanted),
+        true,
+        ProcessRefreshKind::nothing()
+            .with_cmd(UpdateKind::Always)
+            .with_user(UpdateKind::Always)
+            .without_tasks(),
+    );
+    let mut users = UserNames::default();
+    wanted
+        .iter()
+        .filter_map(|pid| system.process(*pid))
+        .map(|p| {
+            let cmdline = p
+                .cmd()
+                .iter()
+                .map(|arg| arg.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let uid = p.user_id().map(|u| **u);
+            let process = Process {
+                pid: p.pid().as_u32(),
+                name: p.name().to_string_lossy().into_owned(),
+                user: uid.and_then(|uid| users.name(uid)),
+                cmdline,
+            };
+            (process.pid, process)
+        })
+        .collect()
+}
+
+/// uid -> user name through getpwuid_r (so LDAP/sssd users resolve too), cached.
+#[derive(Default)]
+pub struct UserNames(HashMap<u32, Option<String>>);
+
+impl UserNames {
+    pub fn name(&mut self, uid: u32) -> Option<String> {
+        self.0
+            .entry(uid)
+            .or_insert_with(|| lookup_user(uid))
+            .clone()
+    }
+}
+
+/// The names of these uids; uids without a name map to their number.
+pub fn user_names(uids: impl IntoIterator<Item = u32>) -> HashMap<u32, String> {
+    let mut names = UserNames::default();
+    uids.into_iter()
+        .map(|uid| (uid, names.name(uid).unwrap_or_else(|| uid.to_string())))
+        .collect()
+}

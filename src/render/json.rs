@@ -1,0 +1,94 @@
+//! JSON output (docs/json.md). These serde types are the schema; they are built from model
+//! types so that the model can change without changing what scripts read.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::model::{Inventory, Socket};
+
+use super::text;
+
+#[derive(Debug, Serialize)]
+pub struct JsonSocket<'a> {
+    pub proto: &'static str,
+    pub family: &'static str,
+    pub local_addr: String,
+    pub local_port: u16,
+    pub remote_addr: String,
+    pub remote_port: u16,
+    pub state: &'static str,
+    pub recv_q: u32,
+    pub send_q: u32,
+    pub uid: u32,
+    pub inode: u32,
+    pub processes: Vec<JsonProcess<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonProcess<'a> {
+    pub pid: u32,
+    pub name: &'a str,
+    pub user: Option<&'a str>,
+    pub cmdline: &'a str,
+}
+
+impl<'a> JsonSocket<'a> {
+    pub fn new(s: &Socket, inv: &'a Inventory) -> JsonSocket<'a> {
+        let addr = |ip| {
+            let mut out = String::new();
+            text::ip(ip, s.iface.as_deref(), &mut out);
+            out
+        };
+        JsonSocket {
+            proto: s.proto.name(),
+            family: s.family.name(),
+            local_addr: addr(&s.local.ip),
+            local_port: s.local.port,
+            remote_addr: addr(&s.remote.ip),
+            remote_port: s.remote.port,
+            state: s.state.name(),
+            recv_q: s.recv_q,
+            send_q: s.send_q,
+            uid: s.uid,
+            inode: s.inode,
+            processes: s
+                .pids
+                .iter()
+                .filter_map(|pid| inv.processes.get(pid))
+                .map(|p| JsonProcess {
+                    pid: p.pid,
+                    name: &p.name,
+                    user: p.user.as_deref(),
+                    cmdline: &p.cmdline,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A JSON array written one element per line, so that large outputs stream.
+pub fn array<T: Serialize>(
+    out: &mut dyn Write,
+    items: impl IntoIterator<Item = T>,
+) -> io::Result<()> {
+    let mut first = true;
+    out.write_all(b"[")?;
+    for item in items {
+        out.write_all(if first { b"\n" } else { b",\n" })?;
+        first = false;
+        serde_json::to_writer(&mut *out, &item)?;
+    }
+    out.write_all(if first { b"]\n" } else { b"\n]\n" })
+}
+
+/// The sockets of an inventory in the `ls --json` schema.
+pub fn sockets(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
+    array(out, inv.sockets.iter().map(|s| JsonSocket::new(s, inv)))
+}
+
+/// Any serializable value on one line.
+pub fn value<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")
+}

@@ -1,0 +1,72 @@
+//! Turning an `Inventory` into text: tables on a terminal, plain columns in a pipe, JSON.
+
+pub mod json;
+pub mod plain;
+pub mod sockets;
+pub mod summary;
+pub mod table;
+pub mod text;
+pub mod who;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod snapshot_tests;
+
+use std::io::{self, Write};
+
+/// What to assume when a terminal reports no width (a serial console, some CI runners).
+pub const FALLBACK_WIDTH: u16 = 100;
+
+/// How output looks, decided once from the flags, the environment and the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+    /// stdout is a terminal: draw a table fitted to `width`.
+    pub terminal: bool,
+    pub width: u16,
+    pub header: bool,
+}
+
+/// A colour a cell may carry; each renderer maps it to its own escape codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tint {
+    Green,
+    Cyan,
+    Yellow,
+    Red,
+    Magenta,
+    Blue,
+    Dim,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// Rows of text cells, written into a caller's buffer so that a renderer can measure and
+/// print 100,000 rows without keeping a string per cell.
+pub trait Rows {
+    fn headers(&self) -> &[&'static str];
+    fn align(&self, column: usize) -> Align;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Appends the text of one cell to `out`.
+    fn cell(&self, row: usize, column: usize, out: &mut String);
+    fn tint(&self, _row: usize, _column: usize) -> Option<Tint> {
+        None
+    }
+}
+
+/// Prints rows as a table on a terminal, as plain aligned columns otherwise.
+pub fn rows(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<()> {
+    if style.terminal {
+        table::write(out, rows, style)
+    } else {
+        plain::write(out, rows, style)
+    }
+}

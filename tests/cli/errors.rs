@@ -1,0 +1,67 @@
+//! Bad input: one line on stderr starting `portscope: `, exit 2, no panic.
+
+use crate::support::*;
+
+fn one_line_error(args: &[&str], wanted: &str) {
+    let out = portscope(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(err.starts_with("portscope: "), "{err}");
+    assert!(
+        err.contains(wanted),
+        "{args:?}: expected '{wanted}' in {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_arguments() {
+    one_line_error(&["ls", "--port", "0"], "invalid port '0'");
+    one_line_error(&["ls", "--sport", "70000"], "ports are 1-65535");
+    one_line_error(
+        &["ls", "--dport", "no-such-service-x"],
+        "unknown port 'no-such-service-x'",
+    );
+    one_line_error(&["ls", "--state", "bogus"], "unknown state 'bogus'");
+    one_line_error(
+        &["ls", "--user", "no-such-user-x"],
+        "unknown user 'no-such-user-x'",
+    );
+    one_line_error(&["ls", "--pid", "abc"], "invalid value 'abc'");
+    one_line_error(&["ls", "--sort", "size"], "invalid value 'size'");
+    one_line_error(&["who"], "required");
+    one_line_error(&["who", ""], "empty port");
+    one_line_error(&["frobnicate"], "unrecognized subcommand");
+    one_line_error(&["ls", "--no-owners", "--pid", "1"], "cannot be used with");
+}
+
+#[test]
+fn help_and_version_succeed() {
+    let out = portscope(&["--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout_of(&out).contains("Examples:"));
+    let out = portscope(&["who", "--help"]).output().unwrap();
+    assert!(stdout_of(&out).contains("portscope who 8080"));
+    assert_eq!(
+        portscope(&["--version"]).output().unwrap().status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = portscope(&["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        assert!(stdout_of(&out).contains("portscope"), "{shell}");
+    }
+    let bash = stdout_of(&portscope(&["completions", "bash"]).output().unwrap());
+    assert!(bash.contains("--sport"), "completions know the flags");
+    let man = stdout_of(&portscope(&["man"]).output().unwrap());
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH portscope"),
+        "{}",
+        &man[..man.len().min(200)]
+    );
+}

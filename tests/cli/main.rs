@@ -1,0 +1,11 @@
+//! portscope's integration tests: the real binary against real sockets on loopback or inside
+//! network namespaces the tests create and remove themselves.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod errors;
+mod filters;
+mod ls;
+mod unprivileged;
+mod who;

@@ -1,0 +1,185 @@
+//! Shared test helpers: running the binary, reading its JSON strictly, private namespaces.
+
+use std::fs::File;
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::process::{Command, Output};
+
+use serde::Deserialize;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_portscope");
+
+pub fn portscope(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env("NO_COLOR", "1");
+    cmd
+}
+
+/// The `ls --json` schema. Unknown keys fail the test: a schema change must be deliberate.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonSocket {
+    pub proto: String,
+    pub family: String,
+    pub local_addr: String,
+    pub local_port: u16,
+    pub remote_addr: String,
+    pub remote_port: u16,
+    pub state: String,
+    pub recv_q: u32,
+    pub send_q: u32,
+    pub uid: u32,
+    pub inode: u32,
+    pub processes: Vec<JsonProcess>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonProcess {
+    pub pid: u32,
+    pub name: String,
+    pub user: Option<String>,
+    pub cmdline: String,
+}
+
+impl JsonSocket {
+    pub fn pids(&self) -> Vec<u32> {
+        self.processes.iter().map(|p| p.pid).collect()
+    }
+}
+
+/// Runs a command that prints `ls --json` output; exit 0 or 1 are both fine.
+pub fn json_of(mut cmd: Command) -> Vec<JsonSocket> {
+    let out = cmd.output().unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+pub fn ls_json(args: &[&str]) -> Vec<JsonSocket> {
+    let mut all = vec!["ls", "--json"];
+    all.extend_from_slice(args);
+    json_of(portscope(&all))
+}
+
+pub fn stdout_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A loopback listener on a kernel-chosen port.
+pub fn listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+/// A connected pair over loopback: (client, server side).
+pub fn pair(l: &TcpListener) -> (TcpStream, TcpStream) {
+    let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (server, _) = l.accept().unwrap();
+    (client, server)
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Says loudly that a test did not run, and why.
+pub fn skip(test: &str, why: &str) {
+    eprintln!("SKIPPED {test}: {why}");
+}
+
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A private network namespace, removed on drop. Sockets are made inside it by a thread that
+/// joins it; portscope runs inside it through `ip netns exec`.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    /// None (and a loud skip) when not root or without `ip`.
+    pub fn new(test: &str) -> Option<Netns> {
+        if !is_root() {
+            skip(test, "needs root to create a network namespace");
+            return None;
+        }
+        if !have("ip") {
+            skip(test, "needs `ip` (iproute2)");
+            return None;
+        }
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("pstest-{}-{n}", std::process::id());
+        let ok = |args: &[&str]| Command::new("ip").args(args).status().unwrap().success();
+        assert!(ok(&["netns", "add", &name]), "ip netns add {name}");
+        let ns = Netns { name };
+        assert!(ok(&["-n", &ns.name, "link", "set", "lo", "up"]));
+        Some(ns)
+    }
+
+    /// Runs `f` on a thread inside the namespace; the sockets it makes belong there.
+    pub fn inside<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let file = File::open(format!("/run/netns/{}", self.name)).unwrap();
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // SAFETY: a valid namespace fd; only this thread changes namespace.
+                    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+                    assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+                    f()
+                })
+                .join()
+                .unwrap()
+        })
+    }
+
+    /// portscope inside the namespace.
+    pub fn portscope(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.name, BIN])
+            .args(args)
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    pub fn ls_json(&self, args: &[&str]) -> Vec<JsonSocket> {
+        let mut all = vec!["ls", "--json"];
+        all.extend_from_slice(args);
+        json_of(self.portscope(&all))
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Polls until `check` holds (the kernel moves states asynchronously) or 5 s pass.
+pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
