@@ -10,10 +10,21 @@ use super::procnet;
 use crate::model::{Family, Proto, Socket};
 use crate::query::{OwnerLookup, Query};
 
+/// What the /proc/net tables cannot tell.
+const LOSSES: &str = "(no timers or IPv6-only flag there)";
+
 pub fn collect_sockets(query: &Query) -> Result<Collected> {
     let mut notes = Vec::new();
     let mut sockets = Vec::new();
-    let mut diag = Diag::open();
+    let mut diag = match Diag::open() {
+        Ok(diag) => Some(diag),
+        Err(e) => {
+            notes.push(format!(
+                "cannot open a sock_diag netlink socket ({e}); read /proc/net instead {LOSSES}"
+            ));
+            None
+        }
+    };
     let ports = PortFilter {
         local_or_remote: query.any_port,
         local: query.local_port,
@@ -27,12 +38,14 @@ pub fn collect_sockets(query: &Query) -> Result<Collected> {
             }
             let before = sockets.len();
             let dumped = match &mut diag {
-                Ok(diag) => diag.dump(family, proto, mask, &ports, &mut sockets),
-                Err(e) => Err(copy_error(e)),
+                Some(diag) => diag.dump(family, proto, mask, &ports, &mut sockets),
+                None => Err(std::io::ErrorKind::Unsupported.into()),
             };
             if let Err(e) = dumped {
                 sockets.truncate(before);
-                notes.push(fallback_note(family, proto, &e));
+                if diag.is_some() {
+                    notes.push(fallback_note(family, proto, &e));
+                }
                 procnet::read(family, proto, &mut sockets).with_context(|| {
                     format!("reading the {} table from /proc/net", table(family, proto))
                 })?;
@@ -89,14 +102,7 @@ fn fallback_note(family: Family, proto: Proto, error: &std::io::Error) -> String
         ),
     };
     format!(
-        "{why}; read /proc/net/{} instead (no timers or IPv6-only flag there)",
+        "{why}; read /proc/net/{} instead {LOSSES}",
         table(family, proto)
     )
-}
-
-fn copy_error(e: &std::io::Error) -> std::io::Error {
-    match e.raw_os_error() {
-        Some(code) => std::io::Error::from_raw_os_error(code),
-        None => std::io::Error::new(e.kind(), e.to_string()),
-    }
 }

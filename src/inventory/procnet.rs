@@ -1,6 +1,7 @@
 //! The fallback when sock_diag cannot answer (a kernel built without inet_diag or udp_diag):
 //! the text tables in /proc/net/{tcp,tcp6,udp,udp6}. They lack IPV6_V6ONLY and timers.
 
+use std::collections::HashSet;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -14,12 +15,27 @@ pub fn read(family: Family, proto: Proto, out: &mut Vec<Socket>) -> io::Result<(
         (Proto::Udp, Family::Ipv6) => "/proc/net/udp6",
     };
     let text = std::fs::read_to_string(file)?;
+    // The kernel writes these files a page per read() while sockets come and go, so a socket
+    // can appear twice; keep the first.
+    let mut seen = HashSet::new();
     out.extend(
         text.lines()
             .skip(1)
-            .filter_map(|line| parse_line(proto, line)),
+            .filter_map(|line| parse_line(proto, line))
+            .filter(|s| seen.insert(identity(s))),
     );
     Ok(())
+}
+
+/// A socket with an inode is named by it; the rest (TIME_WAIT, orphans) by their 4-tuple.
+fn identity(s: &Socket) -> (u32, Option<(IpAddr, u16, IpAddr, u16)>) {
+    match s.inode {
+        0 => (
+            0,
+            Some((s.local.ip, s.local.port, s.remote.ip, s.remote.port)),
+        ),
+        inode => (inode, None),
+    }
 }
 
 fn parse_line(proto: Proto, line: &str) -> Option<Socket> {

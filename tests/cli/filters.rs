@@ -58,7 +58,8 @@ fn scene(test: &str) -> Option<Scene> {
         _held: held,
     };
     eventually("TIME_WAIT", || {
-        !scene.ns.ls_json(&["--state", "time_wait"]).is_empty()
+        let tw = scene.ns.ls_json(&["--state", "time_wait"]);
+        seen(!tw.is_empty(), tw)
     });
     Some(scene)
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod errors;
+mod fallback;
 mod filters;
 mod ls;
 mod unprivileged;

@@ -2,7 +2,8 @@
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 
 use serde::Deserialize;
@@ -74,6 +75,18 @@ pub fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Lets the child started by `cmd` inherit `fd`: close-on-exec is cleared in the child's own
+/// descriptor table after the fork, so no other spawn inherits it.
+pub fn inherit(cmd: &mut Command, fd: RawFd) {
+    // SAFETY: fcntl is async-signal-safe and `fd` is open in the forked child.
+    unsafe {
+        cmd.pre_exec(move || match libc::fcntl(fd, libc::F_SETFD, 0) {
+            -1 => Err(std::io::Error::last_os_error()),
+            _ => Ok(()),
+        });
+    }
+}
+
 /// A loopback listener on a kernel-chosen port.
 pub fn listener() -> (TcpListener, u16) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -93,9 +106,11 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Says loudly that a test did not run, and why.
+/// Says loudly that a test did not run, and why: written to stderr directly, past the test
+/// harness's capture of `eprintln!`, so it shows in a passing run.
 pub fn skip(test: &str, why: &str) {
-    eprintln!("SKIPPED {test}: {why}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
 pub fn have(tool: &str) -> bool {
@@ -172,14 +187,26 @@ impl Drop for Netns {
     }
 }
 
-/// Polls until `check` holds (the kernel moves states asynchronously) or 5 s pass.
-pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+/// Polls until `check` holds (the kernel moves states asynchronously) or 5 s pass; on timeout
+/// the message carries `check`'s last complaint.
+pub fn eventually(what: &str, mut check: impl FnMut() -> Result<(), String>) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !check() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    loop {
+        match check() {
+            Ok(()) => return,
+            Err(last) if std::time::Instant::now() > deadline => {
+                panic!("timed out waiting for {what}; last seen: {last}")
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+}
+
+/// `Ok` when `found`, else the observation as the complaint.
+pub fn seen(found: bool, observed: impl std::fmt::Debug) -> Result<(), String> {
+    if found {
+        Ok(())
+    } else {
+        Err(format!("{observed:?}"))
     }
 }

@@ -45,37 +45,56 @@ fn tcp_and_udp_on_the_same_port_and_json() {
 
 #[test]
 fn nobody_holds_it_exits_1() {
-    let (l, port) = listener();
-    drop(l);
-    let out = portscope(&["who", &port.to_string()]).output().unwrap();
+    // A UDP port: a dropped TCP listener's port may still carry TIME_WAIT entries from earlier
+    // connections (bind(0) may pick such a port), which `who` rightly lists.
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = udp.local_addr().unwrap().port();
+    drop(udp);
+    let out = portscope(&["who", "-u", &port.to_string()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout_of(&out), "");
 }
 
 #[test]
 fn time_wait_line_says_the_kernel_holds_it() {
-    let (l, _) = listener();
+    let (l, port) = listener();
     let (client, server) = pair(&l);
     let client_port = client.local_addr().unwrap().port();
+    let state_of = |local: u16, remote: u16| -> Option<String> {
+        let args = [
+            "-t",
+            "--sport",
+            &local.to_string(),
+            "--dport",
+            &remote.to_string(),
+        ];
+        ls_json(&args).first().map(|s| s.state.clone())
+    };
+    // The client must have closed first (its FIN seen by the server) before the server closes,
+    // or under load the two FINs cross and TIME_WAIT can land on the server's side.
     drop(client);
-    drop(server);
-    eventually("TIME_WAIT", || {
-        stdout_of(
-            &portscope(&["who", &client_port.to_string()])
-                .output()
-                .unwrap(),
-        )
-        .contains("TIME_WAIT")
+    eventually("CLOSE_WAIT", || {
+        let state = state_of(port, client_port);
+        seen(state.as_deref() == Some("CLOSE_WAIT"), state)
     });
-    let text = stdout_of(
-        &portscope(&["who", &client_port.to_string()])
+    drop(server);
+    let mut text = String::new();
+    eventually("TIME_WAIT", || {
+        let out = portscope(&["who", &client_port.to_string()])
             .output()
-            .unwrap(),
-    );
-    assert!(text.contains("no process: closed by its owner"), "{text}");
+            .unwrap();
+        text = stdout_of(&out);
+        seen(text.contains("TIME_WAIT"), (&text, stderr_of(&out)))
+    });
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!(":{port} ")))
+        .unwrap_or_default();
+    assert!(line.contains("no process: closed by its owner"), "{text}");
     assert!(
-        text.contains(" s left)"),
+        line.contains(" s left)"),
         "TIME_WAIT shows its timer: {text}"
     );
-    drop(l);
 }
