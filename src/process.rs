@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
-use crate::inventory::users::lookup_user;
+use crate::inventory::users::{lookup_user, process_uid};
 use crate::model::Process;
 
 /// Describes these processes. A pid that exited meanwhile is simply absent.
@@ -35,7 +35,7 @@ pub fn describe(pids: &[u32]) -> HashMap<u32, Process> {
                 .map(|arg| arg.to_string_lossy())
                 .collect::<Vec<_>>()
                 .join(" ");
-            let uid = p.user_id().map(|u| **u);
+            let uid = process_uid(p);
             let process = Process {
                 pid: p.pid().as_u32(),
                 name: p.name().to_string_lossy().into_owned(),

@@ -17,6 +17,17 @@ pub fn uid_of(name: &str) -> Option<u32> {
         .map(|user| user.uid.as_raw())
 }
 
+#[cfg(unix)]
+pub fn process_uid(p: &sysinfo::Process) -> Option<u32> {
+    p.user_id().map(|uid| **uid)
+}
+
+/// Windows identifies users by SID, not uid; the process's user is not shown there.
+#[cfg(not(unix))]
+pub fn process_uid(_p: &sysinfo::Process) -> Option<u32> {
+    None
+}
+
 /// Windows sockets have no uid.
 #[cfg(not(unix))]
 pub fn lookup_user(_uid: u32) -> Option<String> {
