@@ -46,6 +46,12 @@ pub enum Command {
         after_help = "Examples:\n  portscope who 8080\n  portscope who ssh --json\n\nExit status is 1 when nothing holds the port."
     )]
     Who(WhoArgs),
+    /// TCP test endpoints that explain themselves: listen (a server) and connect (a client)
+    #[command(subcommand)]
+    Tcp(TcpCommand),
+    /// UDP test endpoints: recv (a receiver bound to a port) and send (a sender)
+    #[command(subcommand)]
+    Udp(UdpCommand),
     /// Print shell completions to stdout
     #[command(
         after_help = "Examples:\n  portscope completions bash > /etc/bash_completion.d/portscope\n  portscope completions zsh > \"${fpath[1]}/_portscope\"\n  portscope completions fish > ~/.config/fish/completions/portscope.fish"
@@ -155,4 +161,177 @@ pub struct WhoArgs {
     /// Scan every process, to find every holder of a shared socket
     #[arg(long)]
     pub all_owners: bool,
+}
+
+const TCP_LISTEN_EXAMPLES: &str = "\
+Examples:
+  portscope tcp listen 0                     a kernel-chosen port on 0.0.0.0; prints it
+  portscope tcp listen 127.0.0.1:7788 --reply 'thank you !'
+  portscope tcp listen [::]:8080 --echo --once
+  echo hello | portscope tcp listen 7788     stdin goes to each peer (nc style)
+
+Event lines go to stderr, received data to stdout; with --json, one event object per line on
+stdout. Ctrl-C closes every socket and exits 130.";
+
+const TCP_CONNECT_EXAMPLES: &str = "\
+Examples:
+  portscope tcp connect 127.0.0.1:7788                    stdin to the peer, the peer to stdout
+  portscope tcp connect localhost:8080 --hold 30          a long connection
+  portscope tcp connect 127.0.0.1:7788 --count 5 --interval 200   five short ones
+  portscope tcp connect 127.0.0.1:7788 --linger0          close with RST: no TIME_WAIT
+  portscope tcp connect example.test:80 --source 10.0.0.5 --bind-no-port
+
+Exit status 1 when the connection is refused, times out or the network is unreachable.";
+
+const UDP_EXAMPLES: &str = "\
+Examples:
+  portscope udp recv 127.0.0.1:9999 --reply 'thank you !'
+  portscope udp send 127.0.0.1:9999 hello --wait 500
+  printf 'a\\nb\\n' | portscope udp send 127.0.0.1:9999       one datagram per line";
+
+#[derive(Debug, Subcommand)]
+pub enum TcpCommand {
+    /// Bind, listen and serve connections, reporting every step and TCP state
+    #[command(after_help = TCP_LISTEN_EXAMPLES)]
+    Listen(TcpListenArgs),
+    /// Connect, relay stdin and stdout, and follow the connection to its end
+    #[command(after_help = TCP_CONNECT_EXAMPLES)]
+    Connect(TcpConnectArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UdpCommand {
+    /// Bind and print each datagram with its sender
+    #[command(after_help = UDP_EXAMPLES)]
+    Recv(UdpRecvArgs),
+    /// Send TEXT, or each line of stdin, and report the port the kernel assigned
+    #[command(after_help = UDP_EXAMPLES)]
+    Send(UdpSendArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncodingName {
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    Gbk,
+    #[value(alias = "iso-8859-1")]
+    Latin1,
+    Hex,
+}
+
+/// Options every test endpoint takes.
+#[derive(Debug, Clone, Args)]
+pub struct EndpointArgs {
+    /// Use IPv4 only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Use IPv6 only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Set SO_REUSEADDR before binding
+    #[arg(long)]
+    pub reuseaddr: bool,
+    /// Set SO_REUSEPORT before binding
+    #[arg(long)]
+    pub reuseport: bool,
+    /// Set TCP_NODELAY (no Nagle delay)
+    #[arg(long)]
+    pub nodelay: bool,
+    /// How to show received bytes [default: utf-8; raw bytes when stdout is not a terminal]
+    #[arg(long, value_enum)]
+    pub encoding: Option<EncodingName>,
+    /// One JSON event object per line on stdout (received data in the events' "data")
+    #[arg(long)]
+    pub json: bool,
+    /// Data only: no event lines
+    #[arg(short = 'q', long, conflicts_with = "json")]
+    pub quiet: bool,
+    /// After a close, follow the socket in the kernel's table for up to MS milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub follow: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TcpListenArgs {
+    /// Where to listen: PORT, ADDR:PORT or [ADDR6]:PORT; port 0 lets the kernel choose
+    pub addr: String,
+    /// Length of the accept queue (listen's backlog)
+    #[arg(long, default_value_t = 128)]
+    pub backlog: i32,
+    /// Exit after the first connection ends
+    #[arg(long)]
+    pub once: bool,
+    /// Send every received byte back
+    #[arg(long, conflicts_with = "reply")]
+    pub echo: bool,
+    /// Answer each received message with TEXT
+    #[arg(long, value_name = "TEXT")]
+    pub reply: Option<String>,
+    #[command(flatten)]
+    pub common: EndpointArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TcpConnectArgs {
+    /// Where to connect: HOST:PORT or [ADDR6]:PORT
+    pub target: String,
+    /// Bind to ADDR[:PORT] before connecting (no port: the kernel picks one at bind time)
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub source: Option<String>,
+    /// With --source: IP_BIND_ADDRESS_NO_PORT, so the port is picked at connect() instead
+    #[arg(long)]
+    pub bind_no_port: bool,
+    /// IP_LOCAL_PORT_RANGE: pick the ephemeral port from LO-HI (Linux 6.3 and later)
+    #[arg(long, value_name = "LO-HI")]
+    pub port_range: Option<String>,
+    /// Give up connecting after MS milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub timeout: u64,
+    /// Close with SO_LINGER 0: the kernel sends RST and keeps no TIME_WAIT
+    #[arg(long)]
+    pub linger0: bool,
+    /// Keep the connection open SECS seconds, then close it (a long connection)
+    #[arg(long, value_name = "SECS")]
+    pub hold: Option<f64>,
+    /// Make N connections in a row (short connections), each with its own port
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub count: u32,
+    /// Pause between connections of --count
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub interval: u64,
+    #[command(flatten)]
+    pub common: EndpointArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UdpRecvArgs {
+    /// Where to bind: PORT, ADDR:PORT or [ADDR6]:PORT; port 0 lets the kernel choose
+    pub addr: String,
+    /// Send every datagram back to its sender
+    #[arg(long, conflicts_with = "reply")]
+    pub echo: bool,
+    /// Answer each datagram with TEXT
+    #[arg(long, value_name = "TEXT")]
+    pub reply: Option<String>,
+    /// Exit after N datagrams
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    #[command(flatten)]
+    pub common: EndpointArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UdpSendArgs {
+    /// Where to send: HOST:PORT or [ADDR6]:PORT
+    pub target: String,
+    /// What to send (any bytes); without it, each line of stdin is one datagram
+    pub text: Option<std::ffi::OsString>,
+    /// After each datagram, wait up to MS milliseconds for a reply or an ICMP error
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub wait: u64,
+    /// Bind to ADDR[:PORT] before sending
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub source: Option<String>,
+    #[command(flatten)]
+    pub common: EndpointArgs,
 }

@@ -22,3 +22,20 @@ impl Exit {
         self as u8
     }
 }
+
+/// An error that means "the thing asked about is not there": a refused connection, a timeout,
+/// an unreachable network. It ends the process with status 1, not 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotThere(pub String);
+
+impl Exit {
+    /// The status for an error chain: 1 if any cause is `NotThere`, else 2.
+    pub fn for_error(error: &anyhow::Error) -> Exit {
+        if error.chain().any(|cause| cause.is::<NotThere>()) {
+            Exit::NoMatch
+        } else {
+            Exit::Error
+        }
+    }
+}

@@ -4,7 +4,9 @@
 
 pub mod cli;
 mod commands;
+pub mod endpoint;
 pub mod exit;
+pub mod interrupt;
 pub mod inventory;
 pub mod model;
 pub mod ports;
@@ -25,6 +27,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
         None => commands::ls::run(&cli.ls, style),
         Some(Command::Ls(args)) => commands::ls::run(&args, style),
         Some(Command::Who(args)) => commands::who::run(&args, style),
+        Some(Command::Tcp(command)) => endpoint::run_tcp(&command),
+        Some(Command::Udp(command)) => endpoint::run_udp(&command),
         Some(Command::Completions { shell }) => commands::generate::completions(shell),
         Some(Command::Man) => commands::generate::man_page(),
     }

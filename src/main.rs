@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         Err(e) if portscope::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("portscope: {e:#}");
-            ExitCode::from(Exit::Error.code())
+            ExitCode::from(Exit::for_error(&e).code())
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Collection: `collect(&Query) -> Inventory`, with the platform's backend chosen here.
 
 #[cfg(target_os = "linux")]
+mod kernel;
+#[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
 pub mod netlink;
@@ -13,15 +15,20 @@ mod procnet;
 pub mod users;
 
 #[cfg(target_os = "linux")]
+pub use kernel::{port_range, unprivileged_port_start};
+#[cfg(target_os = "linux")]
 use linux as platform;
 #[cfg(not(target_os = "linux"))]
 use portable as platform;
+#[cfg(not(target_os = "linux"))]
+pub use portable::{port_range, unprivileged_port_start};
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 
 use anyhow::Result;
 
-use crate::model::{Inventory, Socket};
+use crate::model::{Family, Inventory, Proto, Socket};
 use crate::process;
 use crate::query::{OwnerLookup, Query};
 
@@ -62,6 +69,28 @@ pub fn collect(query: &Query) -> Result<Inventory> {
         unreadable_processes: unreadable,
         notes,
     })
+}
+
+/// The kernel's entry for one connection, found by its 4-tuple, without owners: how a socket
+/// is followed after its process closed it (FIN_WAIT2, TIME_WAIT, LAST_ACK).
+pub fn find_socket(proto: Proto, local: SocketAddr, remote: SocketAddr) -> Result<Option<Socket>> {
+    let query = Query {
+        protos: vec![proto],
+        families: vec![if local.is_ipv4() {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        }],
+        local_port: Some(local.port()),
+        remote_port: Some(remote.port()),
+        owners: OwnerLookup::Skip,
+        ..Query::everything()
+    };
+    let found = platform::collect_sockets(&query)?;
+    Ok(found
+        .sockets
+        .into_iter()
+        .find(|s| s.local.ip == local.ip() && s.remote.ip == remote.ip()))
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -117,3 +117,12 @@ fn tcp_state(state: &netstat2::TcpState) -> Option<TcpState> {
         N::DeleteTcb | N::Unknown => return None,
     })
 }
+
+/// Not read on this platform yet.
+pub fn port_range() -> Option<(u16, u16)> {
+    None
+}
+
+pub fn unprivileged_port_start() -> Option<u16> {
+    None
+}

@@ -1,5 +1,6 @@
 //! Turning an `Inventory` into text: tables on a terminal, plain columns in a pipe, JSON.
 
+pub mod events;
 pub mod json;
 pub mod plain;
 pub mod sockets;

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod endpoints;
 mod errors;
 mod fallback;
 mod filters;

@@ -179,6 +179,23 @@ impl Netns {
     }
 }
 
+impl Netns {
+    pub fn sysctl(&self, key: &str, value: &str) {
+        let status = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.name,
+                "sysctl",
+                "-qw",
+                &format!("{key}={value}"),
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "sysctl {key}={value}");
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip")

@@ -1,0 +1,93 @@
+//! Socket options socket2 has no helper for, through libc. Platform differences live here.
+
+use std::io;
+use std::os::fd::AsRawFd;
+
+use crate::model::{Proto, TcpState};
+
+#[cfg(target_os = "linux")]
+fn set_int(fd: &impl AsRawFd, level: libc::c_int, name: libc::c_int, value: u32) -> io::Result<()> {
+    // SAFETY: `value` lives across the call and its size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const u32).cast(),
+            std::mem::size_of::<u32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The TCP state of a live socket, from TCP_INFO's tcpi_state.
+#[cfg(target_os = "linux")]
+pub fn tcp_state(fd: &impl AsRawFd) -> io::Result<TcpState> {
+    // SAFETY: tcp_info is plain data; the kernel fills at most `len` bytes of it.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    TcpState::from_kernel(Proto::Tcp, info.tcpi_state)
+        .ok_or_else(|| io::Error::other(format!("unknown TCP state {}", info.tcpi_state)))
+}
+
+/// IP_BIND_ADDRESS_NO_PORT: bind() takes the address only; the port is chosen at connect(),
+/// where it need only be unique per destination.
+#[cfg(target_os = "linux")]
+pub fn set_bind_address_no_port(fd: &impl AsRawFd) -> io::Result<()> {
+    set_int(fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1)
+}
+
+/// IP_LOCAL_PORT_RANGE (Linux 6.3): this socket's own ephemeral range, low | high << 16.
+#[cfg(target_os = "linux")]
+pub fn set_local_port_range(fd: &impl AsRawFd, low: u16, high: u16) -> io::Result<()> {
+    const IP_LOCAL_PORT_RANGE: libc::c_int = 51;
+    set_int(
+        fd,
+        libc::IPPROTO_IP,
+        IP_LOCAL_PORT_RANGE,
+        u32::from(low) | u32::from(high) << 16,
+    )
+    .map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOPROTOOPT) => io::Error::new(
+            io::ErrorKind::Unsupported,
+            "IP_LOCAL_PORT_RANGE needs Linux 6.3 or later",
+        ),
+        _ => e,
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unsupported(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, format!("{what} is Linux-only"))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn tcp_state(_fd: &impl AsRawFd) -> io::Result<TcpState> {
+    Err(unsupported("reading the TCP state (TCP_INFO)"))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn set_bind_address_no_port(_fd: &impl AsRawFd) -> io::Result<()> {
+    Err(unsupported("IP_BIND_ADDRESS_NO_PORT"))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn set_local_port_range(_fd: &impl AsRawFd, _low: u16, _high: u16) -> io::Result<()> {
+    Err(unsupported("IP_LOCAL_PORT_RANGE"))
+}
