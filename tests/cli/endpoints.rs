@@ -484,3 +484,36 @@ fn ctrl_c_closes_and_exits_130() {
     let (code, _) = server.finish();
     assert_eq!(code, Some(130));
 }
+
+#[test]
+fn port_range_and_source_options() {
+    let place = place("port_range_and_source_options");
+    let mut server = place.server(&["tcp", "listen", "127.0.0.1:0", "--json"], "listening");
+    let args = ["tcp", "connect", &server.addr(), "--json", "--hold", "0"];
+    let port_of_run = |extra: &[&str]| -> u16 {
+        let all: Vec<&str> = args.iter().copied().chain(extra.iter().copied()).collect();
+        let (code, events, err) = place.client(&all, b"");
+        assert_eq!(code, Some(0), "{extra:?}: {err}");
+        let connected = events.iter().find(|e| e.event == "connected").unwrap();
+        port_of(connected.local.as_ref().unwrap())
+    };
+    let p = port_of_run(&["--port-range", "40050-40059"]);
+    assert!((40050..=40059).contains(&p), "IP_LOCAL_PORT_RANGE gave {p}");
+    let p = port_of_run(&["--source", "127.0.0.1", "--bind-no-port"]);
+    assert!(place.in_range(p), "{p}");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
+
+#[test]
+fn full_accept_queue_times_out_and_exits_1() {
+    // listen(0): one finished connection fills the queue; the kernel then drops new SYNs.
+    let listener = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    listener.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let _queued = std::net::TcpStream::connect(addr).unwrap();
+    let out = portscope(&["tcp", "connect", &addr.to_string(), "--timeout", "400"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("no answer within 400 ms"), "{}", stderr_of(&out));
+}
