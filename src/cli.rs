@@ -46,6 +46,9 @@ pub enum Command {
         after_help = "Examples:\n  portscope who 8080\n  portscope who ssh --json\n\nExit status is 1 when nothing holds the port."
     )]
     Who(WhoArgs),
+    /// Is that port reachable? open / closed / filtered, honestly (nc -z, tcping, nmap -sT/-sU)
+    #[command(after_help = PROBE_EXAMPLES)]
+    Probe(ProbeArgs),
     /// TCP test endpoints that explain themselves: listen (a server) and connect (a client)
     #[command(subcommand)]
     Tcp(TcpCommand),
@@ -334,4 +337,56 @@ pub struct UdpSendArgs {
     pub source: Option<String>,
     #[command(flatten)]
     pub common: EndpointArgs,
+}
+
+const PROBE_EXAMPLES: &str = "\
+Examples:
+  portscope probe localhost 22,80,443
+  portscope probe db.example 5432 --count 0            tcping: until Ctrl-C, with RTT statistics
+  portscope probe 127.0.0.1 1-65535 --open              a sweep; only open ports shown
+  portscope probe 10.0.0.53 53 --udp                    DNS gets a real query
+  portscope probe host 8000-8010 --json
+
+Statuses: open (handshake completed / UDP reply), closed (RST / ICMP port unreachable),
+filtered (no answer in time, or an ICMP 'prohibited'), unreachable (no route to the host),
+error. For UDP, silence cannot tell an open port that ignored the probe from a firewall that
+dropped it: that is open|filtered, never just 'open' as nc -zu would say.
+Exit status: 0 when every probed port is open, 1 otherwise, 2 on a bad argument or unknown host.";
+
+#[derive(Debug, Clone, Args)]
+pub struct ProbeArgs {
+    /// A host name or an address; every address it resolves to is probed (see -4/-6)
+    pub host: String,
+    /// Ports: 22 | 22,80,443 | 8000-8100 | service names (ssh,http) | mixtures
+    pub ports: String,
+    /// Probe UDP instead of TCP
+    #[arg(long)]
+    pub udp: bool,
+    /// How long to wait for an answer, per probe
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub timeout: u64,
+    /// Probes in flight at once [default: from the open-files limit]
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<usize>,
+    /// Show only open ports
+    #[arg(long)]
+    pub open: bool,
+    /// Probe N times (0: until Ctrl-C) and print RTT min/avg/max and loss
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub count: u64,
+    /// Pause between rounds of --count
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub interval: u64,
+    /// UDP payload: TEXT, or hex:48656c6c6f [default: empty, or a real query on 53 and 123]
+    #[arg(long, value_name = "TEXT|hex:HEX")]
+    pub payload: Option<String>,
+    /// IPv4 addresses only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// IPv6 addresses only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// A JSON array of results (schema: docs/json.md)
+    #[arg(long)]
+    pub json: bool,
 }

@@ -10,6 +10,7 @@ pub mod interrupt;
 pub mod inventory;
 pub mod model;
 pub mod ports;
+pub mod probe;
 pub mod process;
 pub mod query;
 pub mod render;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         None => commands::ls::run(&cli.ls, style),
         Some(Command::Ls(args)) => commands::ls::run(&args, style),
         Some(Command::Who(args)) => commands::who::run(&args, style),
+        Some(Command::Probe(args)) => commands::probe(&args),
         Some(Command::Tcp(command)) => endpoint::run_tcp(&command),
         Some(Command::Udp(command)) => endpoint::run_udp(&command),
         Some(Command::Completions { shell }) => commands::generate::completions(shell),

@@ -23,6 +23,33 @@ pub fn parse_port(text: &str) -> Result<u16> {
     }
 }
 
+/// A port list as people write it: `22`, `22,80,443`, `8000-8100`, `ssh,http,8000-8010`.
+/// Sorted, without repeats.
+pub fn parse_ports(spec: &str) -> Result<Vec<u16>> {
+    if spec.trim().is_empty() {
+        bail!("empty port list (expected ports like 22,80,8000-8010)");
+    }
+    let mut ports = Vec::new();
+    for part in spec.split(',') {
+        let part = part.trim();
+        match part.split_once('-') {
+            Some((low, high)) if !low.is_empty() && low.bytes().all(|b| b.is_ascii_digit()) => {
+                let (low, high) = (parse_port(low)?, parse_port(high)?);
+                if low > high {
+                    bail!(
+                        "invalid port range '{part}' (the first port must not be above the second)"
+                    );
+                }
+                ports.extend(low..=high);
+            }
+            _ => ports.push(parse_port(part)?),
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(ports)
+}
+
 /// Looks a service name or alias up in the text of an /etc/services file.
 fn service_port(services: &str, name: &str) -> Option<u16> {
     services.lines().find_map(|line| {
@@ -48,6 +75,19 @@ mod tests {
         assert_eq!(parse_port(" 1 ").unwrap(), 1);
         for bad in ["0", "65536", "70000", "", "99999999999999999999"] {
             assert!(parse_port(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn port_lists() {
+        assert_eq!(
+            parse_ports("22,80,8000-8002").unwrap(),
+            vec![22, 80, 8000, 8001, 8002]
+        );
+        assert_eq!(parse_ports("80, 80,1-2").unwrap(), vec![1, 2, 80]);
+        assert_eq!(parse_ports("1-65535").unwrap().len(), 65535);
+        for bad in ["", "0", "70000", "5-3", "abc", "1,,2", "-5", "3-"] {
+            assert!(parse_ports(bad).is_err(), "{bad} should be rejected");
         }
     }
 

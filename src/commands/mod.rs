@@ -27,3 +27,14 @@ pub fn report_gaps(inv: &Inventory) {
         );
     }
 }
+
+/// `portscope probe`: connect()-level probing, on Unix (it is built on poll(2)).
+#[cfg(unix)]
+pub fn probe(args: &crate::cli::ProbeArgs) -> anyhow::Result<crate::Exit> {
+    crate::probe::run(args)
+}
+
+#[cfg(not(unix))]
+pub fn probe(_args: &crate::cli::ProbeArgs) -> anyhow::Result<crate::Exit> {
+    anyhow::bail!("probe exists on Linux and other Unix systems only")
+}

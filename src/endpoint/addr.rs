@@ -81,20 +81,40 @@ pub fn remote(text: &str, families: Families) -> Result<Vec<SocketAddr>> {
         bail!("'{text}': give a host and a port, HOST:PORT");
     };
     let port = parse_port(port)?;
-    let found: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => (host, port)
+    Ok(resolve(host, families)?
+        .into_iter()
+        .map(|ip| SocketAddr::new(ip, port))
+        .collect())
+}
+
+/// A host name or address (IPv6 with or without brackets), resolved with getaddrinfo (so
+/// /etc/hosts and DNS), in the resolver's order, filtered by -4/-6, without repeats.
+pub fn resolve(host: &str, families: Families) -> Result<Vec<IpAddr>> {
+    let host = host.trim();
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if bare.is_empty() {
+        bail!("empty host name");
+    }
+    let mut found: Vec<IpAddr> = match bare.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => (bare, 0)
             .to_socket_addrs()
-            .map_err(|e| anyhow::anyhow!("unknown host '{host}' ({e})"))?
+            .map_err(|e| anyhow::anyhow!("unknown host '{bare}' ({e})"))?
+            .map(|a| a.ip())
             .collect(),
     };
-    let allowed: Vec<SocketAddr> = found
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|ip| seen.insert(*ip));
+    let allowed: Vec<IpAddr> = found
         .iter()
         .copied()
-        .filter(|a| families.allows(a))
+        .filter(|ip| families.allows(&SocketAddr::new(*ip, 0)))
         .collect();
     if allowed.is_empty() {
-        bail!("'{host}' has no address of the family asked for (-4/-6): {found:?}");
+        bail!("'{bare}' has no address of the family asked for (-4/-6): {found:?}");
     }
     Ok(allowed)
 }

@@ -33,11 +33,18 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(id: Option<u32>, stream: TcpStream, encoding: EncodingName) -> io::Result<Conn> {
+    /// `remote` comes from accept() or the connect target: asking the socket again fails once
+    /// the peer has already reset it.
+    pub fn new(
+        id: Option<u32>,
+        stream: TcpStream,
+        remote: SocketAddr,
+        encoding: EncodingName,
+    ) -> io::Result<Conn> {
         Ok(Conn {
             id,
             local: stream.local_addr()?,
-            remote: stream.peer_addr()?,
+            remote,
             stream,
             state: None,
             decoder: TextDecoder::new(encoding),

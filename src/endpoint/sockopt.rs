@@ -72,6 +72,97 @@ pub fn set_local_port_range(fd: &impl AsRawFd, low: u16, high: u16) -> io::Resul
     })
 }
 
+/// IP_RECVERR / IPV6_RECVERR: queue ICMP errors with their type and code, so a UDP probe can
+/// tell "port unreachable" (closed) from "administratively prohibited" (filtered).
+#[cfg(target_os = "linux")]
+pub fn set_recverr(fd: &impl AsRawFd, v6: bool) -> io::Result<()> {
+    if v6 {
+        set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, 1)
+    } else {
+        set_int(fd, libc::IPPROTO_IP, libc::IP_RECVERR, 1)
+    }
+}
+
+/// The ICMP (or ICMPv6) type and code of the oldest error queued on the socket, if any.
+#[cfg(target_os = "linux")]
+pub fn icmp_error(fd: &impl AsRawFd) -> Option<(u8, u8)> {
+    let mut data = [0u8; 256];
+    let mut control = [0u64; 64];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain data; the buffers it points at outlive the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: a valid socket and a message header set up above.
+    let n = unsafe {
+        libc::recvmsg(
+            fd.as_raw_fd(),
+            &mut msg,
+            libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
+        )
+    };
+    if n < 0 {
+        return None;
+    }
+    // SAFETY: the CMSG macros walk the control buffer the kernel filled in, bounded by
+    // msg_controllen; the error record is read unaligned.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let (level, kind) = ((*cmsg).cmsg_level, (*cmsg).cmsg_type);
+            if (level == libc::IPPROTO_IP && kind == libc::IP_RECVERR)
+                || (level == libc::IPPROTO_IPV6 && kind == libc::IPV6_RECVERR)
+            {
+                let err: libc::sock_extended_err =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                if matches!(
+                    err.ee_origin,
+                    libc::SO_EE_ORIGIN_ICMP | libc::SO_EE_ORIGIN_ICMP6
+                ) {
+                    return Some((err.ee_type, err.ee_code));
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    None
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn set_recverr(_fd: &impl AsRawFd, _v6: bool) -> io::Result<()> {
+    Ok(())
+}
+
+/// Without IP_RECVERR only the errno is known.
+#[cfg(not(target_os = "linux"))]
+pub fn icmp_error(_fd: &impl AsRawFd) -> Option<(u8, u8)> {
+    None
+}
+
+/// A non-blocking socket in one system call where the flag exists (SOCK_NONBLOCK).
+#[cfg(target_os = "linux")]
+pub fn nonblocking_socket(
+    domain: socket2::Domain,
+    kind: socket2::Type,
+) -> io::Result<socket2::Socket> {
+    socket2::Socket::new(domain, kind.nonblocking(), None)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn nonblocking_socket(
+    domain: socket2::Domain,
+    kind: socket2::Type,
+) -> io::Result<socket2::Socket> {
+    let socket = socket2::Socket::new(domain, kind, None)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
+}
+
 #[cfg(not(target_os = "linux"))]
 fn unsupported(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::Unsupported, format!("{what} is Linux-only"))

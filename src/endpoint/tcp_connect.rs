@@ -116,7 +116,7 @@ fn connect(
     socket.set_nonblocking(false)?;
     let stream: TcpStream = socket.into();
     setup.tune_stream(&stream)?;
-    let mut conn = Conn::new(None, stream, setup.encoding)?;
+    let mut conn = Conn::new(None, stream, target, setup.encoding)?;
     let mut event = conn.event(EventKind::Connected);
     event.handshake = Some(handshake);
     if chosen {

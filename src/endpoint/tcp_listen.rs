@@ -72,10 +72,10 @@ pub fn run(args: &TcpListenArgs) -> Result<Exit> {
         poll::wait(&mut fds, timeout)?;
 
         if poll::ready(&fds[0]) {
-            let (stream, _) = listener.accept().context("accepting a connection")?;
+            let (stream, remote) = listener.accept().context("accepting a connection")?;
             accepted += 1;
             setup.tune_stream(&stream)?;
-            let mut conn = Conn::new(Some(accepted), stream, setup.encoding)?;
+            let mut conn = Conn::new(Some(accepted), stream, remote, setup.encoding)?;
             rep.emit(&conn.event(EventKind::Accepted))?;
             conn.check_state(rep)?;
             conns.push(conn);

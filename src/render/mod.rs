@@ -3,6 +3,7 @@
 pub mod events;
 pub mod json;
 pub mod plain;
+pub mod probe;
 pub mod sockets;
 pub mod summary;
 pub mod table;

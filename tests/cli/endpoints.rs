@@ -508,12 +508,26 @@ fn port_range_and_source_options() {
 #[test]
 fn full_accept_queue_times_out_and_exits_1() {
     // listen(0): one finished connection fills the queue; the kernel then drops new SYNs.
-    let listener = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    listener.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    let listener =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    listener
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
     listener.listen(0).unwrap();
     let addr = listener.local_addr().unwrap().as_socket().unwrap();
     let _queued = std::net::TcpStream::connect(addr).unwrap();
-    let out = portscope(&["tcp", "connect", &addr.to_string(), "--timeout", "400"]).output().unwrap();
+    let out = portscope(&["tcp", "connect", &addr.to_string(), "--timeout", "400"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("no answer within 400 ms"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("no answer within 400 ms"),
+        "{}",
+        stderr_of(&out)
+    );
 }

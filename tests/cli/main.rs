@@ -9,5 +9,6 @@ mod errors;
 mod fallback;
 mod filters;
 mod ls;
+mod probe;
 mod unprivileged;
 mod who;

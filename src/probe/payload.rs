@@ -1,0 +1,55 @@
+//! What a UDP probe sends: a valid request where a well-known service only answers those.
+
+use anyhow::{Context, Result, bail};
+
+/// The user's `--payload` (TEXT or hex:HEX), else a real query for DNS and NTP, else nothing.
+pub fn for_port(port: u16, given: Option<&str>) -> Result<Vec<u8>> {
+    if let Some(text) = given {
+        return match text.strip_prefix("hex:") {
+            Some(hex) => from_hex(hex),
+            None => Ok(text.as_bytes().to_vec()),
+        };
+    }
+    Ok(match port {
+        // A DNS query: id 0x7073, recursion desired, one question: the root's NS records.
+        53 => vec![
+            0x70, 0x73, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1,
+        ],
+        // An NTP version 3 client request.
+        123 => {
+            let mut ntp = vec![0u8; 48];
+            ntp[0] = 0x1b;
+            ntp
+        }
+        _ => Vec::new(),
+    })
+}
+
+fn from_hex(hex: &str) -> Result<Vec<u8>> {
+    let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
+    if hex.len() % 2 != 0 {
+        bail!("--payload hex:{hex}: an odd number of hex digits");
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(&hex[i..i + 2], 16)
+                .with_context(|| format!("--payload hex:{hex}: '{}' is not hex", &hex[i..i + 2]))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads() {
+        assert_eq!(for_port(9, Some("hex:48 69")).unwrap(), b"Hi");
+        assert_eq!(for_port(9, Some("hi")).unwrap(), b"hi");
+        assert!(for_port(9, Some("hex:4")).is_err());
+        assert!(for_port(9, Some("hex:zz")).is_err());
+        assert_eq!(for_port(53, None).unwrap().len(), 17);
+        assert!(for_port(9, None).unwrap().is_empty());
+    }
+}

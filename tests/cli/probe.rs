@@ -1,0 +1,234 @@
+//! `portscope probe` inside a private network namespace: every status it can tell apart.
+
+use std::net::{TcpListener, TcpStream, UdpSocket};
+
+use serde::Deserialize;
+
+use crate::support::*;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Probe {
+    host: String,
+    addr: String,
+    port: u16,
+    proto: String,
+    status: String,
+    rtt_ms: Option<f64>,
+    local_port: Option<u16>,
+    error: Option<String>,
+    detail: Option<String>,
+    attempt: Option<u64>,
+}
+
+/// The namespace's scene: an accepting listener, a listener whose accept queue is full, a UDP
+/// echo server, and a free TCP and UDP port.
+struct Scene {
+    ns: Netns,
+    open: u16,
+    full: u16,
+    free: u16,
+    udp_echo: u16,
+    udp_free: u16,
+    _held: Vec<Box<dyn Send>>,
+}
+
+fn scene(test: &str) -> Option<Scene> {
+    let ns = Netns::new(test)?;
+    let (ports, held) = ns.inside(|| {
+        let open = TcpListener::bind("127.0.0.1:0").unwrap();
+        let full =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        full.bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+        full.listen(0).unwrap();
+        let full_addr = full.local_addr().unwrap().as_socket().unwrap();
+        let queued = TcpStream::connect(full_addr).unwrap();
+        let echo = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let free = TcpListener::bind("127.0.0.1:0").unwrap();
+        let udp_free = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let ports = [
+            open.local_addr().unwrap().port(),
+            full_addr.port(),
+            free.local_addr().unwrap().port(),
+            echo.local_addr().unwrap().port(),
+            udp_free.local_addr().unwrap().port(),
+        ];
+        drop((free, udp_free));
+        let server = echo.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            while let Ok((n, from)) = server.recv_from(&mut buf) {
+                let _ = server.send_to(&buf[..n], from);
+            }
+        });
+        let held: Vec<Box<dyn Send>> = vec![
+            Box::new(open),
+            Box::new(full),
+            Box::new(queued),
+            Box::new(echo),
+        ];
+        (ports, held)
+    });
+    let [open, full, free, udp_echo, udp_free] = ports;
+    Some(Scene {
+        ns,
+        open,
+        full,
+        free,
+        udp_echo,
+        udp_free,
+        _held: held,
+    })
+}
+
+fn probe(ns: &Netns, args: &[&str]) -> (Option<i32>, Vec<Probe>) {
+    let mut all = vec!["probe", "--json"];
+    all.extend_from_slice(args);
+    let out = ns.portscope(&all).output().unwrap();
+    let results = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", stdout_of(&out), stderr_of(&out)));
+    (out.status.code(), results)
+}
+
+fn statuses(results: &[Probe]) -> Vec<(u16, String)> {
+    results.iter().map(|p| (p.port, p.status.clone())).collect()
+}
+
+#[test]
+fn tcp_open_closed_filtered() {
+    let Some(sc) = scene("tcp_open_closed_filtered") else {
+        return;
+    };
+    let ports = format!("{},{},{}", sc.open, sc.full, sc.free);
+    let (code, results) = probe(&sc.ns, &["127.0.0.1", &ports, "--timeout", "400"]);
+    assert_eq!(code, Some(1), "not every port is open");
+    let mut expected = vec![
+        (sc.open, "open".to_string()),
+        (sc.full, "filtered".to_string()),
+        (sc.free, "closed".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(statuses(&results), expected, "in port order: {results:#?}");
+    let open = results.iter().find(|p| p.port == sc.open).unwrap();
+    assert!(
+        open.rtt_ms.is_some() && open.local_port.is_some(),
+        "{open:?}"
+    );
+    assert_eq!(open.host, "127.0.0.1");
+    let filtered = results.iter().find(|p| p.port == sc.full).unwrap();
+    assert_eq!(filtered.rtt_ms, None, "no answer, no RTT");
+
+    let (code, results) = probe(&sc.ns, &["127.0.0.1", &sc.open.to_string()]);
+    assert_eq!(code, Some(0), "all open");
+    assert_eq!(results.len(), 1);
+}
+
+#[test]
+fn udp_open_and_closed() {
+    let Some(sc) = scene("udp_open_and_closed") else {
+        return;
+    };
+    let ports = format!("{},{}", sc.udp_echo, sc.udp_free);
+    let (code, results) = probe(&sc.ns, &["127.0.0.1", &ports, "--udp", "--payload", "ping"]);
+    assert_eq!(code, Some(1));
+    let mut expected = vec![
+        (sc.udp_echo, "open".to_string()),
+        (sc.udp_free, "closed".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(statuses(&results), expected, "{results:#?}");
+    let closed = results.iter().find(|p| p.port == sc.udp_free).unwrap();
+    assert_eq!(closed.detail.as_deref(), Some("ICMP port unreachable"));
+}
+
+#[test]
+fn repeat_mode_counts_and_summarises() {
+    let Some(sc) = scene("repeat_mode_counts_and_summarises") else {
+        return;
+    };
+    let port = sc.open.to_string();
+    let (code, results) = probe(
+        &sc.ns,
+        &["127.0.0.1", &port, "--count", "3", "--interval", "10"],
+    );
+    assert_eq!(code, Some(0));
+    let attempts: Vec<_> = results.iter().map(|p| p.attempt).collect();
+    assert_eq!(attempts, [Some(1), Some(2), Some(3)]);
+    let out = sc
+        .ns
+        .portscope(&[
+            "probe",
+            "127.0.0.1",
+            &port,
+            "--count",
+            "2",
+            "--interval",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert!(text.contains("seq 2"), "{text}");
+    assert!(
+        text.contains(": 2 probes, 2 open, 0% loss; rtt min/avg/max = "),
+        "{text}"
+    );
+}
+
+#[test]
+fn full_sweep_of_loopback() {
+    let Some(sc) = scene("full_sweep_of_loopback") else {
+        return;
+    };
+    let out = sc
+        .ns
+        .portscope(&["probe", "127.0.0.1", "1-65535", "--open"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout_of(&out);
+    let open: Vec<&str> = text.lines().filter(|l| l.contains(" open ")).collect();
+    assert_eq!(open.len(), 1, "only the accepting listener: {text}");
+    assert!(open[0].starts_with(&format!("127.0.0.1:{}/tcp", sc.open)));
+    // The full listener's port is filtered (1 s timeout), every other port closed.
+    assert!(
+        text.ends_with("65535 probes: 1 open, 65533 closed, 1 filtered\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_port_lists_and_hosts() {
+    for (spec, wanted) in [
+        ("0", "invalid port '0'"),
+        ("70000", "invalid port '70000'"),
+        ("5-3", "invalid port range '5-3'"),
+        ("abc", "unknown port 'abc'"),
+        ("", "empty port list"),
+    ] {
+        let out = portscope(&["probe", "127.0.0.1", spec]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{spec}");
+        let err = stderr_of(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("portscope: ") && err.contains(wanted),
+            "{spec}: {err}"
+        );
+    }
+    let out = portscope(&["probe", "no-such-host.invalid", "80"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).starts_with("portscope: unknown host 'no-such-host.invalid'"),
+        "{}",
+        stderr_of(&out)
+    );
+}
