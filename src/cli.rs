@@ -49,6 +49,12 @@ pub enum Command {
     /// Is that port reachable? open / closed / filtered, honestly (nc -z, tcping, nmap -sT/-sU)
     #[command(after_help = PROBE_EXAMPLES)]
     Probe(ProbeArgs),
+    /// Dynamic (ephemeral) ports: range, use per destination, what holds them; `sample` measures
+    #[command(after_help = EPHEMERAL_EXAMPLES, args_conflicts_with_subcommands = true)]
+    Ephemeral(EphemeralArgs),
+    /// Would binding [ADDR:]PORT succeed? Who holds it, what would help, and a real trial bind
+    #[command(name = "why-bind", after_help = WHY_BIND_EXAMPLES)]
+    WhyBind(WhyBindArgs),
     /// TCP test endpoints that explain themselves: listen (a server) and connect (a client)
     #[command(subcommand)]
     Tcp(TcpCommand),
@@ -387,6 +393,80 @@ pub struct ProbeArgs {
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
     /// A JSON array of results (schema: docs/json.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+const EPHEMERAL_EXAMPLES: &str = "\
+Examples:
+  portscope ephemeral                       the range, ports in use, the busiest destinations
+  portscope ephemeral --watch 2             refresh every 2 s until Ctrl-C
+  portscope ephemeral sample --connect 200  how connect() picks ports on this kernel
+  portscope ephemeral sample --bind 200     and bind(0)
+  portscope ephemeral sample --bind 200 --bind-no-port
+  portscope ephemeral sample --connect 100 --port-range 50000-50099";
+
+const WHY_BIND_EXAMPLES: &str = "\
+Examples:
+  portscope why-bind 8080                   0.0.0.0:8080/tcp
+  portscope why-bind 127.0.0.1:5353 --udp
+  portscope why-bind [::]:443
+
+Exit status 0 when a plain bind succeeds, 1 when it fails.";
+
+#[derive(Debug, Clone, Args)]
+pub struct EphemeralArgs {
+    #[command(subcommand)]
+    pub command: Option<EphemeralCommand>,
+    /// Print the report as one JSON object (one per refresh with --watch)
+    #[arg(long)]
+    pub json: bool,
+    /// Refresh in place every SECS seconds [default: 2] until Ctrl-C
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2")]
+    pub watch: Option<f64>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum EphemeralCommand {
+    /// Open N sockets on loopback, keep them, and show which ports the kernel chose
+    #[command(after_help = EPHEMERAL_EXAMPLES)]
+    Sample(SampleArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("method").required(true).args(["connect", "bind", "udp"])))]
+pub struct SampleArgs {
+    /// N connect() calls to a loopback listener (the port is chosen at connect)
+    #[arg(long, value_name = "N")]
+    pub connect: Option<usize>,
+    /// N bind(port 0) calls (the port is chosen at bind)
+    #[arg(long, value_name = "N")]
+    pub bind: Option<usize>,
+    /// N unconnected UDP sockets, each sending one datagram (the port is chosen at the send)
+    #[arg(long, value_name = "N")]
+    pub udp: Option<usize>,
+    /// With --bind or --connect: bind(127.0.0.1:0) with IP_BIND_ADDRESS_NO_PORT, then connect()
+    #[arg(long)]
+    pub bind_no_port: bool,
+    /// IP_LOCAL_PORT_RANGE on every socket: choose from LO-HI (Linux 6.3+)
+    #[arg(long, value_name = "LO-HI")]
+    pub port_range: Option<String>,
+    /// Print method, ports (in order), even, odd as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WhyBindArgs {
+    /// PORT (on 0.0.0.0, or [::] with -6), ADDR:PORT or [ADDR6]:PORT
+    pub addr: String,
+    /// A UDP bind instead of TCP
+    #[arg(long)]
+    pub udp: bool,
+    /// Without an address, bind [::] instead of 0.0.0.0
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Print the findings as one JSON object
     #[arg(long)]
     pub json: bool,
 }

@@ -5,7 +5,10 @@
 pub mod cli;
 mod commands;
 pub mod endpoint;
+pub mod ephemeral;
 pub mod exit;
+#[cfg(unix)]
+pub mod fdlimit;
 pub mod interrupt;
 pub mod inventory;
 pub mod model;
@@ -29,6 +32,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Ls(args)) => commands::ls::run(&args, style),
         Some(Command::Who(args)) => commands::who::run(&args, style),
         Some(Command::Probe(args)) => commands::probe(&args),
+        Some(Command::Ephemeral(args)) => ephemeral::run(&args, style),
+        Some(Command::WhyBind(args)) => commands::why_bind(&args),
         Some(Command::Tcp(command)) => endpoint::run_tcp(&command),
         Some(Command::Udp(command)) => endpoint::run_udp(&command),
         Some(Command::Completions { shell }) => commands::generate::completions(shell),

@@ -12,12 +12,13 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // One line, not clap's usage block: the first line of its message says it all.
+            // One line, not clap's usage block: its first paragraph, joined, says it all.
             let message = e.to_string();
-            let first = message.lines().next().unwrap_or_default();
+            let lines: Vec<&str> = message.lines().take_while(|l| !l.is_empty()).collect();
+            let text = lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
             eprintln!(
                 "portscope: {} (see --help)",
-                first.trim_start_matches("error: ")
+                text.trim_start_matches("error: ")
             );
             return ExitCode::from(Exit::Error.code());
         }

@@ -308,3 +308,40 @@ impl Inventory {
         self.users.get(&uid).map(String::as_str)
     }
 }
+
+/// How the kernel hands out ephemeral ports (per network namespace on Linux).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSettings {
+    /// ip_local_port_range: where automatic ports come from.
+    pub range: (u16, u16),
+    /// ip_local_reserved_ports: never handed out automatically (explicit bind still works).
+    pub reserved: Vec<(u16, u16)>,
+    pub unprivileged_port_start: Option<u16>,
+    /// tcp_tw_reuse: 0 off, 1 on, 2 loopback only.
+    pub tcp_tw_reuse: Option<u8>,
+    /// tcp_fin_timeout: seconds an orphaned FIN_WAIT2 lives.
+    pub tcp_fin_timeout: Option<u32>,
+}
+
+impl PortSettings {
+    pub fn in_range(&self, port: u16) -> bool {
+        (self.range.0..=self.range.1).contains(&port)
+    }
+
+    pub fn is_reserved(&self, port: u16) -> bool {
+        self.reserved
+            .iter()
+            .any(|(low, high)| (*low..=*high).contains(&port))
+    }
+
+    pub fn range_size(&self) -> usize {
+        usize::from(self.range.1.saturating_sub(self.range.0)) + 1
+    }
+
+    /// Ports of the range that are reserved.
+    pub fn reserved_in_range(&self) -> usize {
+        (self.range.0..=self.range.1)
+            .filter(|p| self.is_reserved(*p))
+            .count()
+    }
+}

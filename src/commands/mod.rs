@@ -38,3 +38,13 @@ pub fn probe(args: &crate::cli::ProbeArgs) -> anyhow::Result<crate::Exit> {
 pub fn probe(_args: &crate::cli::ProbeArgs) -> anyhow::Result<crate::Exit> {
     anyhow::bail!("probe exists on Linux and other Unix systems only")
 }
+
+#[cfg(unix)]
+pub fn why_bind(args: &crate::cli::WhyBindArgs) -> anyhow::Result<crate::Exit> {
+    crate::ephemeral::why_bind(args)
+}
+
+#[cfg(not(unix))]
+pub fn why_bind(_args: &crate::cli::WhyBindArgs) -> anyhow::Result<crate::Exit> {
+    anyhow::bail!("why-bind exists on Unix systems only")
+}

@@ -15,13 +15,13 @@ mod procnet;
 pub mod users;
 
 #[cfg(target_os = "linux")]
-pub use kernel::{port_range, unprivileged_port_start};
+pub use kernel::{port_range, port_settings, unprivileged_port_start};
 #[cfg(target_os = "linux")]
 use linux as platform;
 #[cfg(not(target_os = "linux"))]
 use portable as platform;
 #[cfg(not(target_os = "linux"))]
-pub use portable::{port_range, unprivileged_port_start};
+pub use portable::{port_range, port_settings, unprivileged_port_start};
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

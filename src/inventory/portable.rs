@@ -126,3 +126,7 @@ pub fn port_range() -> Option<(u16, u16)> {
 pub fn unprivileged_port_start() -> Option<u16> {
     None
 }
+
+pub fn port_settings() -> Option<crate::model::PortSettings> {
+    None
+}

@@ -130,22 +130,5 @@ fn pause(total: Duration) -> bool {
 /// From the open-files limit (raised to its hard maximum first): most of it, at most 1024,
 /// since poll's cost grows with the set (a filtered sweep is bounded by the timeout anyway).
 fn default_parallel() -> usize {
-    // SAFETY: getrlimit/setrlimit on a local struct.
-    let soft = unsafe {
-        let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 256;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: limit.rlim_max.min(65536),
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                limit.rlim_cur = raised.rlim_cur;
-            }
-        }
-        limit.rlim_cur
-    };
-    (soft.saturating_sub(64) as usize).clamp(16, 1024)
+    (crate::fdlimit::raise().saturating_sub(64) as usize).clamp(16, 1024)
 }

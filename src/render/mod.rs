@@ -1,5 +1,6 @@
 //! Turning an `Inventory` into text: tables on a terminal, plain columns in a pipe, JSON.
 
+pub mod ephemeral;
 pub mod events;
 pub mod json;
 pub mod plain;
@@ -9,6 +10,8 @@ pub mod summary;
 pub mod table;
 pub mod text;
 pub mod who;
+#[cfg(unix)]
+pub mod why_bind;
 
 #[cfg(test)]
 mod fixtures;

@@ -5,6 +5,7 @@
 mod support;
 
 mod endpoints;
+mod ephemeral;
 mod errors;
 mod fallback;
 mod filters;

@@ -1,0 +1,23 @@
+//! The open-files limit, raised to its hard maximum for commands that open many sockets.
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit (at most 65536) and returns the soft limit.
+#[cfg(unix)]
+pub fn raise() -> u64 {
+    // SAFETY: getrlimit/setrlimit on a local struct.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 256;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max.min(65536),
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit.rlim_cur = raised.rlim_cur;
+            }
+        }
+        limit.rlim_cur as u64
+    }
+}

@@ -1,0 +1,374 @@
+//! The `ephemeral` report for people (text) and scripts (JSON).
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::text;
+use super::{Align, Rows, Style, Tint};
+use crate::ephemeral::Allocation;
+use crate::ephemeral::report::{Destination, Level, Report};
+use crate::model::{Inventory, TcpState};
+
+/// The busiest destinations shown in the text report.
+const SHOWN: usize = 15;
+
+struct DestinationRows<'a>(&'a [Destination]);
+
+impl Rows for DestinationRows<'_> {
+    fn headers(&self) -> &[&'static str] {
+        &["Local", "Remote", "Used", "TIME_WAIT", "Capacity", "Use"]
+    }
+
+    fn align(&self, column: usize) -> Align {
+        if column >= 2 {
+            Align::Right
+        } else {
+            Align::Left
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn cell(&self, row: usize, column: usize, out: &mut String) {
+        let d = &self.0[row];
+        let _ = match column {
+            0 => write!(out, "{}", d.local),
+            1 => write!(
+                out,
+                "{}",
+                std::net::SocketAddr::new(d.remote, d.remote_port)
+            ),
+            2 => write!(out, "{}", d.used),
+            3 => write!(out, "{}", d.time_wait),
+            4 => write!(out, "{}", d.capacity),
+            _ => match d.level() {
+                Level::Ok => write!(out, "{:.0}%", d.percent()),
+                level => write!(out, "{:.0}% {}", d.percent(), level.name()),
+            },
+        };
+    }
+
+    fn tint(&self, row: usize, column: usize) -> Option<Tint> {
+        match (column, self.0[row].level()) {
+            (5, Level::Warning) => Some(Tint::Yellow),
+            (5, Level::Critical) => Some(Tint::Red),
+            _ => None,
+        }
+    }
+}
+
+fn tw_reuse(value: Option<u8>) -> String {
+    match value {
+        Some(0) => "0 (off)".into(),
+        Some(1) => "1 (on)".into(),
+        Some(2) => "2 (loopback only)".into(),
+        Some(v) => v.to_string(),
+        None => "?".into(),
+    }
+}
+
+pub fn text(
+    out: &mut dyn Write,
+    report: &Report,
+    inv: &Inventory,
+    style: &Style,
+) -> io::Result<()> {
+    let s = &report.settings;
+    writeln!(
+        out,
+        "Ephemeral range (net.ipv4.ip_local_port_range): {}–{}, {} ports",
+        s.range.0,
+        s.range.1,
+        s.range_size()
+    )?;
+    let reserved: Vec<String> = s
+        .reserved
+        .iter()
+        .map(|(l, h)| {
+            if l == h {
+                l.to_string()
+            } else {
+                format!("{l}-{h}")
+            }
+        })
+        .collect();
+    writeln!(
+        out,
+        "  reserved (ip_local_reserved_ports): {} ({} in the range)",
+        if reserved.is_empty() {
+            "none".to_string()
+        } else {
+            reserved.join(",")
+        },
+        s.reserved_in_range()
+    )?;
+    writeln!(
+        out,
+        "  ip_unprivileged_port_start {} · tcp_tw_reuse {} · tcp_fin_timeout {} s",
+        s.unprivileged_port_start
+            .map_or("?".into(), |p| p.to_string()),
+        tw_reuse(s.tcp_tw_reuse),
+        s.tcp_fin_timeout.map_or("?".into(), |t| t.to_string()),
+    )?;
+    let states: Vec<String> = report
+        .tcp_by_state
+        .iter()
+        .filter(|(state, _)| **state != TcpState::TimeWait)
+        .map(|(state, n)| format!("{} {n}", state.name()))
+        .collect();
+    writeln!(
+        out,
+        "In use from the range now: TCP {} ({}), of which TIME_WAIT {} · UDP {}",
+        report.tcp,
+        if states.is_empty() {
+            "none live".to_string()
+        } else {
+            states.join(", ")
+        },
+        report.time_wait,
+        report.udp
+    )?;
+    writeln!(
+        out,
+        "Per destination: a connect() port must be unique per (local address, remote address, \
+         remote port); capacity = range {} − reserved {} − held by bind() {} = {}",
+        s.range_size(),
+        s.reserved_in_range(),
+        report.tcp_bind_held,
+        report.capacity()
+    )?;
+    let shown = &report.destinations[..report.destinations.len().min(SHOWN)];
+    if shown.is_empty() {
+        writeln!(out, "  (no outgoing connections from the range)")?;
+    } else {
+        super::rows(out, &DestinationRows(shown), style)?;
+    }
+    if report.destinations.len() > shown.len() {
+        let more = report.destinations.len() - shown.len();
+        writeln!(
+            out,
+            "  … and {more} less busy destinations (--json lists all)"
+        )?;
+    }
+    writeln!(out, "Held through bind() (taken from every destination):")?;
+    if report.bound.is_empty() {
+        writeln!(out, "  (none)")?;
+    }
+    for i in &report.bound {
+        let sock = &inv.sockets[*i];
+        let mut line = format!("  {:<5} ", text::proto_label(sock));
+        text::endpoint(&sock.local, sock.iface.as_deref(), &mut line);
+        let _ = write!(line, "  {}  ", sock.state.name());
+        text::owner(sock, inv, &mut line);
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    range: JsonRange,
+    reserved: Vec<[u16; 2]>,
+    reserved_in_range: usize,
+    unprivileged_port_start: Option<u16>,
+    tcp_tw_reuse: Option<u8>,
+    tcp_fin_timeout: Option<u32>,
+    in_use: JsonInUse,
+    time_wait: usize,
+    held_by_bind: usize,
+    capacity: usize,
+    destinations: Vec<JsonDestination>,
+    bound: Vec<super::json::JsonSocket<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRange {
+    low: u16,
+    high: u16,
+    size: usize,
+}
+
+#[derive(Serialize)]
+struct JsonInUse {
+    tcp: usize,
+    udp: usize,
+    tcp_states: std::collections::BTreeMap<&'static str, usize>,
+}
+
+#[derive(Serialize)]
+struct JsonDestination {
+    local_addr: String,
+    remote_addr: String,
+    remote_port: u16,
+    used: usize,
+    time_wait: usize,
+    capacity: usize,
+    percent: f64,
+    level: &'static str,
+}
+
+pub fn json(out: &mut dyn Write, report: &Report, inv: &Inventory) -> io::Result<()> {
+    let s = &report.settings;
+    let value = JsonReport {
+        range: JsonRange {
+            low: s.range.0,
+            high: s.range.1,
+            size: s.range_size(),
+        },
+        reserved: s.reserved.iter().map(|(l, h)| [*l, *h]).collect(),
+        reserved_in_range: s.reserved_in_range(),
+        unprivileged_port_start: s.unprivileged_port_start,
+        tcp_tw_reuse: s.tcp_tw_reuse,
+        tcp_fin_timeout: s.tcp_fin_timeout,
+        in_use: JsonInUse {
+            tcp: report.tcp,
+            udp: report.udp,
+            tcp_states: report
+                .tcp_by_state
+                .iter()
+                .map(|(st, n)| (st.name(), *n))
+                .collect(),
+        },
+        time_wait: report.time_wait,
+        held_by_bind: report.tcp_bind_held,
+        capacity: report.capacity(),
+        destinations: report
+            .destinations
+            .iter()
+            .map(|d| JsonDestination {
+                local_addr: d.local.to_string(),
+                remote_addr: d.remote.to_string(),
+                remote_port: d.remote_port,
+                used: d.used,
+                time_wait: d.time_wait,
+                capacity: d.capacity,
+                percent: (d.percent() * 10.0).round() / 10.0,
+                level: d.level().name(),
+            })
+            .collect(),
+        bound: report
+            .bound
+            .iter()
+            .map(|i| super::json::JsonSocket::new(&inv.sockets[*i], inv))
+            .collect(),
+    };
+    super::json::value(out, &value)
+}
+
+const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// `ephemeral sample` for people: ports, a histogram fitted to the width, parity, policy.
+pub fn sample_text(out: &mut dyn Write, a: &Allocation, style: &Style) -> io::Result<()> {
+    let width = usize::from(if style.width == 0 {
+        super::FALLBACK_WIDTH
+    } else {
+        style.width
+    })
+    .clamp(24, 200);
+    let n = a.ports.len();
+    writeln!(
+        out,
+        "{}: {n} sockets, ports chosen from {}–{}",
+        a.method.name(),
+        a.range.0,
+        a.range.1
+    )?;
+    writeln!(out, "ports in allocation order:")?;
+    let mut line = String::from(" ");
+    for port in &a.ports {
+        if line.len() + 6 > width {
+            writeln!(out, "{line}")?;
+            line = String::from(" ");
+        }
+        let _ = write!(line, " {port}");
+    }
+    writeln!(out, "{line}")?;
+    let columns = width - 2;
+    let counts = a.histogram(columns);
+    let top = counts.iter().copied().max().unwrap_or(0).max(1);
+    let span = usize::from(a.range.1 - a.range.0) + 1;
+    writeln!(
+        out,
+        "histogram over the range ({} columns of ≈{} ports; tallest = {top}):",
+        columns,
+        span.div_ceil(columns)
+    )?;
+    let bars: String = counts
+        .iter()
+        .map(|c| BARS[(c * 8).div_ceil(top).min(8)])
+        .collect();
+    writeln!(out, "  {bars}")?;
+    let (low, high) = (a.range.0.to_string(), a.range.1.to_string());
+    writeln!(
+        out,
+        "  {low}{}{high}",
+        " ".repeat(columns.saturating_sub(low.len() + high.len()))
+    )?;
+    let percent = |k: usize| 100.0 * k as f64 / n.max(1) as f64;
+    let (min, max) = (
+        a.ports.iter().min().copied().unwrap_or(0),
+        a.ports.iter().max().copied().unwrap_or(0),
+    );
+    writeln!(
+        out,
+        "even {} ({:.0}%) · odd {} ({:.0}%) · distinct {} · repeats {} · spread {min}–{max} · outside the range {}",
+        a.even(),
+        percent(a.even()),
+        a.odd(),
+        percent(a.odd()),
+        a.distinct(),
+        n - a.distinct(),
+        n - a.in_range()
+    )?;
+    writeln!(out, "policy: {}.", a.method.policy())?;
+    let verdict = match a.method.preferred_even(a.range.0) {
+        Some(even) => {
+            let wanted = if even { a.even() } else { a.odd() };
+            let parity = if even { "even" } else { "odd" };
+            let seen = if percent(wanted) >= 90.0 {
+                "as predicted"
+            } else {
+                "not as predicted"
+            };
+            format!(
+                "predicted mostly {parity} (low end {} is {}); observed {:.0}% {parity}: {seen}",
+                a.range.0,
+                if a.range.0 % 2 == 0 { "even" } else { "odd" },
+                percent(wanted)
+            )
+        }
+        None => format!(
+            "predicted no parity preference; observed {:.0}% even",
+            percent(a.even())
+        ),
+    };
+    writeln!(out, "{verdict}")
+}
+
+#[derive(Serialize)]
+struct JsonSample<'a> {
+    method: &'static str,
+    range: [u16; 2],
+    ports: &'a [u16],
+    even: usize,
+    odd: usize,
+    distinct: usize,
+}
+
+pub fn sample_json(out: &mut dyn Write, a: &Allocation) -> io::Result<()> {
+    super::json::value(
+        out,
+        &JsonSample {
+            method: a.method.name(),
+            range: [a.range.0, a.range.1],
+            ports: &a.ports,
+            even: a.even(),
+            odd: a.odd(),
+            distinct: a.distinct(),
+        },
+    )
+}

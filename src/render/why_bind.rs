@@ -1,0 +1,209 @@
+//! `why-bind` for people and for scripts.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::json::JsonSocket;
+use super::text;
+use crate::ephemeral::findings::Findings;
+use crate::model::{Inventory, Proto};
+
+fn answer(e: &Option<io::Error>) -> String {
+    match e {
+        None => "ok".to_string(),
+        Some(e) => match e.raw_os_error() {
+            Some(libc::EADDRINUSE) => "EADDRINUSE (address in use)".to_string(),
+            Some(libc::EACCES) => "EACCES (permission denied)".to_string(),
+            Some(libc::EADDRNOTAVAIL) => "EADDRNOTAVAIL (not an address of this host)".to_string(),
+            _ => e.to_string(),
+        },
+    }
+}
+
+/// `nginx (pid 812, user www-data)`, or why no process is shown.
+fn holder(s: &crate::model::Socket, inv: &Inventory, line: &mut String) {
+    let names: Vec<String> = s
+        .pids
+        .iter()
+        .filter_map(|pid| inv.processes.get(pid))
+        .map(|p| {
+            let mut one = text::escaped(&p.name);
+            one.push_str(&format!(" (pid {}", p.pid));
+            if let Some(user) = &p.user {
+                one.push_str(&format!(", user {}", text::escaped(user)));
+            }
+            one.push(')');
+            one
+        })
+        .collect();
+    if names.is_empty() {
+        text::owner(s, inv, line);
+    } else {
+        line.push_str(&names.join(", "));
+    }
+}
+
+/// What SO_REUSEADDR and SO_REUSEPORT would change, in words.
+fn advice(f: &Findings, inv: &Inventory) -> (String, String) {
+    let users: Vec<String> = f
+        .holders
+        .iter()
+        .filter_map(|i| inv.user_name(inv.sockets[*i].uid).map(str::to_string))
+        .collect();
+    let reuseaddr = match (f.proto, f.listening, f.holders.is_empty(), f.time_wait) {
+        (Proto::Tcp, true, _, _) => "would not help: a listener holds the address".to_string(),
+        (Proto::Tcp, false, true, 0) => "not needed: nothing holds the port".to_string(),
+        (Proto::Tcp, false, _, _) => {
+            "would help: only connections (and TIME_WAIT) hold the port, no listener".to_string()
+        }
+        (Proto::Udp, _, true, _) => "not needed: nothing holds the port".to_string(),
+        (Proto::Udp, _, false, _) => {
+            "would help only if every holder set SO_REUSEADDR too".to_string()
+        }
+    };
+    let reuseport = if f.holders.is_empty() {
+        "not needed".to_string()
+    } else {
+        let mut who = users;
+        who.sort();
+        who.dedup();
+        format!(
+            "would help only if every holder set SO_REUSEPORT too and runs as the same user ({})",
+            if who.is_empty() {
+                "unknown".to_string()
+            } else {
+                who.join(", ")
+            }
+        )
+    };
+    (reuseaddr, reuseport)
+}
+
+pub fn text(out: &mut dyn Write, f: &Findings, inv: &Inventory) -> io::Result<()> {
+    writeln!(out, "why-bind {}/{}", f.want, f.proto.name())?;
+    if f.holders.is_empty() {
+        writeln!(out, "  held by: nothing that overlaps this address")?;
+    }
+    // Bound sockets one by one; connections sharing the port (accepted ones) counted.
+    let mut connections: std::collections::BTreeMap<&str, usize> = Default::default();
+    for i in &f.holders {
+        let s = &inv.sockets[*i];
+        if s.proto == Proto::Tcp && !s.state.is_listening() {
+            *connections.entry(s.state.name()).or_default() += 1;
+            continue;
+        }
+        let mut line = String::from("  held by: ");
+        line.push_str(text::proto_label(s));
+        line.push(' ');
+        text::endpoint(&s.local, s.iface.as_deref(), &mut line);
+        line.push(' ');
+        line.push_str(s.state.name());
+        if s.is_dual_stack() && f.want.is_ipv4() {
+            line.push_str(" ([::] with IPV6_V6ONLY off takes IPv4 too)");
+        }
+        line.push_str(" — ");
+        holder(s, inv, &mut line);
+        writeln!(out, "{line}")?;
+    }
+    if !connections.is_empty() {
+        let counts: Vec<String> = connections
+            .iter()
+            .map(|(st, n)| format!("{n} {st}"))
+            .collect();
+        writeln!(out, "  connections on the port: {}", counts.join(", "))?;
+    }
+    writeln!(out, "  TIME_WAIT entries on the port: {}", f.time_wait)?;
+    writeln!(
+        out,
+        "  privileged: {} · reserved (ip_local_reserved_ports): {} · in the ephemeral range: {}",
+        match (f.privileged, f.start) {
+            (true, Some(start)) =>
+                format!("yes (below {start}: needs root or CAP_NET_BIND_SERVICE)"),
+            (_, Some(start)) => format!("no (ip_unprivileged_port_start {start})"),
+            _ => "unknown".to_string(),
+        },
+        if f.reserved {
+            "yes (never handed out automatically; an explicit bind is unaffected)"
+        } else {
+            "no"
+        },
+        if f.in_range {
+            "yes (a connect() anywhere on this host may take it first)"
+        } else {
+            "no"
+        },
+    )?;
+    let (reuseaddr, reuseport) = advice(f, inv);
+    writeln!(out, "  SO_REUSEADDR {reuseaddr}")?;
+    writeln!(out, "  SO_REUSEPORT {reuseport}")?;
+    let action = if f.proto == Proto::Tcp {
+        "bind+listen"
+    } else {
+        "bind"
+    };
+    writeln!(out, "trial {action} (released at once):")?;
+    writeln!(out, "  plain:         {}", answer(&f.trial.plain))?;
+    writeln!(out, "  SO_REUSEADDR:  {}", answer(&f.trial.reuseaddr))?;
+    writeln!(out, "  SO_REUSEPORT:  {}", answer(&f.trial.reuseport))?;
+    match &f.trial.plain {
+        None => writeln!(out, "verdict: {}/{} is bindable", f.want, f.proto.name()),
+        Some(_) => writeln!(
+            out,
+            "verdict: binding {}/{} fails: {}",
+            f.want,
+            f.proto.name(),
+            answer(&f.trial.plain)
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonFindings<'a> {
+    addr: String,
+    proto: &'static str,
+    bindable: bool,
+    holders: Vec<JsonSocket<'a>>,
+    time_wait: usize,
+    privileged: bool,
+    reserved: bool,
+    in_ephemeral_range: bool,
+    reuseaddr: String,
+    reuseport: String,
+    trial: JsonTrial,
+}
+
+#[derive(Serialize)]
+struct JsonTrial {
+    plain: String,
+    reuseaddr: String,
+    reuseport: String,
+}
+
+pub fn json(out: &mut dyn Write, f: &Findings, inv: &Inventory) -> io::Result<()> {
+    let (reuseaddr, reuseport) = advice(f, inv);
+    super::json::value(
+        out,
+        &JsonFindings {
+            addr: f.want.to_string(),
+            proto: f.proto.name(),
+            bindable: f.trial.plain.is_none(),
+            holders: f
+                .holders
+                .iter()
+                .map(|i| JsonSocket::new(&inv.sockets[*i], inv))
+                .collect(),
+            time_wait: f.time_wait,
+            privileged: f.privileged,
+            reserved: f.reserved,
+            in_ephemeral_range: f.in_range,
+            reuseaddr,
+            reuseport,
+            trial: JsonTrial {
+                plain: answer(&f.trial.plain),
+                reuseaddr: answer(&f.trial.reuseaddr),
+                reuseport: answer(&f.trial.reuseport),
+            },
+        },
+    )
+}

@@ -1,0 +1,175 @@
+//! `portscope ephemeral`, `ephemeral sample` and `why-bind` in a private network namespace whose
+//! ephemeral range is narrowed to 40000-40199.
+
+use std::net::{TcpListener, TcpStream};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn narrowed(test: &str) -> Option<Netns> {
+    let ns = Netns::new(test)?;
+    ns.sysctl("net.ipv4.ip_local_port_range", "40000 40199");
+    Some(ns)
+}
+
+fn json(ns: &Netns, args: &[&str]) -> (Option<i32>, Value) {
+    let out = ns.portscope(args).output().unwrap();
+    let value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", stdout_of(&out), stderr_of(&out)));
+    (out.status.code(), value)
+}
+
+#[test]
+fn report_groups_connections_per_destination() {
+    let Some(ns) = narrowed("report_groups_connections_per_destination") else {
+        return;
+    };
+    let (listen_port, _held) = ns.inside(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut held: Vec<(TcpStream, TcpStream)> = Vec::new();
+        for _ in 0..30 {
+            let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+            let (s, _) = l.accept().unwrap();
+            held.push((c, s));
+        }
+        (l.local_addr().unwrap().port(), (l, held))
+    });
+    assert!(
+        (40000..=40199).contains(&listen_port),
+        "bind(0) took {listen_port}"
+    );
+    let (code, report) = json(&ns, &["ephemeral", "--json"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (
+            report["range"]["low"].as_u64(),
+            report["range"]["high"].as_u64()
+        ),
+        (Some(40000), Some(40199))
+    );
+    assert_eq!(
+        report["in_use"]["tcp"], 61,
+        "30 clients, 30 accepted, 1 listener: {report}"
+    );
+    assert_eq!(report["time_wait"], 0);
+    let destinations = report["destinations"].as_array().unwrap();
+    assert_eq!(destinations.len(), 1, "{report}");
+    let d = &destinations[0];
+    assert_eq!(d["remote_addr"], "127.0.0.1");
+    assert_eq!(d["remote_port"], listen_port);
+    assert!(d["used"].as_u64().unwrap() >= 30);
+    assert_eq!(
+        d["capacity"],
+        200 - 1,
+        "the listener's own port is held by bind()"
+    );
+    assert_eq!(report["held_by_bind"], 1);
+    let bound = report["bound"].as_array().unwrap();
+    assert_eq!(bound.len(), 1);
+    assert_eq!(bound[0]["state"], "LISTEN");
+
+    let text = stdout_of(&ns.portscope(&["ephemeral"]).output().unwrap());
+    assert!(text.contains("40000–40199, 200 ports"), "{text}");
+    assert!(text.contains(&format!("127.0.0.1:{listen_port}")), "{text}");
+}
+
+#[test]
+fn sample_parity_follows_the_kernel_policy() {
+    let Some(ns) = narrowed("sample_parity_follows_the_kernel_policy") else {
+        return;
+    };
+    for (method, wanted_even) in [("--connect", true), ("--bind", false)] {
+        let (code, sample) = json(&ns, &["ephemeral", "sample", method, "60", "--json"]);
+        assert_eq!(code, Some(0));
+        let ports: Vec<u64> = sample["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_u64().unwrap())
+            .collect();
+        assert_eq!(ports.len(), 60);
+        let mut distinct = ports.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(
+            distinct.len(),
+            60,
+            "{method}: every socket holds its own port"
+        );
+        assert!(
+            ports.iter().all(|p| (40000..=40199).contains(p)),
+            "{method}: {ports:?}"
+        );
+        let even = sample["even"].as_u64().unwrap();
+        let share = if wanted_even { even } else { 60 - even };
+        assert!(
+            share * 100 >= 90 * 60,
+            "{method}: {even} of 60 even: {ports:?}"
+        );
+    }
+    let (_, udp) = json(&ns, &["ephemeral", "sample", "--udp", "20", "--json"]);
+    assert_eq!(udp["method"], "udp");
+    let text = stdout_of(
+        &ns.portscope(&["ephemeral", "sample", "--bind", "20", "--bind-no-port"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        text.contains("bind-no-port: 20 sockets, ports chosen from 40000–40199"),
+        "{text}"
+    );
+    assert!(text.contains("as predicted"), "{text}");
+    let out = ns
+        .portscope(&["ephemeral", "sample", "--connect", "201"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).contains("it has 200 usable ports"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn why_bind_names_the_holder_and_sees_a_free_port() {
+    let Some(ns) = narrowed("why_bind_names_the_holder_and_sees_a_free_port") else {
+        return;
+    };
+    let (held, free) = ns.inside(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let spare = TcpListener::bind("127.0.0.1:0").unwrap();
+        let free = spare.local_addr().unwrap().port();
+        drop(spare);
+        (l, free)
+    });
+    let port = held.local_addr().unwrap().port();
+    let out = ns
+        .portscope(&["why-bind", &port.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "0.0.0.0 overlaps the 127.0.0.1 listener"
+    );
+    let text = stdout_of(&out);
+    let me = std::process::id();
+    assert!(
+        text.contains(&format!("held by: tcp 127.0.0.1:{port} LISTEN")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("(pid {me}")),
+        "the holder's pid: {text}"
+    );
+    assert!(text.contains("SO_REUSEADDR would not help"), "{text}");
+    assert!(text.contains("plain:         EADDRINUSE"), "{text}");
+    let (code, free_report) = json(&ns, &["why-bind", &format!("127.0.0.1:{free}"), "--json"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(free_report["bindable"], true);
+    assert_eq!(free_report["holders"].as_array().unwrap().len(), 0);
+    assert_eq!(free_report["trial"]["plain"], "ok");
+    assert_eq!(free_report["in_ephemeral_range"], true);
+}
