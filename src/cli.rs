@@ -55,6 +55,12 @@ pub enum Command {
     /// Would binding [ADDR:]PORT succeed? Who holds it, what would help, and a real trial bind
     #[command(name = "why-bind", after_help = WHY_BIND_EXAMPLES)]
     WhyBind(WhyBindArgs),
+    /// The TCP lifecycle lab: each step of a connection's life on loopback, with the kernel's table
+    #[command(after_help = LIFECYCLE_EXAMPLES)]
+    Lifecycle(LifecycleArgs),
+    /// Short vs long connections, measured on loopback: latency, ports used, TIME_WAIT left
+    #[command(after_help = BENCH_EXAMPLES)]
+    Bench(BenchArgs),
     /// TCP test endpoints that explain themselves: listen (a server) and connect (a client)
     #[command(subcommand)]
     Tcp(TcpCommand),
@@ -467,6 +473,66 @@ pub struct WhyBindArgs {
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
     /// Print the findings as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+const LIFECYCLE_EXAMPLES: &str = "\
+Examples:
+  portscope lifecycle                     handshake, data, the four-way close (client first),
+                                          then a backlog overflow
+  portscope lifecycle --step              wait for Enter between steps
+  portscope lifecycle --close server-first
+  portscope lifecycle --close rst         SO_LINGER 0: RST, no TIME_WAIT
+  portscope lifecycle --close half-close  shutdown(SHUT_WR) while data still flows back
+  portscope lifecycle --json";
+
+const BENCH_EXAMPLES: &str = "\
+Examples:
+  portscope bench                          10,000 requests, short then long
+  portscope bench --requests 2000 --size 1024 --concurrency 4
+  portscope bench --json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CloseKind {
+    /// The client closes first (it ends in TIME_WAIT)
+    ClientFirst,
+    /// The server closes first (it ends in TIME_WAIT)
+    ServerFirst,
+    /// The client closes with SO_LINGER 0: RST, no TIME_WAIT, the server gets ECONNRESET
+    Rst,
+    /// The client shuts down its sending side and keeps receiving
+    HalfClose,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LifecycleArgs {
+    /// How the connection ends
+    #[arg(long, value_enum, default_value_t = CloseKind::ClientFirst)]
+    pub close: CloseKind,
+    /// Leave out the backlog-overflow step
+    #[arg(long)]
+    pub no_overflow: bool,
+    /// Wait for Enter between steps
+    #[arg(long, conflicts_with = "json")]
+    pub step: bool,
+    /// Print the steps as a JSON array
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Request/response exchanges in each run
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub requests: usize,
+    /// Bytes in each request and each response
+    #[arg(long, value_name = "BYTES", default_value_t = 64)]
+    pub size: usize,
+    /// Clients at once
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub concurrency: usize,
+    /// Print the results as JSON
     #[arg(long)]
     pub json: bool,
 }

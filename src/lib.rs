@@ -2,6 +2,8 @@
 //!
 //! Data flows one way: `cli` → `query` → `inventory` (collect) → `model` → `render`.
 
+#[cfg(unix)]
+pub mod bench;
 pub mod cli;
 mod commands;
 pub mod endpoint;
@@ -11,6 +13,8 @@ pub mod exit;
 pub mod fdlimit;
 pub mod interrupt;
 pub mod inventory;
+#[cfg(unix)]
+pub mod lifecycle;
 pub mod model;
 pub mod ports;
 pub mod probe;
@@ -34,6 +38,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Probe(args)) => commands::probe(&args),
         Some(Command::Ephemeral(args)) => ephemeral::run(&args, style),
         Some(Command::WhyBind(args)) => commands::why_bind(&args),
+        Some(Command::Lifecycle(args)) => commands::lifecycle(&args, style),
+        Some(Command::Bench(args)) => commands::bench(&args, style),
         Some(Command::Tcp(command)) => endpoint::run_tcp(&command),
         Some(Command::Udp(command)) => endpoint::run_udp(&command),
         Some(Command::Completions { shell }) => commands::generate::completions(shell),

@@ -158,6 +158,8 @@ impl TcpState {
 pub struct Timer {
     pub kind: TimerKind,
     pub expires_ms: u32,
+    /// Retransmissions so far (a SYN_SENT socket whose SYNs go unanswered counts up).
+    pub retransmits: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

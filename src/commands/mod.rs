@@ -48,3 +48,35 @@ pub fn why_bind(args: &crate::cli::WhyBindArgs) -> anyhow::Result<crate::Exit> {
 pub fn why_bind(_args: &crate::cli::WhyBindArgs) -> anyhow::Result<crate::Exit> {
     anyhow::bail!("why-bind exists on Unix systems only")
 }
+
+#[cfg(unix)]
+pub fn lifecycle(
+    args: &crate::cli::LifecycleArgs,
+    style: crate::render::Style,
+) -> anyhow::Result<crate::Exit> {
+    crate::lifecycle::run(args, style)
+}
+
+#[cfg(not(unix))]
+pub fn lifecycle(
+    _args: &crate::cli::LifecycleArgs,
+    _style: crate::render::Style,
+) -> anyhow::Result<crate::Exit> {
+    anyhow::bail!("lifecycle exists on Unix systems only")
+}
+
+#[cfg(unix)]
+pub fn bench(
+    args: &crate::cli::BenchArgs,
+    style: crate::render::Style,
+) -> anyhow::Result<crate::Exit> {
+    crate::bench::run(args, style)
+}
+
+#[cfg(not(unix))]
+pub fn bench(
+    _args: &crate::cli::BenchArgs,
+    _style: crate::render::Style,
+) -> anyhow::Result<crate::Exit> {
+    anyhow::bail!("bench exists on Unix systems only")
+}

@@ -91,7 +91,7 @@ fn table(family: Family, proto: Proto) -> String {
 
 fn fallback_note(family: Family, proto: Proto, error: &std::io::Error) -> String {
     let why = match error.raw_os_error() {
-        Some(libc::ENOENT) | Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) => format!(
+        Some(libc::ENOENT) | Some(libc::EOPNOTSUPP) => format!(
             "this kernel's sock_diag cannot dump {} sockets (module {}_diag missing?)",
             proto.name(),
             proto.name()

@@ -188,6 +188,7 @@ pub struct PortFilter {
 
 /// enum in include/uapi/linux/inet_diag.h
 const INET_DIAG_REQ_BYTECODE: u16 = 1;
+const INET_DIAG_BC_JMP: u8 = 1;
 const INET_DIAG_BC_S_EQ: u8 = 11;
 const INET_DIAG_BC_D_EQ: u8 = 12;
 /// struct inet_diag_bc_op { u8 code; u8 yes; u16 no; }; a port test is two of them, the
@@ -196,34 +197,39 @@ const OP: u16 = 4;
 const PORT_TEST: u16 = 2 * OP;
 
 impl PortFilter {
-    /// The bytecode: a run of port tests; each jumps to the next on success and past the end
-    /// (reject) on failure, so reaching the end exactly means every test passed.
+    /// The bytecode: a run of conditions; each goes on to the next on success and jumps past
+    /// the end (reject) on failure, so reaching the end exactly means all of them held. The
+    /// kernel's audit follows the `yes` jumps from the start and insists that every `no`
+    /// target lies on that path, which is why "local or remote" is written as ss writes it:
+    /// local test (yes: next; no: the remote test), an unconditional JMP over the remote test,
+    /// then the remote test.
     fn bytecode(&self) -> Vec<u8> {
-        let length = PORT_TEST
-            * (2 * u16::from(self.local_or_remote.is_some())
-                + u16::from(self.local.is_some())
-                + u16::from(self.remote.is_some()));
+        let length = PORT_TEST * u16::from(self.local.is_some())
+            + PORT_TEST * u16::from(self.remote.is_some())
+            + (2 * PORT_TEST + OP) * u16::from(self.local_or_remote.is_some());
         let mut code = Vec::with_capacity(usize::from(length));
         let reject = |code: &Vec<u8>| length - code.len() as u16 + OP;
-        let test = |code: &mut Vec<u8>, op: u8, port: u16, yes: u16, no: u16| {
-            code.extend_from_slice(&[op, yes as u8]);
+        let op = |code: &mut Vec<u8>, kind: u8, yes: u16, no: u16| {
+            code.extend_from_slice(&[kind, yes as u8]);
             code.extend_from_slice(&no.to_ne_bytes());
-            code.extend_from_slice(&[0, 0]);
-            code.extend_from_slice(&port.to_ne_bytes());
+        };
+        let test = |code: &mut Vec<u8>, kind: u8, port: u16, no: u16| {
+            op(code, kind, PORT_TEST, no);
+            op(code, 0, 0, port);
         };
         if let Some(port) = self.local_or_remote {
-            // Local port matches: skip the remote test. Else try the remote port.
-            test(&mut code, INET_DIAG_BC_S_EQ, port, 2 * PORT_TEST, PORT_TEST);
+            test(&mut code, INET_DIAG_BC_S_EQ, port, PORT_TEST + OP);
+            op(&mut code, INET_DIAG_BC_JMP, OP, OP + PORT_TEST);
             let no = reject(&code);
-            test(&mut code, INET_DIAG_BC_D_EQ, port, PORT_TEST, no);
+            test(&mut code, INET_DIAG_BC_D_EQ, port, no);
         }
         if let Some(port) = self.local {
             let no = reject(&code);
-            test(&mut code, INET_DIAG_BC_S_EQ, port, PORT_TEST, no);
+            test(&mut code, INET_DIAG_BC_S_EQ, port, no);
         }
         if let Some(port) = self.remote {
             let no = reject(&code);
-            test(&mut code, INET_DIAG_BC_D_EQ, port, PORT_TEST, no);
+            test(&mut code, INET_DIAG_BC_D_EQ, port, no);
         }
         code
     }
@@ -253,7 +259,13 @@ fn timer(payload: &[u8]) -> Option<Timer> {
     };
     let expires = payload.get(EXPIRES_OFFSET..EXPIRES_OFFSET + 4)?;
     let expires_ms = u32::from_ne_bytes(expires.try_into().ok()?);
-    Some(Timer { kind, expires_ms })
+    // idiag_retrans, the byte after idiag_timer.
+    let retransmits = *payload.get(3)?;
+    Some(Timer {
+        kind,
+        expires_ms,
+        retransmits,
+    })
 }
 
 /// INET_DIAG_SKV6ONLY; the kernel sends it for every full IPv6 socket.

@@ -67,6 +67,7 @@ pub fn inventory() -> Inventory {
     tw.timer = Some(Timer {
         kind: TimerKind::TimeWait,
         expires_ms: 42_500,
+        retransmits: 0,
     });
     let mut orphan = socket(Tcp, ep("127.0.0.1", 40318), ep("127.0.0.1", 8080), FinWait2);
     orphan.inode = 0;

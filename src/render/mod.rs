@@ -1,8 +1,12 @@
 //! Turning an `Inventory` into text: tables on a terminal, plain columns in a pipe, JSON.
 
+#[cfg(unix)]
+pub mod bench;
 pub mod ephemeral;
 pub mod events;
 pub mod json;
+#[cfg(unix)]
+pub mod lifecycle;
 pub mod plain;
 pub mod probe;
 pub mod sockets;

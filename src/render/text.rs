@@ -131,6 +131,25 @@ pub fn process_line(p: &Process, out: &mut String) {
     }
 }
 
+/// `ECONNRESET (connection reset by peer)`: the errno name people search for, and its meaning.
+pub fn errno_name(e: &std::io::Error) -> String {
+    let name = match e.raw_os_error() {
+        Some(libc::ECONNRESET) => "ECONNRESET",
+        Some(libc::ECONNREFUSED) => "ECONNREFUSED",
+        Some(libc::EPIPE) => "EPIPE",
+        Some(libc::ETIMEDOUT) => "ETIMEDOUT",
+        Some(libc::EADDRINUSE) => "EADDRINUSE",
+        _ => return e.to_string(),
+    };
+    let text = e.to_string();
+    let meaning = text
+        .split(" (os error")
+        .next()
+        .unwrap_or(&text)
+        .to_lowercase();
+    format!("{name} ({meaning})")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

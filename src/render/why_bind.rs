@@ -62,7 +62,7 @@ fn advice(f: &Findings, inv: &Inventory) -> (String, String) {
             "would help only if every holder set SO_REUSEADDR too".to_string()
         }
     };
-        let reuseport = if f.holders.is_empty() && f.time_wait > 0 {
+    let reuseport = if f.holders.is_empty() && f.time_wait > 0 {
         "would not help against TIME_WAIT (SO_REUSEADDR does)".to_string()
     } else if f.holders.is_empty() {
         "not needed".to_string()

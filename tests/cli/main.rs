@@ -9,6 +9,7 @@ mod ephemeral;
 mod errors;
 mod fallback;
 mod filters;
+mod lifecycle;
 mod ls;
 mod probe;
 mod unprivileged;

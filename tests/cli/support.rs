@@ -57,6 +57,10 @@ pub fn json_of(mut cmd: Command) -> Vec<JsonSocket> {
         "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A note means the kernel refused the sock_diag request and /proc/net was read instead:
+    // never expected here (the fallback has its own test).
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("portscope: note:"), "{cmd:?}: {err}");
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }

@@ -1,0 +1,409 @@
+//! The lab itself: real sockets on loopback, one call at a time, the table after each.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use socket2::{Domain, Socket, Type};
+
+use super::model::{Row, Step};
+use super::table::{Known, rows, settled, state_of};
+use crate::cli::CloseKind;
+use crate::model::TcpState;
+
+const BACKLOG: i32 = 4;
+
+/// Collects steps and hands each to `show` as it happens.
+pub struct Lab<'a> {
+    pub steps: Vec<Step>,
+    show: &'a mut dyn FnMut(&Step) -> Result<()>,
+}
+
+impl<'a> Lab<'a> {
+    pub fn new(show: &'a mut dyn FnMut(&Step) -> Result<()>) -> Lab<'a> {
+        Lab {
+            steps: Vec::new(),
+            show,
+        }
+    }
+
+    fn step(
+        &mut self,
+        actor: &'static str,
+        call: String,
+        rows: Vec<Row>,
+        explanation: String,
+    ) -> Result<()> {
+        let step = Step {
+            number: self.steps.len() + 1,
+            actor,
+            call,
+            rows,
+            explanation,
+        };
+        (self.show)(&step)?;
+        self.steps.push(step);
+        Ok(())
+    }
+}
+
+fn listen(backlog: i32) -> Result<(TcpListener, SocketAddr)> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    let any: SocketAddr = "127.0.0.1:0".parse()?;
+    socket
+        .bind(&any.into())
+        .context("binding the lab's listener")?;
+    socket.listen(backlog)?;
+    let listener: TcpListener = socket.into();
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
+fn queues_empty(rows: &[Row]) -> bool {
+    rows.iter()
+        .filter(|r| r.state != TcpState::Listen)
+        .all(|r| r.recv_q == 0 && r.send_q == 0)
+}
+
+fn row<'r>(rows: &'r [Row], role: &str) -> Option<&'r Row> {
+    rows.iter().find(|r| r.role == role)
+}
+
+/// Handshake, accept, data, then the close `close` asks for.
+pub fn connection(lab: &mut Lab, close: CloseKind) -> Result<()> {
+    let (listener, l) = listen(BACKLOG)?;
+    let port = l.port();
+    let mut known = vec![Known {
+        role: "listener",
+        local: l,
+        remote: None,
+    }];
+    lab.step(
+        "server",
+        format!("socket(), bind(127.0.0.1:0), listen({BACKLOG})"),
+        rows(port, &known)?,
+        format!(
+            "A listening socket on port {port}, chosen by the kernel. From now on the kernel \
+             completes handshakes by itself. For a listener Send-Q shows the backlog ({BACKLOG}) \
+             and Recv-Q the connections waiting for accept()."
+        ),
+    )?;
+
+    let mut client = TcpStream::connect(l).context("connecting to the lab's listener")?;
+    let c = client.local_addr()?;
+    known.push(Known {
+        role: "client",
+        local: c,
+        remote: Some(l),
+    });
+    known.push(Known {
+        role: "server",
+        local: l,
+        remote: Some(c),
+    });
+    let table = settled(port, &known, |r| {
+        state_of(r, "server") == Some(TcpState::Established)
+            && row(r, "listener").is_some_and(|l| l.recv_q == 1)
+    })?;
+    lab.step(
+        "client",
+        format!("connect({l})"),
+        table,
+        format!(
+            "connect() returned once the three-way handshake (SYN, SYN-ACK, ACK) was done — by \
+             the two kernels alone. Both ends are ESTABLISHED; the server's end has no process \
+             yet: it waits in the accept queue (listener Recv-Q 1). The client's port {} was \
+             chosen by the kernel.",
+            c.port()
+        ),
+    )?;
+
+    let (mut server, _) = listener.accept()?;
+    let table = settled(port, &known, |r| {
+        row(r, "listener").is_some_and(|l| l.recv_q == 0)
+    })?;
+    lab.step(
+        "server",
+        "accept()".into(),
+        table,
+        "accept() took the connection off the queue (listener Recv-Q back to 0) and gave the \
+         server a descriptor for it: now it has an owner."
+            .into(),
+    )?;
+
+    let sent = fill(&mut client)?;
+    let table = settled(port, &known, |r| {
+        row(r, "server").is_some_and(|s| s.recv_q > 0)
+    })?;
+    lab.step(
+        "client",
+        format!("send() {sent} bytes while the server does not read"),
+        table,
+        "The bytes wait in the server's receive queue (Recv-Q) until it reads them; what did \
+         not fit there stays in the client's send queue (Send-Q), unacknowledged, until the \
+         server's window opens again."
+            .into(),
+    )?;
+
+    drain(&mut server, sent)?;
+    let table = settled(port, &known, queues_empty)?;
+    lab.step(
+        "server",
+        format!("recv() {sent} bytes"),
+        table,
+        "Reading emptied the receive queue; the window opened and the client's send queue \
+         drained."
+            .into(),
+    )?;
+
+    match close {
+        CloseKind::ClientFirst => orderly(lab, port, &known, client, server, ["client", "server"]),
+        CloseKind::ServerFirst => orderly(lab, port, &known, server, client, ["server", "client"]),
+        CloseKind::Rst => reset(lab, port, &known, client, server),
+        CloseKind::HalfClose => half_close(lab, port, &known, client, server),
+    }
+}
+
+/// Sends until the kernel would block: the receiver's buffer and the sender's are full.
+fn fill(stream: &mut TcpStream) -> Result<usize> {
+    stream.set_nonblocking(true)?;
+    let chunk = [b'x'; 64 * 1024];
+    let mut sent = 0;
+    while sent < 64 * 1024 * 1024 {
+        match stream.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e).context("filling the connection"),
+        }
+    }
+    stream.set_nonblocking(false)?;
+    Ok(sent)
+}
+
+fn drain(stream: &mut TcpStream, mut left: usize) -> Result<()> {
+    let mut buf = [0u8; 64 * 1024];
+    while left > 0 {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        left = left.saturating_sub(n);
+    }
+    Ok(())
+}
+
+/// The four-way close: `first` closes, `second` reads 0 and closes.
+fn orderly(
+    lab: &mut Lab,
+    port: u16,
+    known: &[Known],
+    first: TcpStream,
+    mut second: TcpStream,
+    [a, b]: [&'static str; 2],
+) -> Result<()> {
+    drop(first);
+    let table = settled(port, known, |r| {
+        state_of(r, a) == Some(TcpState::FinWait2) && state_of(r, b) == Some(TcpState::CloseWait)
+    })?;
+    lab.step(
+        a,
+        "close()".into(),
+        table,
+        format!(
+            "The {a} sent FIN and the {b}'s kernel acknowledged it: the {a} waits in FIN_WAIT2 \
+             for the {b}'s FIN (FIN_WAIT1 lasted until that ACK, microseconds on loopback). The \
+             {b} is in CLOSE_WAIT: its peer is done, its own process has not closed yet."
+        ),
+    )?;
+    let mut buf = [0u8; 16];
+    let n = second.read(&mut buf)?;
+    lab.step(
+        b,
+        format!("recv() returns {n} bytes"),
+        rows(port, known)?,
+        format!(
+            "A read that returns 0 is how a program learns that the peer closed. The {b} \
+             should now close too; one that never does leaves sockets in CLOSE_WAIT for good."
+        ),
+    )?;
+    drop(second);
+    let table = settled(port, known, |r| {
+        state_of(r, a) == Some(TcpState::TimeWait) && state_of(r, b).is_none()
+    })?;
+    let left = row(&table, a)
+        .and_then(|r| r.timer)
+        .map_or(60.0, |t| f64::from(t.expires_ms) / 1000.0);
+    lab.step(
+        b,
+        "close()".into(),
+        table,
+        format!(
+            "The {b}'s FIN and the {a}'s ACK finished the close: the {b}'s socket went through \
+             LAST_ACK and is gone. The {a}, which closed first, keeps the connection in \
+             TIME_WAIT ({left:.0} s left) so that late segments cannot be taken for a new \
+             connection on the same four addresses and ports."
+        ),
+    )
+}
+
+fn reset(
+    lab: &mut Lab,
+    port: u16,
+    known: &[Known],
+    client: TcpStream,
+    mut server: TcpStream,
+) -> Result<()> {
+    socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO))?;
+    drop(client);
+    let table = settled(port, known, |r| {
+        state_of(r, "client").is_none() && state_of(r, "server").is_none()
+    })?;
+    lab.step(
+        "client",
+        "close() with SO_LINGER 0".into(),
+        table,
+        "With a zero linger time close() sends RST instead of FIN: the client's socket is gone \
+         at once — no FIN_WAIT, no TIME_WAIT — and the server's kernel tore its end down when \
+         the RST arrived."
+            .into(),
+    )?;
+    let mut buf = [0u8; 16];
+    let outcome = match server.read(&mut buf) {
+        Ok(n) => format!("recv() returns {n} bytes"),
+        Err(e) => format!("recv() fails: {}", crate::render::text::errno_name(&e)),
+    };
+    lab.step(
+        "server",
+        outcome,
+        rows(port, known)?,
+        "The server learns of it as an error, not as an end of data: connection reset by peer."
+            .into(),
+    )?;
+    drop(server);
+    lab.step(
+        "server",
+        "close()".into(),
+        rows(port, known)?,
+        "Nothing of the connection is left on either side: no TIME_WAIT, which is why RST closes \
+         tempt people, and why they lose any data still in flight."
+            .into(),
+    )
+}
+
+fn half_close(
+    lab: &mut Lab,
+    port: u16,
+    known: &[Known],
+    mut client: TcpStream,
+    mut server: TcpStream,
+) -> Result<()> {
+    client.shutdown(Shutdown::Write)?;
+    let table = settled(port, known, |r| {
+        state_of(r, "client") == Some(TcpState::FinWait2)
+            && state_of(r, "server") == Some(TcpState::CloseWait)
+    })?;
+    lab.step(
+        "client",
+        "shutdown(SHUT_WR)".into(),
+        table,
+        "The client sent FIN — it will send nothing more — but it can still receive: a \
+         half-close. The server is in CLOSE_WAIT."
+            .into(),
+    )?;
+    let reply = b"data after your FIN";
+    server.write_all(reply)?;
+    let table = settled(port, known, |r| {
+        row(r, "client").is_some_and(|c| c.recv_q > 0)
+    })?;
+    lab.step(
+        "server",
+        format!("send() {} bytes", reply.len()),
+        table,
+        "Data still flows the other way: CLOSE_WAIT only says the peer has finished sending. \
+         The bytes wait in the client's Recv-Q."
+            .into(),
+    )?;
+    let mut buf = [0u8; 64];
+    let n = client.read(&mut buf)?;
+    lab.step(
+        "client",
+        format!("recv() {n} bytes"),
+        rows(port, known)?,
+        "The client reads them in FIN_WAIT2.".into(),
+    )?;
+    drop(server);
+    let table = settled(port, known, |r| {
+        state_of(r, "client") == Some(TcpState::TimeWait)
+    })?;
+    lab.step(
+        "server",
+        "close()".into(),
+        table,
+        "The server's FIN ends the connection: the client, which sent the first FIN, is in \
+         TIME_WAIT even though its descriptor is still open."
+            .into(),
+    )?;
+    drop(client);
+    lab.step(
+        "client",
+        "close()".into(),
+        rows(port, known)?,
+        "Closing the descriptor changes nothing in the table: the connection already lives on \
+         in the kernel's TIME_WAIT entry alone."
+            .into(),
+    )
+}
+
+/// A listener with backlog 0 and one connection queued drops the next SYN.
+pub fn overflow(lab: &mut Lab) -> Result<()> {
+    let (_listener, l) = listen(0)?;
+    let port = l.port();
+    let a = TcpStream::connect(l)?;
+    let b = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    b.set_nonblocking(true)?;
+    match b.connect(&l.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e).context("starting client B's connect"),
+    }
+    let b_local = b.local_addr()?.as_socket().context("client B's address")?;
+    let known = [
+        Known {
+            role: "listener",
+            local: l,
+            remote: None,
+        },
+        Known {
+            role: "server A",
+            local: l,
+            remote: Some(a.local_addr()?),
+        },
+        Known {
+            role: "client A",
+            local: a.local_addr()?,
+            remote: Some(l),
+        },
+        Known {
+            role: "client B",
+            local: b_local,
+            remote: Some(l),
+        },
+    ];
+    let table = settled(port, &known, |r| {
+        row(r, "client B")
+            .and_then(|b| b.timer)
+            .is_some_and(|t| t.retransmits >= 1)
+    })?;
+    lab.step(
+        "client B",
+        format!("connect({l}) while the listener (backlog 0) already holds one connection"),
+        table,
+        "The accept queue is full (listener Recv-Q 1 over a backlog of 0), so the server's \
+         kernel drops client B's SYN without an answer: client B sits in SYN_SENT and \
+         retransmits, the timer doubling from 1 s, until the queue has room or connect() gives \
+         up (net.ipv4.tcp_syn_retries, about two minutes). From outside this looks exactly like \
+         a firewall dropping packets."
+            .into(),
+    )
+}

@@ -1,0 +1,28 @@
+//! The lab's steps: what was called, by whom, and the kernel's table afterwards. Plain data.
+
+use std::net::SocketAddr;
+
+use crate::model::{TcpState, Timer};
+
+/// One of the lab's sockets as the kernel reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub role: &'static str,
+    pub local: SocketAddr,
+    pub remote: Option<SocketAddr>,
+    pub state: TcpState,
+    pub recv_q: u32,
+    pub send_q: u32,
+    /// `1234/portscope`, or why there is no process (`(accept queue)`, `(closed)`).
+    pub owner: String,
+    pub timer: Option<Timer>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub number: usize,
+    pub actor: &'static str,
+    pub call: String,
+    pub rows: Vec<Row>,
+    pub explanation: String,
+}

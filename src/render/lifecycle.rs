@@ -1,0 +1,134 @@
+//! The lifecycle lab's steps: a heading, the table, one explanation; or a JSON array.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{Align, Rows, Style, Tint};
+use crate::lifecycle::model::{Row, Step};
+use crate::model::{TcpState, TimerKind};
+
+struct StepRows<'a>(&'a [Row]);
+
+fn timer(r: &Row) -> String {
+    match r.timer {
+        None => String::new(),
+        Some(t) => {
+            let secs = f64::from(t.expires_ms) / 1000.0;
+            match t.kind {
+                                // An orphaned FIN_WAIT2 runs the same timer, set from tcp_fin_timeout.
+                TimerKind::TimeWait if r.state == TcpState::FinWait2 => format!("fin-timeout {secs:.1} s"),
+                TimerKind::TimeWait => format!("time-wait {secs:.1} s"),
+                TimerKind::Retransmit => {
+                    format!("retransmit in {secs:.1} s, {} sent again", t.retransmits)
+                }
+                TimerKind::KeepAlive => format!("keepalive {secs:.1} s"),
+                TimerKind::ZeroWindowProbe => format!("window probe {secs:.1} s"),
+            }
+        }
+    }
+}
+
+impl Rows for StepRows<'_> {
+    fn headers(&self) -> &[&'static str] {
+        &[
+            "Role", "Local", "Remote", "State", "Recv-Q", "Send-Q", "Owner", "Timer",
+        ]
+    }
+
+    fn align(&self, column: usize) -> Align {
+        if matches!(column, 4 | 5) {
+            Align::Right
+        } else {
+            Align::Left
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn cell(&self, row: usize, column: usize, out: &mut String) {
+        let r = &self.0[row];
+        let _ = match column {
+            0 => write!(out, "{}", r.role),
+            1 => write!(out, "{}", r.local),
+            2 => match r.remote {
+                Some(remote) => write!(out, "{remote}"),
+                None => write!(out, "*:*"),
+            },
+            3 => write!(out, "{}", r.state.name()),
+            4 => write!(out, "{}", r.recv_q),
+            5 => write!(out, "{}", r.send_q),
+            6 => write!(out, "{}", r.owner),
+            _ => write!(out, "{}", timer(r)),
+        };
+    }
+
+    fn tint(&self, row: usize, column: usize) -> Option<Tint> {
+        (column == 3)
+            .then(|| super::text::state_tint(self.0[row].state))
+            .flatten()
+    }
+}
+
+pub fn step(out: &mut dyn Write, step: &Step, style: &Style) -> io::Result<()> {
+    writeln!(out, "Step {} — {}: {}", step.number, step.actor, step.call)?;
+    if step.rows.is_empty() {
+        writeln!(
+            out,
+            "  (none of the lab's sockets is in the kernel's table)"
+        )?;
+    } else {
+        super::rows(out, &StepRows(&step.rows), style)?;
+    }
+    writeln!(out, "{}\n", step.explanation)
+}
+
+#[derive(Serialize)]
+struct JsonStep<'a> {
+    step: usize,
+    actor: &'static str,
+    call: &'a str,
+    sockets: Vec<JsonRow>,
+    explanation: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonRow {
+    role: &'static str,
+    local: String,
+    remote: Option<String>,
+    state: &'static str,
+    recv_q: u32,
+    send_q: u32,
+    owner: String,
+    timer_ms: Option<u32>,
+}
+
+pub fn json(out: &mut dyn Write, steps: &[Step]) -> io::Result<()> {
+    super::json::array(
+        out,
+        steps.iter().map(|s| JsonStep {
+            step: s.number,
+            actor: s.actor,
+            call: &s.call,
+            explanation: &s.explanation,
+            sockets: s
+                .rows
+                .iter()
+                .map(|r| JsonRow {
+                    role: r.role,
+                    local: r.local.to_string(),
+                    remote: r.remote.map(|a| a.to_string()),
+                    state: r.state.name(),
+                    recv_q: r.recv_q,
+                    send_q: r.send_q,
+                    owner: r.owner.clone(),
+                    timer_ms: r.timer.map(|t| t.expires_ms),
+                })
+                .collect(),
+        }),
+    )
+}

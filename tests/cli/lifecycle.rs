@@ -1,0 +1,189 @@
+//! `portscope lifecycle` and `portscope bench`, in a private namespace when root.
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn run_json(test: &str, args: &[&str]) -> Value {
+    let ns = Netns::new(test);
+    let mut cmd = match &ns {
+        Some(ns) => ns.portscope(args),
+        None => portscope(args),
+    };
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout_of(&out)))
+}
+
+/// The states one role went through, repeats collapsed, in step order.
+fn path(steps: &Value, role: &str) -> Vec<String> {
+    let mut states: Vec<String> = Vec::new();
+    for step in steps.as_array().unwrap() {
+        for socket in step["sockets"].as_array().unwrap() {
+            if socket["role"] == role {
+                let state = socket["state"].as_str().unwrap().to_string();
+                if states.last() != Some(&state) {
+                    states.push(state);
+                }
+            }
+        }
+    }
+    states
+}
+
+#[test]
+fn client_first_close_in_the_right_order() {
+    let steps = run_json(
+        "client_first_close_in_the_right_order",
+        &["lifecycle", "--json"],
+    );
+    assert_eq!(path(&steps, "listener"), ["LISTEN"]);
+    assert_eq!(
+        path(&steps, "client"),
+        ["ESTABLISHED", "FIN_WAIT2", "TIME_WAIT"]
+    );
+    assert_eq!(path(&steps, "server"), ["ESTABLISHED", "CLOSE_WAIT"]);
+    assert_eq!(
+        path(&steps, "client B"),
+        ["SYN_SENT"],
+        "the backlog-overflow step"
+    );
+    let all = steps.as_array().unwrap();
+    let listener = |i: usize| {
+        all[i]["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["role"] == "listener")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        listener(0)["send_q"],
+        4,
+        "Send-Q of a listener is its backlog"
+    );
+    assert_eq!(
+        listener(1)["recv_q"],
+        1,
+        "one connection waits in the accept queue"
+    );
+    assert_eq!(all[0]["actor"], "server");
+    assert!(all[1]["call"].as_str().unwrap().starts_with("connect("));
+    let sending = &all[3]["sockets"];
+    let server = sending
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["role"] == "server")
+        .unwrap();
+    assert!(
+        server["recv_q"].as_u64().unwrap() > 0,
+        "unread bytes in Recv-Q: {sending}"
+    );
+}
+
+#[test]
+fn server_first_close_mirrors_it() {
+    let steps = run_json(
+        "server_first_close_mirrors_it",
+        &[
+            "lifecycle",
+            "--json",
+            "--close",
+            "server-first",
+            "--no-overflow",
+        ],
+    );
+    assert_eq!(
+        path(&steps, "server"),
+        ["ESTABLISHED", "FIN_WAIT2", "TIME_WAIT"]
+    );
+    assert_eq!(path(&steps, "client"), ["ESTABLISHED", "CLOSE_WAIT"]);
+}
+
+#[test]
+fn rst_close_leaves_no_time_wait() {
+    let steps = run_json(
+        "rst_close_leaves_no_time_wait",
+        &["lifecycle", "--json", "--close", "rst", "--no-overflow"],
+    );
+    let states: Vec<&str> = steps
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["sockets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["state"].as_str().unwrap())
+        })
+        .collect();
+    assert!(!states.contains(&"TIME_WAIT"), "{states:?}");
+    assert!(
+        steps.to_string().contains("recv() fails: ECONNRESET"),
+        "the server sees the reset"
+    );
+    assert_eq!(path(&steps, "client"), ["ESTABLISHED"]);
+}
+
+#[test]
+fn half_close_still_carries_data_back() {
+    let steps = run_json(
+        "half_close_still_carries_data_back",
+        &[
+            "lifecycle",
+            "--json",
+            "--close",
+            "half-close",
+            "--no-overflow",
+        ],
+    );
+    assert_eq!(
+        path(&steps, "client"),
+        ["ESTABLISHED", "FIN_WAIT2", "TIME_WAIT"]
+    );
+    let after_fin = steps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["call"].as_str().unwrap().starts_with("send() 19"))
+        .unwrap();
+    let client = after_fin["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["role"] == "client")
+        .unwrap();
+    assert_eq!(client["recv_q"], 19);
+}
+
+#[test]
+fn bench_long_uses_one_port_short_many() {
+    let result = run_json(
+        "bench_long_uses_one_port_short_many",
+        &["bench", "--requests", "150", "--json"],
+    );
+    assert_eq!(result["short"]["requests"], 150);
+    assert_eq!(result["long"]["ports_used"], 1);
+    assert_eq!(
+        result["short"]["ports_used"], 150,
+        "a new port per short request"
+    );
+    assert!(
+        result["short"]["time_wait_after"].as_u64().unwrap() >= 145,
+        "{result}"
+    );
+    assert!(
+        result["long"]["time_wait_after"].as_u64().unwrap() <= 1,
+        "{result}"
+    );
+    for run in ["short", "long"] {
+        let r = &result[run];
+        assert!(
+            r["rps"].as_f64().unwrap() > 0.0 && r["p99_ms"].as_f64() >= r["p50_ms"].as_f64(),
+            "{r}"
+        );
+    }
+}
