@@ -61,6 +61,12 @@ pub enum Command {
     /// Short vs long connections, measured on loopback: latency, ports used, TIME_WAIT left
     #[command(after_help = BENCH_EXAMPLES)]
     Bench(BenchArgs),
+    /// Sockets coming and going: a live table on a terminal, a JSON event stream otherwise
+    #[command(after_help = WATCH_EXAMPLES)]
+    Watch(WatchArgs),
+    /// Block until a port is listening (or, with --free, until nothing holds it)
+    #[command(after_help = WAIT_EXAMPLES)]
+    Wait(WaitArgs),
     /// TCP test endpoints that explain themselves: listen (a server) and connect (a client)
     #[command(subcommand)]
     Tcp(TcpCommand),
@@ -535,4 +541,54 @@ pub struct BenchArgs {
     /// Print the results as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+const WATCH_EXAMPLES: &str = "\
+Examples:
+  portscope watch                      live table; q quits, p pauses, s changes the sort
+  portscope watch -t --port 8080       only sockets on port 8080
+  portscope watch --json               one JSON object per change, one per line
+  portscope watch --state syn-sent,time-wait --interval 0.2 | tee events.jsonl
+
+Sockets present when watch starts form the baseline: only changes after it are reported.";
+
+const WAIT_EXAMPLES: &str = "\
+Examples:
+  portscope wait 8080 && curl localhost:8080      block until something listens on 8080
+  portscope wait 5432 --host db --timeout 60      until db:5432 accepts connections
+  portscope wait 8080 --free                      until nothing holds port 8080
+
+Exit status 0 when the condition holds, 1 on timeout, 130 on Ctrl-C.";
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Seconds between looks at the table (0.05 at least)
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    pub interval: f64,
+    /// One JSON object per change on stdout (also the default when stdout is not a terminal)
+    #[arg(long)]
+    pub json: bool,
+    /// Initial sort order of the table (s cycles through them)
+    #[arg(long, value_enum)]
+    pub sort: Option<SortKey>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    /// The port: a number or a service name
+    pub port: String,
+    /// Wait until HOST accepts connections on the port (checked by connecting)
+    #[arg(long, value_name = "HOST", conflicts_with = "free")]
+    pub host: Option<String>,
+    /// Give up after SECS seconds (0: never)
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Wait until nothing holds the port instead (TIME_WAIT aside)
+    #[arg(long)]
+    pub free: bool,
+    /// A UDP port: bound rather than listening
+    #[arg(long, conflicts_with = "host")]
+    pub udp: bool,
 }

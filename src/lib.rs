@@ -22,6 +22,9 @@ pub mod process;
 pub mod query;
 pub mod render;
 pub mod terminal;
+#[cfg(unix)]
+pub mod wait;
+pub mod watch;
 
 use anyhow::Result;
 
@@ -40,6 +43,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Some(Command::WhyBind(args)) => commands::why_bind(&args),
         Some(Command::Lifecycle(args)) => commands::lifecycle(&args, style),
         Some(Command::Bench(args)) => commands::bench(&args, style),
+        Some(Command::Watch(args)) => watch::run(&args, style),
+        Some(Command::Wait(args)) => commands::wait(&args),
         Some(Command::Tcp(command)) => endpoint::run_tcp(&command),
         Some(Command::Udp(command)) => endpoint::run_udp(&command),
         Some(Command::Completions { shell }) => commands::generate::completions(shell),

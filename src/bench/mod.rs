@@ -72,8 +72,22 @@ pub fn run(args: &BenchArgs, style: Style) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// TIME_WAIT sockets of connections to the bench server.
+/// TIME_WAIT sockets of connections to the bench server, once the count stops moving (the
+/// last closes of a run finish a little after its last request).
 fn time_wait_towards(port: u16) -> Result<usize> {
+    let mut last = count_time_wait(port)?;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let now = count_time_wait(port)?;
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    Ok(last)
+}
+
+fn count_time_wait(port: u16) -> Result<usize> {
     let query = Query {
         protos: vec![Proto::Tcp],
         states: crate::query::StateSet::of(&[TcpState::TimeWait]),

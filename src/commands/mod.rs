@@ -80,3 +80,13 @@ pub fn bench(
 ) -> anyhow::Result<crate::Exit> {
     anyhow::bail!("bench exists on Unix systems only")
 }
+
+#[cfg(unix)]
+pub fn wait(args: &crate::cli::WaitArgs) -> anyhow::Result<crate::Exit> {
+    crate::wait::run(args)
+}
+
+#[cfg(not(unix))]
+pub fn wait(_args: &crate::cli::WaitArgs) -> anyhow::Result<crate::Exit> {
+    anyhow::bail!("wait exists on Unix systems only")
+}

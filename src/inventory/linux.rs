@@ -3,12 +3,27 @@
 
 use anyhow::{Context, Result};
 
-use super::Collected;
 use super::netlink::{Diag, PortFilter};
 use super::procfs::{self, Scope};
 use super::procnet;
+use std::collections::{HashMap, HashSet};
+
+use super::Collected;
+use crate::model::Process;
 use crate::model::{Family, Proto, Socket};
 use crate::query::{OwnerLookup, Query};
+
+/// What repeated collections (`watch`) remember between refreshes, so that a steady table costs
+/// one kernel dump and nothing else: owners of inodes already looked up, processes, users.
+#[derive(Debug, Default)]
+pub struct Memory {
+    pub(super) owners: HashMap<u32, Vec<u32>>,
+    /// Inodes looked up already, found or not (an owner that cannot be seen is not sought
+    /// again at every refresh).
+    pub(super) looked: HashSet<u32>,
+    pub(super) processes: HashMap<u32, Process>,
+    pub(super) unreadable: usize,
+}
 
 /// What the /proc/net tables cannot tell.
 const LOSSES: &str = "(no timers or IPv6-only flag there)";
@@ -59,6 +74,61 @@ pub fn collect_sockets(query: &Query) -> Result<Collected> {
         unreadable,
         notes,
     })
+}
+
+/// The table without owners, then owners only for inodes not looked up before (the scan stops
+/// once those are found): what `watch` does every refresh.
+pub fn collect_remembering(query: &Query, memory: &mut Memory) -> Result<Collected> {
+    let bare = Query {
+        owners: OwnerLookup::Skip,
+        ..query.clone()
+    };
+    let mut collected = collect_sockets(&bare)?;
+    if query.owners == OwnerLookup::Skip {
+        return Ok(collected);
+    }
+    let current: std::collections::HashSet<u32> = collected
+        .sockets
+        .iter()
+        .map(|s| s.inode)
+        .filter(|i| *i != 0)
+        .collect();
+    memory.owners.retain(|inode, _| current.contains(inode));
+    memory.looked.retain(|inode| current.contains(inode));
+    let new: Vec<u32> = current
+        .iter()
+        .copied()
+        .filter(|i| !memory.looked.contains(i))
+        .collect();
+    if !new.is_empty() {
+        let found = procfs::find_owners(&new, Scope::All { stop_early: true });
+        memory.unreadable = found.unreadable;
+        memory.looked.extend(new);
+        memory.owners.extend(found.by_inode);
+    }
+    for socket in &mut collected.sockets {
+        if let Some(pids) = memory.owners.get(&socket.inode) {
+            socket.pids = pids.clone();
+        }
+    }
+    collected.unreadable = memory.unreadable;
+    Ok(collected)
+}
+
+/// Notifications of destroyed sockets, when the kernel lets this process have them (root).
+pub fn destroy_feed(protos: &[Proto]) -> Option<super::DestroyFeed> {
+    let mut feeds: Vec<(Proto, Diag)> = protos
+        .iter()
+        .map(|p| Diag::destroyed(*p).map(|d| (*p, d)))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    Some(Box::new(move || {
+        let mut out = Vec::new();
+        for (proto, diag) in &mut feeds {
+            let _ = diag.drain(*proto, &mut out);
+        }
+        out
+    }))
 }
 
 /// Fills in `pids`; returns how many processes could not be read.

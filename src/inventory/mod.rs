@@ -18,17 +18,21 @@ pub mod users;
 pub use kernel::{port_range, port_settings, unprivileged_port_start};
 #[cfg(target_os = "linux")]
 use linux as platform;
+#[cfg(target_os = "linux")]
+pub use linux::Memory;
 #[cfg(not(target_os = "linux"))]
 use portable as platform;
 #[cfg(not(target_os = "linux"))]
+pub use portable::Memory;
+#[cfg(not(target_os = "linux"))]
 pub use portable::{port_range, port_settings, unprivileged_port_start};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 
 use anyhow::Result;
 
-use crate::model::{Family, Inventory, Proto, Socket};
+use crate::model::{Family, Inventory, Process, Proto, Socket};
 use crate::process;
 use crate::query::{OwnerLookup, Query};
 
@@ -42,33 +46,72 @@ pub struct Collected {
     pub notes: Vec<String>,
 }
 
+/// Sockets the kernel destroyed since the last call (empty when none).
+pub type DestroyFeed = Box<dyn FnMut() -> Vec<Socket>>;
+
+/// Subscribes to the kernel's socket-destroy notifications where it offers them (Linux,
+/// CAP_NET_ADMIN); None elsewhere.
+pub fn destroy_feed(protos: &[Proto]) -> Option<DestroyFeed> {
+    platform::destroy_feed(protos)
+}
+
 /// Collects the sockets the query asks for, with their processes and users.
 pub fn collect(query: &Query) -> Result<Inventory> {
+    let collected = platform::collect_sockets(query)?;
+    let pids: BTreeSet<u32> = collected
+        .sockets
+        .iter()
+        .flat_map(|s| s.pids.iter().copied())
+        .collect();
+    let processes = process::describe(&pids.into_iter().collect::<Vec<_>>());
+    Ok(finish(query, collected, processes))
+}
+
+/// `collect` for a caller that asks again and again, remembering what it learnt.
+#[cfg(target_os = "linux")]
+pub fn collect_again(query: &Query, memory: &mut Memory) -> Result<Inventory> {
+    let collected = linux::collect_remembering(query, memory)?;
+    let pids: BTreeSet<u32> = collected
+        .sockets
+        .iter()
+        .flat_map(|s| s.pids.iter().copied())
+        .collect();
+    memory.processes.retain(|pid, _| pids.contains(pid));
+    let new: Vec<u32> = pids
+        .into_iter()
+        .filter(|p| !memory.processes.contains_key(p))
+        .collect();
+    memory.processes.extend(process::describe(&new));
+    Ok(finish(query, collected, memory.processes.clone()))
+}
+
+/// Elsewhere every refresh is a full collection.
+#[cfg(not(target_os = "linux"))]
+pub fn collect_again(query: &Query, _memory: &mut Memory) -> Result<Inventory> {
+    collect(query)
+}
+
+/// The owner filters, users and the rest of an inventory around collected sockets.
+fn finish(query: &Query, collected: Collected, processes: HashMap<u32, Process>) -> Inventory {
     let Collected {
         mut sockets,
         unreadable,
         notes,
-    } = platform::collect_sockets(query)?;
-    let pids: BTreeSet<u32> = sockets
-        .iter()
-        .flat_map(|s| s.pids.iter().copied())
-        .collect();
-    let pids: Vec<u32> = pids.into_iter().collect();
-    let processes = process::describe(&pids);
+    } = collected;
     sockets.retain(|s| query.matches_owner(s, |pid| processes.get(&pid).map(|p| p.name.as_str())));
     let uids: BTreeSet<u32> = sockets
         .iter()
         .filter(|s| s.inode != 0)
         .map(|s| s.uid)
         .collect();
-    Ok(Inventory {
+    Inventory {
         sockets,
         processes,
         users: process::user_names(uids),
         owners_looked_up: query.owners != OwnerLookup::Skip,
         unreadable_processes: unreadable,
         notes,
-    })
+    }
 }
 
 /// The kernel's entry for one connection, found by its 4-tuple, without owners: how a socket

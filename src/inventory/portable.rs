@@ -130,3 +130,12 @@ pub fn unprivileged_port_start() -> Option<u16> {
 pub fn port_settings() -> Option<crate::model::PortSettings> {
     None
 }
+
+/// No destroy notifications here: watching relies on polling alone.
+pub fn destroy_feed(_protos: &[crate::model::Proto]) -> Option<super::DestroyFeed> {
+    None
+}
+
+/// Nothing is remembered between collections here: each is complete.
+#[derive(Debug, Default)]
+pub struct Memory;

@@ -17,8 +17,10 @@ fn timer(r: &Row) -> String {
         Some(t) => {
             let secs = f64::from(t.expires_ms) / 1000.0;
             match t.kind {
-                                // An orphaned FIN_WAIT2 runs the same timer, set from tcp_fin_timeout.
-                TimerKind::TimeWait if r.state == TcpState::FinWait2 => format!("fin-timeout {secs:.1} s"),
+                // An orphaned FIN_WAIT2 runs the same timer, set from tcp_fin_timeout.
+                TimerKind::TimeWait if r.state == TcpState::FinWait2 => {
+                    format!("fin-timeout {secs:.1} s")
+                }
                 TimerKind::TimeWait => format!("time-wait {secs:.1} s"),
                 TimerKind::Retransmit => {
                     format!("retransmit in {secs:.1} s, {} sent again", t.retransmits)

@@ -13,6 +13,7 @@ pub mod sockets;
 pub mod summary;
 pub mod table;
 pub mod text;
+pub mod watch;
 pub mod who;
 #[cfg(unix)]
 pub mod why_bind;

@@ -13,4 +13,5 @@ mod lifecycle;
 mod ls;
 mod probe;
 mod unprivileged;
+mod watch;
 mod who;

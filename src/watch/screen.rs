@@ -1,0 +1,254 @@
+//! The live table on a terminal: alternate screen, redrawn in place, keys q / p / s.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::{cursor, execute, queue, terminal};
+
+use super::Watcher;
+use super::tracker::{ChangeKind, key};
+use crate::cli::{SortKey, WatchArgs};
+use crate::exit::Exit;
+use crate::interrupt::interrupted;
+use crate::model::Socket;
+use crate::render::summary::Summary;
+use crate::render::watch::{Mark, ScreenRows};
+use crate::render::{self, Style};
+
+/// How many refreshes a closed socket stays on screen, dimmed.
+const GONE_FOR: u8 = 3;
+
+const SORTS: [Option<SortKey>; 5] = [
+    None,
+    Some(SortKey::Port),
+    Some(SortKey::State),
+    Some(SortKey::Pid),
+    Some(SortKey::Proto),
+];
+
+/// Puts the terminal back however the screen ends (error, panic, key).
+struct Terminal;
+
+impl Terminal {
+    fn enter() -> Result<Terminal> {
+        terminal::enable_raw_mode()?;
+        execute!(
+            std::io::stdout(),
+            terminal::EnterAlternateScreen,
+            cursor::Hide
+        )?;
+        Ok(Terminal)
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = execute!(
+            std::io::stdout(),
+            cursor::Show,
+            terminal::LeaveAlternateScreen
+        );
+        let _ = terminal::disable_raw_mode();
+    }
+}
+
+struct View {
+    sort: usize,
+    paused: bool,
+    gone: Vec<(Socket, u8)>,
+    /// Opened, closed and changed at the last look.
+    last: (usize, usize, usize),
+}
+
+pub fn run(mut watcher: Watcher, args: &WatchArgs, style: Style) -> Result<Exit> {
+    let _terminal = Terminal::enter()?;
+    let every = Duration::from_secs_f64(args.interval);
+    let mut view = View {
+        sort: SORTS.iter().position(|s| *s == args.sort).unwrap_or(0),
+        paused: false,
+        gone: Vec::new(),
+        last: (0, 0, 0),
+    };
+    let mut marks: HashMap<_, Mark> = HashMap::new();
+    loop {
+        let next = Instant::now() + every;
+        if !view.paused {
+            let changes = watcher.look()?;
+            marks.clear();
+            view.gone.retain_mut(|(_, left)| {
+                *left -= 1;
+                *left > 0
+            });
+            let (mut opened, mut closed, mut changed) = (0, 0, 0);
+            for change in changes {
+                let k = key(&change.socket);
+                match change.kind {
+                    ChangeKind::Opened => {
+                        opened += 1;
+                        marks.insert(k, Mark::New);
+                    }
+                    ChangeKind::Closed => {
+                        closed += 1;
+                        view.gone.push((change.socket, GONE_FOR));
+                    }
+                    ChangeKind::State { from } => {
+                        changed += 1;
+                        marks.insert(k, Mark::Changed(from));
+                    }
+                    ChangeKind::Grew => {
+                        marks.insert(k, Mark::Grew);
+                    }
+                }
+            }
+            view.last = (opened, closed, changed);
+        }
+        draw(&watcher, &view, &marks, &style, every)?;
+        // Keys and resizes until the next look.
+        while Instant::now() < next {
+            if interrupted() {
+                return Ok(Exit::Interrupted);
+            }
+            if !event::poll(
+                next.saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(50)),
+            )? {
+                continue;
+            }
+            match event::read()? {
+                Event::Key(KeyEvent {
+                    code: KeyCode::Char('c'),
+                    modifiers,
+                    ..
+                }) if modifiers.contains(KeyModifiers::CONTROL) => {
+                    return Ok(Exit::Interrupted);
+                }
+                Event::Key(KeyEvent {
+                    code: KeyCode::Char('q') | KeyCode::Esc,
+                    ..
+                }) => {
+                    return Ok(Exit::Success);
+                }
+                Event::Key(KeyEvent {
+                    code: KeyCode::Char('p'),
+                    ..
+                }) => {
+                    view.paused = !view.paused;
+                    draw(&watcher, &view, &marks, &style, every)?;
+                }
+                Event::Key(KeyEvent {
+                    code: KeyCode::Char('s'),
+                    ..
+                }) => {
+                    view.sort = (view.sort + 1) % SORTS.len();
+                    draw(&watcher, &view, &marks, &style, every)?;
+                }
+                Event::Resize(..) => draw(&watcher, &view, &marks, &style, every)?,
+                _ => {}
+            }
+        }
+    }
+}
+
+fn sort_name(sort: Option<SortKey>) -> &'static str {
+    match sort {
+        None => "listeners, port",
+        Some(SortKey::Port) => "port",
+        Some(SortKey::State) => "state",
+        Some(SortKey::Pid) => "pid",
+        Some(SortKey::Proto) => "proto",
+    }
+}
+
+fn draw(
+    watcher: &Watcher,
+    view: &View,
+    marks: &HashMap<super::tracker::Key, Mark>,
+    style: &Style,
+    every: Duration,
+) -> Result<()> {
+    let (width, height) = terminal::size().unwrap_or((0, 0));
+    let width = if width == 0 {
+        render::FALLBACK_WIDTH
+    } else {
+        width
+    };
+    let height = if height == 0 { 24 } else { usize::from(height) };
+    let mut live: Vec<Socket> = watcher.tracker.sockets().cloned().collect();
+    let summary = Summary::of(&live);
+    render::sockets::sort(&mut live, SORTS[view.sort]);
+    let shown_live = live.len();
+    let mut rows: Vec<Socket> = live;
+    rows.extend(view.gone.iter().map(|(s, _)| s.clone()));
+    let row_marks: Vec<Mark> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if i >= shown_live {
+                Mark::Gone
+            } else {
+                marks.get(&key(s)).copied().unwrap_or(Mark::Plain)
+            }
+        })
+        .collect();
+    let room = height.saturating_sub(4).max(1);
+    let hidden = rows.len().saturating_sub(room);
+    rows.truncate(room);
+    let inv = watcher.inventory(rows);
+    let mut text = String::new();
+    let states: Vec<String> = summary
+        .tcp
+        .states
+        .iter()
+        .chain(summary.udp.states.iter())
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect();
+    let (opened, closed, changed) = view.last;
+    let _ = std::fmt::Write::write_fmt(
+        &mut text,
+        format_args!(
+            "portscope watch — {} sockets: {} — since last look: +{opened} −{closed} ~{changed}{}\n",
+            summary.total,
+            states.join(" · "),
+            if view.paused { "  [PAUSED]" } else { "" }
+        ),
+    );
+    let mut frame = Vec::new();
+    let table_style = Style {
+        width,
+        terminal: true,
+        ..*style
+    };
+    render::rows(
+        &mut frame,
+        &ScreenRows {
+            inv: &inv,
+            marks: &row_marks[..inv.sockets.len()],
+        },
+        &table_style,
+    )?;
+    text.push_str(&String::from_utf8_lossy(&frame));
+    if hidden > 0 {
+        let _ = std::fmt::Write::write_fmt(&mut text, format_args!("… {hidden} more rows\n"));
+    }
+    let _ = std::fmt::Write::write_fmt(
+        &mut text,
+        format_args!(
+            "every {:.2} s · q quit · p pause · s sort ({})",
+            every.as_secs_f64(),
+            sort_name(SORTS[view.sort])
+        ),
+    );
+    let mut out = std::io::stdout().lock();
+    queue!(
+        out,
+        cursor::MoveTo(0, 0),
+        terminal::Clear(terminal::ClearType::All)
+    )?;
+    // Raw mode: a line feed does not return the carriage.
+    out.write_all(text.replace('\n', "\r\n").as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
