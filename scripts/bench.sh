@@ -4,10 +4,13 @@
 # Inside a private network namespace it builds 20,000 TCP sockets (10,000 loopback pairs held
 # by 20 processes), 2,000 TIME_WAIT, 200 UDP sockets and 300 idle processes, then runs every
 # command ROUNDS times, alternating, output to /dev/null, and prints medians, peak memory and
-# ratios. Needs root (ip netns), ss, netstat and lsof. Usage: scripts/bench.sh [ROUNDS]
+# ratios. Then, once the TIME_WAIT sockets have expired and the table is steady, it measures the
+# CPU that `portscope watch --json --interval 1` uses over WATCH_SECS seconds (default 60).
+# Needs root (ip netns), ss, netstat, lsof and GNU time. Usage: scripts/bench.sh [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-15}
+watch_secs=${WATCH_SECS:-60}
 [ "$(id -u)" = 0 ] || { echo "bench.sh: needs root for ip netns" >&2; exit 2; }
 for tool in ip ss netstat lsof python3; do
     command -v "$tool" >/dev/null || { echo "bench.sh: $tool is missing" >&2; exit 2; }
@@ -47,3 +50,18 @@ inns python3 scripts/bench/timeit.py "$rounds" \
     "who (a listener port):ss-sport-l:ss -tuanp 'sport = :$listen_port'" \
     "who (a listener port):lsof-l:lsof -nP -i :$listen_port"
 echo "TIME_WAIT at the end: $(inns ss -tan state time-wait | tail -n +2 | wc -l)"
+
+echo
+echo "waiting for the TIME_WAIT sockets to expire, so that the table is steady…"
+while [ "$(inns ss -tan state time-wait | tail -n +2 | wc -l)" -gt 0 ]; do sleep 2; done
+echo "watch --json --interval 1 for ${watch_secs} s on $(inns ss -tan | tail -n +2 | wc -l) TCP sockets:"
+inns "$bin" watch --json --interval 1 >/dev/null &
+watcher=$!
+sleep 3   # the first look (a full owner scan) is startup, not the steady cost
+ticks() { awk '{print $14 + $15}' "/proc/$(pgrep -P "$watcher" portscope || echo "$watcher")/stat"; }
+start=$(ticks)
+sleep "$watch_secs"
+end=$(ticks)
+kill -INT "$(pgrep -P "$watcher" portscope || echo "$watcher")" 2>/dev/null || true
+wait "$watcher" 2>/dev/null || true
+python3 -c "t=($end-$start)/$(getconf CLK_TCK); print(f'  {t:.2f} s of CPU over $watch_secs s = {100*t/$watch_secs:.2f} % of one core (target: 5 %)')"
