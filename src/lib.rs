@@ -38,17 +38,27 @@ pub fn run(cli: Cli) -> Result<Exit> {
         None => commands::ls::run(&cli.ls, style),
         Some(Command::Ls(args)) => commands::ls::run(&args, style),
         Some(Command::Who(args)) => commands::who::run(&args, style),
-        Some(Command::Probe(args)) => commands::probe(&args),
         Some(Command::Ephemeral(args)) => ephemeral::run(&args, style),
-        Some(Command::WhyBind(args)) => commands::why_bind(&args),
-        Some(Command::Lifecycle(args)) => commands::lifecycle(&args, style),
-        Some(Command::Bench(args)) => commands::bench(&args, style),
         Some(Command::Watch(args)) => watch::run(&args, style),
-        Some(Command::Wait(args)) => commands::wait(&args),
-        Some(Command::Tcp(command)) => endpoint::run_tcp(&command),
-        Some(Command::Udp(command)) => endpoint::run_udp(&command),
         Some(Command::Completions { shell }) => commands::generate::completions(shell),
         Some(Command::Man) => commands::generate::man_page(),
+        // Built on poll(2) and Unix socket options.
+        #[cfg(unix)]
+        Some(Command::Probe(args)) => probe::run(&args),
+        #[cfg(unix)]
+        Some(Command::WhyBind(args)) => ephemeral::why_bind(&args),
+        #[cfg(unix)]
+        Some(Command::Lifecycle(args)) => lifecycle::run(&args, style),
+        #[cfg(unix)]
+        Some(Command::Bench(args)) => bench::run(&args, style),
+        #[cfg(unix)]
+        Some(Command::Wait(args)) => wait::run(&args),
+        #[cfg(unix)]
+        Some(Command::Tcp(command)) => endpoint::run_tcp(&command),
+        #[cfg(unix)]
+        Some(Command::Udp(command)) => endpoint::run_udp(&command),
+        #[cfg(not(unix))]
+        Some(_) => anyhow::bail!("this command exists on Linux and other Unix systems only"),
     }
 }
 

@@ -39,7 +39,7 @@ pub fn bind_error(e: io::Error, addr: SocketAddr, proto: Proto) -> anyhow::Error
 }
 
 /// Who holds `port`, from the socket table: `port 8080/tcp is held by nginx (pid 812)`.
-pub fn holders(port: u16, proto: Proto) -> String {
+fn holders(port: u16, proto: Proto) -> String {
     let filter = FilterArgs {
         tcp: proto == Proto::Tcp,
         udp: proto == Proto::Udp,

@@ -24,19 +24,15 @@ mod tcp_listen;
 mod udp;
 
 #[cfg(unix)]
-pub use errors::holders;
-#[cfg(unix)]
 use setup::Setup;
 
-use anyhow::Result;
-
-use crate::cli::{TcpCommand, UdpCommand};
-use crate::exit::Exit;
 #[cfg(unix)]
 use {
-    crate::cli::EndpointArgs,
+    crate::cli::{EndpointArgs, TcpCommand, UdpCommand},
+    crate::exit::Exit,
     crate::model::Proto,
     crate::render::events::{Mode, Reporter},
+    anyhow::Result,
     event::{Event, EventKind},
 };
 
@@ -56,16 +52,6 @@ pub fn run_udp(command: &UdpCommand) -> Result<Exit> {
         UdpCommand::Recv(args) => reported(&args.common, Proto::Udp, udp::recv(args)),
         UdpCommand::Send(args) => reported(&args.common, Proto::Udp, udp::send(args)),
     }
-}
-
-#[cfg(not(unix))]
-pub fn run_tcp(_command: &TcpCommand) -> Result<Exit> {
-    anyhow::bail!("the tcp endpoints exist on Linux and other Unix systems only")
-}
-
-#[cfg(not(unix))]
-pub fn run_udp(_command: &UdpCommand) -> Result<Exit> {
-    anyhow::bail!("the udp endpoints exist on Linux and other Unix systems only")
 }
 
 /// A failure ends a JSON event stream with an `error` event too (the one-line message still

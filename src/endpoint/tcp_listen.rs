@@ -62,7 +62,9 @@ pub fn run(args: &TcpListenArgs) -> Result<Exit> {
         } else {
             -1
         })];
-        fds.push(poll::entry(if stdin_open { 0 } else { -1 }));
+        // stdin goes to the peers, so it waits until there is one (nc does the same).
+        let feed_stdin = stdin_open && !conns.is_empty();
+        fds.push(poll::entry(if feed_stdin { 0 } else { -1 }));
         fds.extend(conns.iter().map(|c| poll::entry(c.stream.as_raw_fd())));
         let timeout = if following.is_empty() {
             STATE_TICK

@@ -94,3 +94,54 @@ fn who_lines() {
     let text = render(|out| who::write(out, &inv));
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn watch_screen_rows_with_marks() {
+    use super::watch::{Mark, ScreenRows};
+    use crate::model::TcpState;
+    let inv = sorted_inventory();
+    let marks: Vec<Mark> = (0..inv.sockets.len())
+        .map(|i| match i {
+            0 => Mark::New,
+            1 => Mark::Grew,
+            6 => Mark::Changed(TcpState::SynSent),
+            11 => Mark::Gone,
+            _ => Mark::Plain,
+        })
+        .collect();
+    let text = render(|out| {
+        rows(
+            out,
+            &ScreenRows {
+                inv: &inv,
+                marks: &marks,
+            },
+            &style(false, 0),
+        )
+    });
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn ephemeral_report_text() {
+    use crate::model::PortSettings;
+    let inv = sorted_inventory();
+    let settings = PortSettings {
+        range: (40000, 40400),
+        reserved: vec![(40100, 40109)],
+        unprivileged_port_start: Some(1024),
+        tcp_tw_reuse: Some(2),
+        tcp_fin_timeout: Some(60),
+    };
+    let mut sockets = inv.sockets.clone();
+    for (i, s) in sockets.iter_mut().enumerate() {
+        // Move the fixture's client ports into the range.
+        if s.local.port > 40000 {
+            s.local.port = 40300 + i as u16;
+        }
+    }
+    let inv = crate::model::Inventory { sockets, ..inv };
+    let report = crate::ephemeral::report::build(&settings, &inv.sockets);
+    let text = render(|out| super::ephemeral::text(out, &report, &inv, &style(false, 0)));
+    insta::assert_snapshot!(text);
+}

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::json::JsonSocket;
-use super::text::{self, state_tint};
+use super::sockets::SocketRows;
 use super::{Align, Rows, Tint};
 use crate::model::{Inventory, TcpState};
 use crate::watch::tracker::{Change, ChangeKind};
@@ -54,32 +54,42 @@ pub enum Mark {
     Grew,
 }
 
-/// The live table: `inv.sockets` in display order, each with its mark.
+/// The live table: the `ls` columns (without User) after a mark column, `inv.sockets` in
+/// display order, each with its mark.
 pub struct ScreenRows<'a> {
     pub inv: &'a Inventory,
     pub marks: &'a [Mark],
 }
 
+const HEADERS: [&str; 8] = [
+    "",
+    "Proto",
+    "Recv-Q",
+    "Send-Q",
+    "Local Address",
+    "Foreign Address",
+    "State",
+    "PID/Program",
+];
+const STATE: usize = 6;
+
+impl ScreenRows<'_> {
+    fn sockets(&self) -> SocketRows<'_> {
+        SocketRows {
+            inventory: self.inv,
+        }
+    }
+}
+
 impl Rows for ScreenRows<'_> {
     fn headers(&self) -> &[&'static str] {
-        &[
-            "",
-            "Proto",
-            "Recv-Q",
-            "Send-Q",
-            "Local Address",
-            "Foreign Address",
-            "State",
-            "PID/Program",
-        ]
+        &HEADERS
     }
 
     fn align(&self, column: usize) -> Align {
-        if matches!(column, 2 | 3) {
-            Align::Right
-        } else {
-            Align::Left
-        }
+        column
+            .checked_sub(1)
+            .map_or(Align::Left, |c| self.sockets().align(c))
     }
 
     fn len(&self) -> usize {
@@ -87,40 +97,25 @@ impl Rows for ScreenRows<'_> {
     }
 
     fn cell(&self, row: usize, column: usize, out: &mut String) {
-        let s = &self.inv.sockets[row];
-        let iface = s.iface.as_deref();
-        let _ = match column {
-            0 => write!(
-                out,
-                "{}",
-                match self.marks[row] {
-                    Mark::Plain => " ",
-                    Mark::New => "+",
-                    Mark::Gone => "-",
-                    Mark::Changed(_) => "~",
-                    Mark::Grew => "↑",
-                }
-            ),
-            1 => write!(out, "{}", text::proto_label(s)),
-            2 => write!(out, "{}", s.recv_q),
-            3 => write!(out, "{}", s.send_q),
-            4 => {
-                text::endpoint(&s.local, iface, out);
-                Ok(())
+        let mark = self.marks[row];
+        match (column, mark) {
+            (0, _) => out.push_str(match mark {
+                Mark::Plain => " ",
+                Mark::New => "+",
+                Mark::Gone => "-",
+                Mark::Changed(_) => "~",
+                Mark::Grew => "↑",
+            }),
+            (STATE, Mark::Changed(from)) => {
+                let _ = write!(
+                    out,
+                    "{} → {}",
+                    from.name(),
+                    self.inv.sockets[row].state.name()
+                );
             }
-            5 => {
-                text::endpoint(&s.remote, iface, out);
-                Ok(())
-            }
-            6 => match self.marks[row] {
-                Mark::Changed(from) => write!(out, "{} → {}", from.name(), s.state.name()),
-                _ => write!(out, "{}", s.state.name()),
-            },
-            _ => {
-                text::owner(s, self.inv, out);
-                Ok(())
-            }
-        };
+            _ => self.sockets().cell(row, column - 1, out),
+        }
     }
 
     fn tint(&self, row: usize, column: usize) -> Option<Tint> {
@@ -129,8 +124,8 @@ impl Rows for ScreenRows<'_> {
             (Mark::New, 0) => Some(Tint::Green),
             (Mark::Changed(_), 0) => Some(Tint::Yellow),
             (Mark::Grew, 0 | 2 | 3) => Some(Tint::Magenta),
-            (_, 6) => state_tint(self.inv.sockets[row].state),
-            _ => None,
+            (_, 0) => None,
+            _ => self.sockets().tint(row, column - 1),
         }
     }
 }

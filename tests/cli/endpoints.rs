@@ -531,3 +531,41 @@ fn full_accept_queue_times_out_and_exits_1() {
         stderr_of(&out)
     );
 }
+
+#[test]
+fn listener_sends_its_stdin_to_the_peer() {
+    let place = place("listener_sends_its_stdin_to_the_peer");
+    let mut server = place
+        .cmd(&["tcp", "listen", "127.0.0.1:0", "--once", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The bytes wait in the pipe until a peer is there.
+    server
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"greetings from stdin")
+        .unwrap();
+    let mut out = BufReader::new(server.stdout.take().unwrap());
+    let mut addr = None;
+    while addr.is_none() {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0);
+        let ev: Ev = serde_json::from_str(&line).unwrap();
+        if ev.event == "listening" {
+            addr = ev.local;
+        }
+    }
+    let (code, events, err) = place.client(
+        &["tcp", "connect", &addr.unwrap(), "--json", "--hold", "0.5"],
+        b"",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let got: String = events.iter().filter_map(|e| e.data.clone()).collect();
+    assert_eq!(got, "greetings from stdin");
+    let _ = server.kill();
+    let _ = server.wait();
+}
