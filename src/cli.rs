@@ -522,6 +522,10 @@ pub struct LifecycleArgs {
     /// Wait for Enter between steps
     #[arg(long, conflicts_with = "json")]
     pub step: bool,
+    /// Also show the TCP segments of each step (root: the lab runs in a private network
+    /// namespace and captures on its loopback)
+    #[arg(long)]
+    pub packets: bool,
     /// Print the steps as a JSON array
     #[arg(long)]
     pub json: bool,

@@ -1,5 +1,6 @@
 //! The lab itself: real sockets on loopback, one call at a time, the table after each.
 
+use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
@@ -7,25 +8,40 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use socket2::{Domain, Socket, Type};
 
-use super::model::{Row, Step};
+use super::model::{Row, Segment, Step};
 use super::table::{Known, rows, settled, state_of};
 use crate::cli::CloseKind;
 use crate::model::TcpState;
 
 const BACKLOG: i32 = 4;
 
+/// Reads the segments sent since its last call, naming endpoints with the map given.
+pub type Segments = Box<dyn FnMut(&HashMap<SocketAddr, &'static str>) -> Vec<Segment>>;
+
 /// Collects steps and hands each to `show` as it happens.
 pub struct Lab<'a> {
     pub steps: Vec<Step>,
     show: &'a mut dyn FnMut(&Step) -> Result<()>,
+    segments: Option<Segments>,
+    names: HashMap<SocketAddr, &'static str>,
 }
 
 impl<'a> Lab<'a> {
-    pub fn new(show: &'a mut dyn FnMut(&Step) -> Result<()>) -> Lab<'a> {
+    pub fn new(
+        show: &'a mut dyn FnMut(&Step) -> Result<()>,
+        segments: Option<Segments>,
+    ) -> Lab<'a> {
         Lab {
             steps: Vec::new(),
             show,
+            segments,
+            names: HashMap::new(),
         }
+    }
+
+    /// Names an endpoint in the captured segments.
+    fn name(&mut self, addr: SocketAddr, role: &'static str) {
+        self.names.insert(addr, role);
     }
 
     fn step(
@@ -35,12 +51,19 @@ impl<'a> Lab<'a> {
         rows: Vec<Row>,
         explanation: String,
     ) -> Result<()> {
+        let names = &self.names;
+        let segments = self
+            .segments
+            .as_mut()
+            .map(|take| take(names))
+            .unwrap_or_default();
         let step = Step {
             number: self.steps.len() + 1,
             actor,
             call,
             rows,
             explanation,
+            segments,
         };
         (self.show)(&step)?;
         self.steps.push(step);
@@ -74,6 +97,7 @@ fn row<'r>(rows: &'r [Row], role: &str) -> Option<&'r Row> {
 pub fn connection(lab: &mut Lab, close: CloseKind) -> Result<()> {
     let (listener, l) = listen(BACKLOG)?;
     let port = l.port();
+    lab.name(l, "server");
     let mut known = vec![Known {
         role: "listener",
         local: l,
@@ -92,6 +116,7 @@ pub fn connection(lab: &mut Lab, close: CloseKind) -> Result<()> {
 
     let mut client = TcpStream::connect(l).context("connecting to the lab's listener")?;
     let c = client.local_addr()?;
+    lab.name(c, "client");
     known.push(Known {
         role: "client",
         local: c,
@@ -368,6 +393,9 @@ pub fn overflow(lab: &mut Lab) -> Result<()> {
         Err(e) => return Err(e).context("starting client B's connect"),
     }
     let b_local = b.local_addr()?.as_socket().context("client B's address")?;
+    lab.name(l, "server");
+    lab.name(a.local_addr()?, "client A");
+    lab.name(b_local, "client B");
     let known = [
         Known {
             role: "listener",

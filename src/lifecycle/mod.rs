@@ -2,6 +2,8 @@
 
 mod lab;
 pub mod model;
+#[cfg(target_os = "linux")]
+mod packets;
 mod table;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -31,7 +33,8 @@ pub fn run(args: &LifecycleArgs, style: Style) -> Result<Exit> {
         out.flush()?;
         Ok(())
     };
-    let mut lab = Lab::new(&mut show);
+    let segments = if args.packets { capture() } else { None };
+    let mut lab = Lab::new(&mut show, segments);
     lab::connection(&mut lab, args.close)?;
     if !args.no_overflow {
         lab::overflow(&mut lab)?;
@@ -42,4 +45,32 @@ pub fn run(args: &LifecycleArgs, style: Style) -> Result<Exit> {
         out.flush()?;
     }
     Ok(Exit::Success)
+}
+
+/// The packet capture, when it can run: Linux, root (a private network namespace and an
+/// AF_PACKET socket). Otherwise one note, and the lab runs without it.
+#[cfg(target_os = "linux")]
+fn capture() -> Option<lab::Segments> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "portscope: note: --packets needs root (a private network namespace and an AF_PACKET socket); running without it"
+        );
+        return None;
+    }
+    match packets::Capture::start() {
+        Ok(mut capture) => Some(Box::new(move |names| {
+            capture.take(&|addr| names.get(&addr).copied().unwrap_or("?"))
+        })),
+        Err(e) => {
+            eprintln!("portscope: note: cannot capture packets ({e}); running without them");
+            None
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn capture() -> Option<lab::Segments> {
+    eprintln!("portscope: note: --packets exists on Linux only; running without it");
+    None
 }

@@ -25,4 +25,22 @@ pub struct Step {
     pub call: String,
     pub rows: Vec<Row>,
     pub explanation: String,
+    /// The segments the step put on the wire (with --packets).
+    pub segments: Vec<Segment>,
+}
+
+/// TCP segments seen on the wire, a run of like ones folded into one (`count`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub from: &'static str,
+    pub to: &'static str,
+    /// `SYN`, `SYN,ACK`, `ACK,PSH`, `ACK,FIN`, `RST`…
+    pub flags: String,
+    /// Sequence number relative to the sender's first one seen.
+    pub seq: u32,
+    /// Acknowledgement relative to the receiver's first sequence number, when ACK is set.
+    pub ack: Option<u32>,
+    /// Payload bytes (summed over a folded run).
+    pub len: usize,
+    pub count: usize,
 }

@@ -85,6 +85,22 @@ pub fn step(out: &mut dyn Write, step: &Step, style: &Style) -> io::Result<()> {
     } else {
         super::rows(out, &StepRows(&step.rows), style)?;
     }
+    if !step.segments.is_empty() {
+        writeln!(out, "Segments on the wire:")?;
+        for s in &step.segments {
+            let mut line = format!("  {:>8} → {:<8} {:<8} seq {}", s.from, s.to, s.flags, s.seq);
+            if let Some(ack) = s.ack {
+                let _ = write!(line, "  ack {ack}");
+            }
+            if s.count > 1 {
+                let _ = write!(line, "  ({} segments)", s.count);
+            }
+            if s.len > 0 {
+                let _ = write!(line, "  {} bytes", s.len);
+            }
+            writeln!(out, "{line}")?;
+        }
+    }
     writeln!(out, "{}\n", step.explanation)
 }
 
@@ -95,6 +111,19 @@ struct JsonStep<'a> {
     call: &'a str,
     sockets: Vec<JsonRow>,
     explanation: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    segments: Vec<JsonSegment<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonSegment<'a> {
+    from: &'static str,
+    to: &'static str,
+    flags: &'a str,
+    seq: u32,
+    ack: Option<u32>,
+    len: usize,
+    count: usize,
 }
 
 #[derive(Serialize)]
@@ -117,6 +146,19 @@ pub fn json(out: &mut dyn Write, steps: &[Step]) -> io::Result<()> {
             actor: s.actor,
             call: &s.call,
             explanation: &s.explanation,
+            segments: s
+                .segments
+                .iter()
+                .map(|g| JsonSegment {
+                    from: g.from,
+                    to: g.to,
+                    flags: &g.flags,
+                    seq: g.seq,
+                    ack: g.ack,
+                    len: g.len,
+                    count: g.count,
+                })
+                .collect(),
             sockets: s
                 .rows
                 .iter()

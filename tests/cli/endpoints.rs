@@ -497,10 +497,21 @@ fn port_range_and_source_options() {
         let connected = events.iter().find(|e| e.event == "connected").unwrap();
         port_of(connected.local.as_ref().unwrap())
     };
-        let ranged = ["tcp", "connect", &server.addr(), "--hold", "0", "--port-range", "40050-40059"];
+    let ranged = [
+        "tcp",
+        "connect",
+        &server.addr(),
+        "--hold",
+        "0",
+        "--port-range",
+        "40050-40059",
+    ];
     let (code, _, err) = place.client(&ranged, b"");
     if code == Some(2) && err.contains("needs Linux 6.3") {
-        skip("port_range_and_source_options", "IP_LOCAL_PORT_RANGE needs Linux 6.3");
+        skip(
+            "port_range_and_source_options",
+            "IP_LOCAL_PORT_RANGE needs Linux 6.3",
+        );
     } else {
         let p = port_of_run(&["--port-range", "40050-40059"]);
         assert!((40050..=40059).contains(&p), "IP_LOCAL_PORT_RANGE gave {p}");

@@ -187,3 +187,65 @@ fn bench_long_uses_one_port_short_many() {
         );
     }
 }
+
+#[test]
+fn packets_show_the_handshake_and_the_fins() {
+    if !is_root() {
+        return skip(
+            "packets_show_the_handshake_and_the_fins",
+            "--packets needs root",
+        );
+    }
+    let steps = run_json(
+        "packets_show_the_handshake_and_the_fins",
+        &["lifecycle", "--json", "--packets"],
+    );
+    let flags = |i: usize| -> Vec<String> {
+        steps[i]["segments"]
+            .as_array()
+            .map(|s| {
+                s.iter()
+                    .map(|g| {
+                        format!(
+                            "{}>{} {}",
+                            g["from"].as_str().unwrap(),
+                            g["to"].as_str().unwrap(),
+                            g["flags"].as_str().unwrap()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        flags(1),
+        [
+            "client>server SYN",
+            "server>client SYN,ACK",
+            "client>server ACK"
+        ]
+    );
+    assert_eq!(
+        flags(5),
+        ["client>server ACK,FIN", "server>client ACK"],
+        "the client's FIN, acknowledged"
+    );
+    assert_eq!(
+        flags(7),
+        ["server>client ACK,FIN", "client>server ACK"],
+        "the server's FIN, acknowledged"
+    );
+    let overflow = flags(8);
+    assert!(
+        overflow
+            .iter()
+            .filter(|f| *f == "client B>server SYN")
+            .count()
+            >= 2,
+        "retransmitted SYN: {overflow:?}"
+    );
+    assert_eq!(
+        steps[1]["segments"][1]["ack"], 1,
+        "relative numbers: the SYN-ACK acknowledges seq 0 + 1"
+    );
+}

@@ -1,0 +1,170 @@
+//! `lifecycle --packets` (Linux, root): the lab moves into a private network namespace and
+//! reads every TCP segment on its loopback with an AF_PACKET socket.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use super::model::Segment;
+
+/// PACKET_OUTGOING: loopback shows each segment leaving and arriving; keep the arrival.
+const PACKET_OUTGOING: u8 = 4;
+
+pub struct Capture {
+    socket: OwnedFd,
+    /// The first sequence number seen from each endpoint: numbers are shown relative to it.
+    isn: HashMap<SocketAddr, u32>,
+}
+
+impl Capture {
+    /// Enters a new network namespace with its loopback up, and starts capturing there.
+    pub fn start() -> io::Result<Capture> {
+        // SAFETY: plain system calls on values owned here.
+        unsafe {
+            if libc::unshare(libc::CLONE_NEWNET) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            loopback_up()?;
+            let fd = libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK,
+                (libc::ETH_P_IP as u16).to_be() as i32,
+            );
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(Capture {
+                socket: OwnedFd::from_raw_fd(fd),
+                isn: HashMap::new(),
+            })
+        }
+    }
+
+    /// The segments captured since the last call, in order, addresses named by `name`.
+    pub fn take(&mut self, name: &dyn Fn(SocketAddr) -> &'static str) -> Vec<Segment> {
+        let mut segments = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            // SAFETY: a zeroed sockaddr_ll and a buffer of the length passed.
+            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            let n = unsafe {
+                libc::recvfrom(
+                    self.socket.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    0,
+                    (&mut from as *mut libc::sockaddr_ll).cast(),
+                    &mut len,
+                )
+            };
+            let Ok(n) = usize::try_from(n) else { break };
+            if from.sll_pkttype == PACKET_OUTGOING {
+                continue;
+            }
+            if let Some(segment) = self.parse(&buf[..n], name) {
+                segments.push(segment);
+            }
+        }
+        compact(segments)
+    }
+
+    /// An IPv4 packet carrying TCP, as a segment.
+    fn parse(
+        &mut self,
+        packet: &[u8],
+        name: &dyn Fn(SocketAddr) -> &'static str,
+    ) -> Option<Segment> {
+        let ihl = usize::from(packet.first()? & 0x0f) * 4;
+        if packet.get(9) != Some(&6) {
+            return None;
+        }
+        let total = usize::from(u16::from_be_bytes([*packet.get(2)?, *packet.get(3)?]));
+        let tcp = packet.get(ihl..total.min(packet.len()))?;
+        let be16 = |i: usize| Some(u16::from_be_bytes([*tcp.get(i)?, *tcp.get(i + 1)?]));
+        let be32 = |i: usize| Some(u32::from_be_bytes(tcp.get(i..i + 4)?.try_into().ok()?));
+        let ip = |at: usize| {
+            Some(Ipv4Addr::new(
+                *packet.get(at)?,
+                *packet.get(at + 1)?,
+                *packet.get(at + 2)?,
+                *packet.get(at + 3)?,
+            ))
+        };
+        let src = SocketAddr::V4(SocketAddrV4::new(ip(12)?, be16(0)?));
+        let dst = SocketAddr::V4(SocketAddrV4::new(ip(16)?, be16(2)?));
+        let (seq, ack) = (be32(4)?, be32(8)?);
+        let offset = usize::from(tcp.get(12)? >> 4) * 4;
+        let flags = *tcp.get(13)?;
+        let names = [
+            (0x02, "SYN"),
+            (0x10, "ACK"),
+            (0x08, "PSH"),
+            (0x01, "FIN"),
+            (0x04, "RST"),
+        ];
+        let shown: Vec<&str> = names
+            .iter()
+            .filter(|(bit, _)| flags & bit != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        let isn = *self.isn.entry(src).or_insert(seq);
+        let ack_rel = (flags & 0x10 != 0).then(|| {
+            self.isn
+                .get(&dst)
+                .map_or(ack, |peer| ack.wrapping_sub(*peer))
+        });
+        Some(Segment {
+            from: name(src),
+            to: name(dst),
+            flags: shown.join(","),
+            seq: seq.wrapping_sub(isn),
+            ack: ack_rel,
+            len: tcp.len().saturating_sub(offset),
+            count: 1,
+        })
+    }
+}
+
+/// Runs of data segments (or of bare ACKs) in one direction become one line.
+fn compact(segments: Vec<Segment>) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    for s in segments {
+        let plain = |x: &Segment| matches!(x.flags.as_str(), "ACK" | "ACK,PSH");
+        if let Some(last) = out.last_mut()
+            && last.from == s.from
+            && plain(last)
+            && plain(&s)
+            && (last.len > 0) == (s.len > 0)
+        {
+            last.count += 1;
+            last.len += s.len;
+            last.ack = s.ack;
+            continue;
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// ifconfig lo up: a new namespace's loopback starts down.
+unsafe fn loopback_up() -> io::Result<()> {
+    // SAFETY (caller): plain socket and ioctl calls on a zeroed ifreq naming "lo".
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let fd = OwnedFd::from_raw_fd(fd);
+        let mut request: libc::ifreq = std::mem::zeroed();
+        for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
+            *slot = *byte as libc::c_char;
+        }
+        request.ifr_ifru.ifru_flags = (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+        if libc::ioctl(fd.as_raw_fd(), libc::SIOCSIFFLAGS, &request) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
