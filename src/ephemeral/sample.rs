@@ -45,9 +45,9 @@ pub fn run(args: &SampleArgs, style: Style) -> Result<Exit> {
     };
     let mut out = crate::commands::stdout();
     if args.json {
-        render::ephemeral::sample_json(&mut out, &allocation)?;
+        render::sample::json(&mut out, &allocation)?;
     } else {
-        render::ephemeral::sample_text(&mut out, &allocation, &style)?;
+        render::sample::text(&mut out, &allocation, &style)?;
     }
     std::io::Write::flush(&mut out)?;
     Ok(Exit::Success)

@@ -1,5 +1,6 @@
 //! `portscope lifecycle`: the TCP lifecycle lab on loopback.
 
+mod closes;
 mod lab;
 pub mod model;
 #[cfg(target_os = "linux")]

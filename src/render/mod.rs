@@ -9,6 +9,7 @@ pub mod json;
 pub mod lifecycle;
 pub mod plain;
 pub mod probe;
+pub mod sample;
 pub mod sockets;
 pub mod summary;
 pub mod table;
