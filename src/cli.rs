@@ -3,7 +3,16 @@
 //! This file imports nothing from the crate, so completions and the man page can be generated
 //! from it alone; everything here is turned into a `Query` (or a command's config) elsewhere.
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A number of seconds: finite, not negative, at most a day (longer waits are Ctrl-C's job).
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if (0.0..=86_400.0).contains(&secs) => Ok(secs),
+        _ => Err("expected seconds from 0 to 86400, like 0.5 or 30".to_string()),
+    }
+}
 
 const EXAMPLES: &str = "\
 Examples:
@@ -312,7 +321,7 @@ pub struct TcpConnectArgs {
     #[arg(long)]
     pub linger0: bool,
     /// Keep the connection open SECS seconds, then close it (a long connection)
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
     pub hold: Option<f64>,
     /// Make N connections in a row (short connections), each with its own port
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -434,7 +443,7 @@ pub struct EphemeralArgs {
     #[arg(long)]
     pub json: bool,
     /// Refresh in place every SECS seconds [default: 2] until Ctrl-C
-    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2")]
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2", value_parser = seconds)]
     pub watch: Option<f64>,
 }
 
@@ -534,13 +543,16 @@ pub struct LifecycleArgs {
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// Request/response exchanges in each run
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
     pub requests: usize,
     /// Bytes in each request and each response
-    #[arg(long, value_name = "BYTES", default_value_t = 64)]
+    #[arg(long, value_name = "BYTES", default_value_t = 64,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=16 << 20))]
     pub size: usize,
-    /// Clients at once
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    /// Clients at once (a thread each)
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub concurrency: usize,
     /// Print the results as JSON
     #[arg(long)]
@@ -569,7 +581,7 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Seconds between looks at the table (0.05 at least)
-    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = seconds)]
     pub interval: f64,
     /// One JSON object per change on stdout (also the default when stdout is not a terminal)
     #[arg(long)]
@@ -587,7 +599,7 @@ pub struct WaitArgs {
     #[arg(long, value_name = "HOST", conflicts_with = "free")]
     pub host: Option<String>,
     /// Give up after SECS seconds (0: never)
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = seconds)]
     pub timeout: f64,
     /// Wait until nothing holds the port instead (TIME_WAIT aside)
     #[arg(long)]

@@ -162,7 +162,7 @@ fn converse(setup: &Setup, conn: &mut Conn, args: &TcpConnectArgs) -> Result<Exi
     let rep = &setup.reporter;
     let hold_until = args
         .hold
-        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+        .map(|s| Instant::now() + Duration::from_secs_f64(s));
     // Several short connections, unheld, close at once; a single one relays stdin (nc style).
     if args.count > 1 && hold_until.is_none() {
         return Ok(Exit::Success);

@@ -80,7 +80,7 @@ impl Watcher {
 }
 
 pub fn run(args: &WatchArgs, style: Style) -> Result<Exit> {
-    if args.interval.is_nan() || args.interval < 0.05 {
+    if args.interval < 0.05 {
         bail!("--interval must be at least 0.05 seconds");
     }
     install();
