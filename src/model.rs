@@ -247,6 +247,13 @@ impl Socket {
         }
     }
 
+    /// Time left on a TIME_WAIT (or orphaned FIN_WAIT2) timer, in ms.
+    pub fn time_wait_left_ms(&self) -> Option<u32> {
+        self.timer
+            .filter(|t| t.kind == TimerKind::TimeWait)
+            .map(|t| t.expires_ms)
+    }
+
     /// An IPv6 socket on the unspecified address that also accepts IPv4.
     pub fn is_dual_stack(&self) -> bool {
         self.family == Family::Ipv6 && self.local.ip.is_unspecified() && self.v6only == Some(false)

@@ -10,7 +10,7 @@ use super::follow::Follow;
 use super::sockopt;
 use crate::cli::EncodingName;
 use crate::inventory;
-use crate::model::{Proto, TcpState, TimerKind};
+use crate::model::{Proto, TcpState};
 use crate::render::events::Reporter;
 
 /// What a server says back to each message.
@@ -70,10 +70,7 @@ impl Conn {
             && let Ok(Some(entry)) = inventory::find_socket(Proto::Tcp, self.local, self.remote)
         {
             state = entry.state;
-            timer_ms = entry
-                .timer
-                .filter(|t| t.kind == TimerKind::TimeWait)
-                .map(|t| t.expires_ms);
+            timer_ms = entry.time_wait_left_ms();
         }
         if self.state != Some(state) {
             self.state = Some(state);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::event::{Event, EventKind};
 use crate::inventory;
-use crate::model::{Proto, TcpState, TimerKind};
+use crate::model::{Proto, TcpState};
 use crate::render::events::Reporter;
 
 pub struct Follow {
@@ -59,10 +59,7 @@ impl Follow {
                 self.last = Some(s.state);
                 let mut e = event(s.state);
                 if s.state == TcpState::TimeWait {
-                    e.timer_ms = s
-                        .timer
-                        .filter(|t| t.kind == TimerKind::TimeWait)
-                        .map(|t| t.expires_ms);
+                    e.timer_ms = s.time_wait_left_ms();
                     e.note =
                         Some("kept by the kernel so late segments die out; not followed further");
                 }

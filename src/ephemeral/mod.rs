@@ -40,11 +40,13 @@ pub fn run(args: &EphemeralArgs, style: Style) -> Result<Exit> {
 fn report_loop(args: &EphemeralArgs, style: Style) -> Result<Exit> {
     install();
     let mut out = crate::commands::stdout();
+    // With --watch, owners already found are not looked for again at each refresh.
+    let mut memory = inventory::Memory::default();
     loop {
         let Some(settings) = inventory::port_settings() else {
             bail!("unsupported here: the ephemeral port range is read on Linux only");
         };
-        let inv = inventory::collect(&Query::everything())?;
+        let inv = inventory::collect_again(&Query::everything(), &mut memory)?;
         let report = report::build(&settings, &inv.sockets);
         if args.json {
             render::ephemeral::json(&mut out, &report, &inv)?;

@@ -1,16 +1,15 @@
 //! Linux: sock_diag for the table (falling back to /proc/net per table when the kernel cannot
 //! answer), then /proc/*/fd for the owners of the sockets that survived the filters.
 
+use std::collections::{HashMap, HashSet};
+
 use anyhow::{Context, Result};
 
+use super::Collected;
 use super::netlink::{Diag, PortFilter};
 use super::procfs::{self, Scope};
 use super::procnet;
-use std::collections::{HashMap, HashSet};
-
-use super::Collected;
-use crate::model::Process;
-use crate::model::{Family, Proto, Socket};
+use crate::model::{Family, Process, Proto, Socket};
 use crate::query::{OwnerLookup, Query};
 
 /// What repeated collections (`watch`) remember between refreshes, so that a steady table costs
@@ -84,10 +83,15 @@ pub fn collect_remembering(query: &Query, memory: &mut Memory) -> Result<Collect
         ..query.clone()
     };
     let mut collected = collect_sockets(&bare)?;
-    if query.owners == OwnerLookup::Skip {
-        return Ok(collected);
-    }
-    let current: std::collections::HashSet<u32> = collected
+    let scope = match query.owners {
+        OwnerLookup::Skip => return Ok(collected),
+        OwnerLookup::Pid(pid) => Scope::Pid(pid),
+        // After the first look only a few new inodes are sought: stop once they are found.
+        OwnerLookup::Scan { stop_early } => Scope::All {
+            stop_early: stop_early || !memory.looked.is_empty(),
+        },
+    };
+    let current: HashSet<u32> = collected
         .sockets
         .iter()
         .map(|s| s.inode)
@@ -101,7 +105,7 @@ pub fn collect_remembering(query: &Query, memory: &mut Memory) -> Result<Collect
         .filter(|i| !memory.looked.contains(i))
         .collect();
     if !new.is_empty() {
-        let found = procfs::find_owners(&new, Scope::All { stop_early: true });
+        let found = procfs::find_owners(&new, scope);
         memory.unreadable = found.unreadable;
         memory.looked.extend(new);
         memory.owners.extend(found.by_inode);

@@ -58,11 +58,7 @@ pub fn destroy_feed(protos: &[Proto]) -> Option<DestroyFeed> {
 /// Collects the sockets the query asks for, with their processes and users.
 pub fn collect(query: &Query) -> Result<Inventory> {
     let collected = platform::collect_sockets(query)?;
-    let pids: BTreeSet<u32> = collected
-        .sockets
-        .iter()
-        .flat_map(|s| s.pids.iter().copied())
-        .collect();
+    let pids = owning_pids(&collected);
     let processes = process::describe(&pids.into_iter().collect::<Vec<_>>());
     Ok(finish(query, collected, processes))
 }
@@ -71,11 +67,7 @@ pub fn collect(query: &Query) -> Result<Inventory> {
 #[cfg(target_os = "linux")]
 pub fn collect_again(query: &Query, memory: &mut Memory) -> Result<Inventory> {
     let collected = linux::collect_remembering(query, memory)?;
-    let pids: BTreeSet<u32> = collected
-        .sockets
-        .iter()
-        .flat_map(|s| s.pids.iter().copied())
-        .collect();
+    let pids = owning_pids(&collected);
     memory.processes.retain(|pid, _| pids.contains(pid));
     let new: Vec<u32> = pids
         .into_iter()
@@ -89,6 +81,14 @@ pub fn collect_again(query: &Query, memory: &mut Memory) -> Result<Inventory> {
 #[cfg(not(target_os = "linux"))]
 pub fn collect_again(query: &Query, _memory: &mut Memory) -> Result<Inventory> {
     collect(query)
+}
+
+fn owning_pids(collected: &Collected) -> BTreeSet<u32> {
+    collected
+        .sockets
+        .iter()
+        .flat_map(|s| s.pids.iter().copied())
+        .collect()
 }
 
 /// The owner filters, users and the rest of an inventory around collected sockets.
