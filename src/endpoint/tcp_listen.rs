@@ -48,9 +48,7 @@ pub fn run(args: &TcpListenArgs) -> Result<Exit> {
     let mut accepted = 0u32;
     loop {
         if interrupted() {
-            for conn in conns {
-                drop(conn.stream);
-            }
+            // Returning drops, and so closes, every socket.
             return Ok(Exit::Interrupted);
         }
         let accepting = !(args.once && accepted > 0);
@@ -74,7 +72,12 @@ pub fn run(args: &TcpListenArgs) -> Result<Exit> {
         poll::wait(&mut fds, timeout)?;
 
         if poll::ready(&fds[0]) {
-            let (stream, remote) = listener.accept().context("accepting a connection")?;
+            let (stream, remote) = match listener.accept() {
+                Ok(accepted) => accepted,
+                // The peer gave up between the handshake and accept(): nothing to serve.
+                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
+                Err(e) => return Err(e).context("accepting a connection"),
+            };
             accepted += 1;
             setup.tune_stream(&stream)?;
             let mut conn = Conn::new(Some(accepted), stream, remote, setup.encoding)?;

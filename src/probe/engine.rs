@@ -29,20 +29,20 @@ struct Flight {
     started: Instant,
 }
 
-/// Probes every target once; `tick` is called per finished probe (progress). None when
-/// interrupted by Ctrl-C. Opening sockets costs kernel time per port, so the work is spread
-/// over the cores.
+/// Probes every target once; `tick` is called per finished probe (progress). Ctrl-C ends the
+/// round early with the outcomes so far. Opening sockets costs kernel time per port, so the
+/// work is spread over the cores.
 pub fn round(
     targets: &[Target],
     attempt: u64,
     plan: &Plan,
     tick: &(dyn Fn() + Sync),
-) -> io::Result<Option<Vec<Outcome>>> {
+) -> io::Result<Vec<Outcome>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = cores.min(8).min(targets.len().div_ceil(256)).max(1);
     let share = (plan.parallel / threads).max(1);
     let next = AtomicUsize::new(0);
-    let results: Vec<io::Result<Option<Vec<Outcome>>>> = std::thread::scope(|scope| {
+    let results: Vec<io::Result<Vec<Outcome>>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| scope.spawn(|| worker(targets, attempt, plan, share, &next, tick)))
             .collect();
@@ -56,12 +56,9 @@ pub fn round(
     });
     let mut all = Vec::with_capacity(targets.len());
     for result in results {
-        match result? {
-            Some(outcomes) => all.extend(outcomes),
-            None => return Ok(None),
-        }
+        all.extend(result?);
     }
-    Ok(Some(all))
+    Ok(all)
 }
 
 fn worker(
@@ -71,7 +68,7 @@ fn worker(
     parallel: usize,
     next: &AtomicUsize,
     tick: &(dyn Fn() + Sync),
-) -> io::Result<Option<Vec<Outcome>>> {
+) -> io::Result<Vec<Outcome>> {
     let mut outcomes = Vec::new();
     let mut done = |o: Outcome| {
         tick();
@@ -79,10 +76,7 @@ fn worker(
     };
     let mut flying: Vec<Flight> = Vec::new();
     let mut exhausted = false;
-    while !exhausted || !flying.is_empty() {
-        if interrupted() {
-            return Ok(None);
-        }
+    while (!exhausted || !flying.is_empty()) && !interrupted() {
         while flying.len() < parallel && !exhausted {
             let index = next.fetch_add(1, Ordering::Relaxed);
             let Some(target) = targets.get(index) else {
@@ -146,7 +140,7 @@ fn worker(
             }
         }
     }
-    Ok(Some(outcomes))
+    Ok(outcomes)
 }
 
 fn outcome(target: usize, status: Status, detail: Option<&'static str>) -> Outcome {

@@ -2,15 +2,17 @@
 
 use anyhow::{Context, Result, bail};
 
-/// The user's `--payload` (TEXT or hex:HEX), else a real query for DNS and NTP, else nothing.
-pub fn for_port(port: u16, given: Option<&str>) -> Result<Vec<u8>> {
-    if let Some(text) = given {
-        return match text.strip_prefix("hex:") {
-            Some(hex) => from_hex(hex),
-            None => Ok(text.as_bytes().to_vec()),
-        };
+/// The user's `--payload`: TEXT, or hex:HEX for bytes.
+pub fn parse(given: &str) -> Result<Vec<u8>> {
+    match given.strip_prefix("hex:") {
+        Some(hex) => from_hex(hex),
+        None => Ok(given.as_bytes().to_vec()),
     }
-    Ok(match port {
+}
+
+/// Without `--payload`: a real query for DNS and NTP, else nothing.
+pub fn well_known(port: u16) -> Vec<u8> {
+    match port {
         // A DNS query: id 0x7073, recursion desired, one question: the root's NS records.
         53 => vec![
             0x70, 0x73, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1,
@@ -22,7 +24,7 @@ pub fn for_port(port: u16, given: Option<&str>) -> Result<Vec<u8>> {
             ntp
         }
         _ => Vec::new(),
-    })
+    }
 }
 
 fn from_hex(hex: &str) -> Result<Vec<u8>> {
@@ -45,11 +47,11 @@ mod tests {
 
     #[test]
     fn payloads() {
-        assert_eq!(for_port(9, Some("hex:48 69")).unwrap(), b"Hi");
-        assert_eq!(for_port(9, Some("hi")).unwrap(), b"hi");
-        assert!(for_port(9, Some("hex:4")).is_err());
-        assert!(for_port(9, Some("hex:zz")).is_err());
-        assert_eq!(for_port(53, None).unwrap().len(), 17);
-        assert!(for_port(9, None).unwrap().is_empty());
+        assert_eq!(parse("hex:48 69").unwrap(), b"Hi");
+        assert_eq!(parse("hi").unwrap(), b"hi");
+        assert!(parse("hex:4").is_err());
+        assert!(parse("hex:zz").is_err());
+        assert_eq!(well_known(53).len(), 17);
+        assert!(well_known(9).is_empty());
     }
 }

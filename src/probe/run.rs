@@ -25,9 +25,7 @@ pub fn run(args: &ProbeArgs) -> Result<Exit> {
     let ports = parse_ports(&args.ports).context("PORTS")?;
     let addrs = addr::resolve(&args.host, Families::from_flags(args.ipv4, args.ipv6))?;
     let proto = if args.udp { Proto::Udp } else { Proto::Tcp };
-    if let Some(given) = &args.payload {
-        payload::for_port(0, Some(given))?;
-    }
+    let given = args.payload.as_deref().map(payload::parse).transpose()?;
     let host: std::sync::Arc<str> = args.host.as_str().into();
     let targets: Vec<Target> = ports
         .iter()
@@ -42,7 +40,7 @@ pub fn run(args: &ProbeArgs) -> Result<Exit> {
         })
         .collect();
     install();
-    let payload = |port| payload::for_port(port, args.payload.as_deref()).unwrap_or_default();
+    let payload = |port| given.clone().unwrap_or_else(|| payload::well_known(port));
     let plan = Plan {
         timeout: Duration::from_millis(args.timeout),
         parallel: args.parallel.unwrap_or_else(default_parallel).max(1),
@@ -53,9 +51,8 @@ pub fn run(args: &ProbeArgs) -> Result<Exit> {
     let mut attempt = 0;
     let finished = loop {
         attempt += 1;
-        let round = probe_round(&targets, attempt, &plan)?;
-        let complete = round.is_some();
-        let mut round = round.unwrap_or_default();
+        // Interrupted or not, what this round found is shown.
+        let mut round = probe_round(&targets, attempt, &plan)?;
         round.sort_by_key(|o| (targets[o.target].port, o.target));
         if !args.json {
             for o in round
@@ -71,8 +68,11 @@ pub fn run(args: &ProbeArgs) -> Result<Exit> {
             out.flush()?;
         }
         all.extend(round);
-        if !complete || (args.count != 0 && attempt >= args.count) || interrupted() {
-            break complete && !interrupted();
+        if interrupted() {
+            break false;
+        }
+        if args.count != 0 && attempt >= args.count {
+            break true;
         }
         if pause(Duration::from_millis(args.interval)) {
             break false;
@@ -92,8 +92,8 @@ pub fn run(args: &ProbeArgs) -> Result<Exit> {
     Ok(Exit::found(all.iter().all(|o| o.status == Status::Open)))
 }
 
-/// One round with a progress bar when it is long; None when interrupted.
-fn probe_round(targets: &[Target], attempt: u64, plan: &Plan) -> Result<Option<Vec<Outcome>>> {
+/// One round, with a progress bar when it is long.
+fn probe_round(targets: &[Target], attempt: u64, plan: &Plan) -> Result<Vec<Outcome>> {
     let bar = (targets.len() > PROGRESS_FROM && stderr_is_terminal()).then(|| {
         let bar = ProgressBar::new(targets.len() as u64);
         if let Ok(style) =

@@ -47,6 +47,9 @@ pub fn line(t: &Target, o: &Outcome, numbered: bool) -> String {
 
 /// `3 probes: 1 open, 2 closed`.
 pub fn summary(all: &[Outcome]) -> String {
+    if all.is_empty() {
+        return "0 probes".to_string();
+    }
     let mut counts: BTreeMap<Status, usize> = BTreeMap::new();
     for o in all {
         *counts.entry(o.status).or_default() += 1;
