@@ -37,6 +37,25 @@ fn bad_arguments() {
 }
 
 #[test]
+fn bad_numbers_are_usage_errors() {
+    one_line_error(&["watch", "--interval", "inf"], "expected seconds");
+    one_line_error(&["wait", "80", "--timeout", "nan"], "expected seconds");
+    one_line_error(
+        &["tcp", "connect", "127.0.0.1:9", "--hold", "1e30"],
+        "expected seconds",
+    );
+    one_line_error(
+        &["bench", "--size", "100000000000"],
+        "is not in 1..=16777216",
+    );
+    one_line_error(&["bench", "--concurrency", "100000"], "is not in 1..=1024");
+    one_line_error(
+        &["probe", "127.0.0.1", "80", "--payload", "hex:zz"],
+        "is not hex",
+    );
+}
+
+#[test]
 fn help_and_version_succeed() {
     let out = portscope(&["--help"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
