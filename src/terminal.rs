@@ -28,17 +28,23 @@ impl Style {
 
 /// Only asked of a real terminal: elsewhere crossterm would fall back to running `tput`.
 fn width() -> u16 {
-    let reported = crossterm::terminal::size()
-        .map(|(columns, _)| columns)
-        .unwrap_or(0);
-    if reported > 0 {
-        return reported;
-    }
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .filter(|c| *c > 0)
-        .unwrap_or(FALLBACK_WIDTH)
+    size().0
+}
+
+/// The terminal's columns and rows, read now (it may have been resized); a terminal that
+/// reports 0 gets $COLUMNS or the fallback width, and 24 rows.
+pub fn size() -> (u16, u16) {
+    let (columns, rows) = crossterm::terminal::size().unwrap_or((0, 0));
+    let columns = if columns > 0 {
+        columns
+    } else {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .filter(|c| *c > 0)
+            .unwrap_or(FALLBACK_WIDTH)
+    };
+    (columns, if rows > 0 { rows } else { 24 })
 }
 
 /// Whether stderr is a terminal (progress bars and prompts go there).

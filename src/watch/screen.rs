@@ -1,6 +1,7 @@
 //! The live table on a terminal: alternate screen, redrawn in place, keys q / p / s.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyModifiers};
 use crossterm::{cursor, execute, queue, terminal};
 
 use super::Watcher;
-use super::tracker::{ChangeKind, key};
+use super::tracker::{ChangeKind, Key, key};
 use crate::cli::{SortKey, WatchArgs};
 use crate::exit::Exit;
 use crate::interrupt::interrupted;
@@ -59,6 +60,8 @@ struct View {
     sort: usize,
     paused: bool,
     gone: Vec<(Socket, u8)>,
+    /// How the last look marked the live sockets.
+    marks: HashMap<Key, Mark>,
     /// Opened, closed and changed at the last look.
     last: (usize, usize, usize),
 }
@@ -70,14 +73,14 @@ pub fn run(mut watcher: Watcher, args: &WatchArgs, style: Style) -> Result<Exit>
         sort: SORTS.iter().position(|s| *s == args.sort).unwrap_or(0),
         paused: false,
         gone: Vec::new(),
+        marks: HashMap::new(),
         last: (0, 0, 0),
     };
-    let mut marks: HashMap<_, Mark> = HashMap::new();
     loop {
         let next = Instant::now() + every;
         if !view.paused {
             let changes = watcher.look()?;
-            marks.clear();
+            view.marks.clear();
             view.gone.retain_mut(|(_, left)| {
                 *left -= 1;
                 *left > 0
@@ -88,7 +91,7 @@ pub fn run(mut watcher: Watcher, args: &WatchArgs, style: Style) -> Result<Exit>
                 match change.kind {
                     ChangeKind::Opened => {
                         opened += 1;
-                        marks.insert(k, Mark::New);
+                        view.marks.insert(k, Mark::New);
                     }
                     ChangeKind::Closed => {
                         closed += 1;
@@ -96,16 +99,16 @@ pub fn run(mut watcher: Watcher, args: &WatchArgs, style: Style) -> Result<Exit>
                     }
                     ChangeKind::State { from } => {
                         changed += 1;
-                        marks.insert(k, Mark::Changed(from));
+                        view.marks.insert(k, Mark::Changed(from));
                     }
                     ChangeKind::Grew => {
-                        marks.insert(k, Mark::Grew);
+                        view.marks.insert(k, Mark::Grew);
                     }
                 }
             }
             view.last = (opened, closed, changed);
         }
-        draw(&watcher, &view, &marks, &style, every)?;
+        draw(&watcher, &view, &style, every)?;
         // Keys and resizes until the next look.
         while Instant::now() < next {
             if interrupted() {
@@ -136,16 +139,16 @@ pub fn run(mut watcher: Watcher, args: &WatchArgs, style: Style) -> Result<Exit>
                     ..
                 }) => {
                     view.paused = !view.paused;
-                    draw(&watcher, &view, &marks, &style, every)?;
+                    draw(&watcher, &view, &style, every)?;
                 }
                 Event::Key(KeyEvent {
                     code: KeyCode::Char('s'),
                     ..
                 }) => {
                     view.sort = (view.sort + 1) % SORTS.len();
-                    draw(&watcher, &view, &marks, &style, every)?;
+                    draw(&watcher, &view, &style, every)?;
                 }
-                Event::Resize(..) => draw(&watcher, &view, &marks, &style, every)?,
+                Event::Resize(..) => draw(&watcher, &view, &style, every)?,
                 _ => {}
             }
         }
@@ -162,20 +165,9 @@ fn sort_name(sort: Option<SortKey>) -> &'static str {
     }
 }
 
-fn draw(
-    watcher: &Watcher,
-    view: &View,
-    marks: &HashMap<super::tracker::Key, Mark>,
-    style: &Style,
-    every: Duration,
-) -> Result<()> {
-    let (width, height) = terminal::size().unwrap_or((0, 0));
-    let width = if width == 0 {
-        render::FALLBACK_WIDTH
-    } else {
-        width
-    };
-    let height = if height == 0 { 24 } else { usize::from(height) };
+fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Result<()> {
+    let (width, height) = crate::terminal::size();
+    let height = usize::from(height);
     let mut live: Vec<Socket> = watcher.tracker.sockets().cloned().collect();
     let summary = Summary::of(&live);
     render::sockets::sort(&mut live, SORTS[view.sort]);
@@ -189,7 +181,7 @@ fn draw(
             if i >= shown_live {
                 Mark::Gone
             } else {
-                marks.get(&key(s)).copied().unwrap_or(Mark::Plain)
+                view.marks.get(&key(s)).copied().unwrap_or(Mark::Plain)
             }
         })
         .collect();
@@ -206,14 +198,12 @@ fn draw(
         .map(|(s, n)| format!("{s} {n}"))
         .collect();
     let (opened, closed, changed) = view.last;
-    let _ = std::fmt::Write::write_fmt(
-        &mut text,
-        format_args!(
-            "portscope watch — {} sockets: {} — since last look: +{opened} −{closed} ~{changed}{}\n",
-            summary.total,
-            states.join(" · "),
-            if view.paused { "  [PAUSED]" } else { "" }
-        ),
+    let _ = writeln!(
+        text,
+        "portscope watch — {} sockets: {} — since last look: +{opened} −{closed} ~{changed}{}",
+        summary.total,
+        states.join(" · "),
+        if view.paused { "  [PAUSED]" } else { "" }
     );
     let mut frame = Vec::new();
     let table_style = Style {
@@ -231,15 +221,13 @@ fn draw(
     )?;
     text.push_str(&String::from_utf8_lossy(&frame));
     if hidden > 0 {
-        let _ = std::fmt::Write::write_fmt(&mut text, format_args!("… {hidden} more rows\n"));
+        let _ = writeln!(text, "… {hidden} more rows");
     }
-    let _ = std::fmt::Write::write_fmt(
-        &mut text,
-        format_args!(
-            "every {:.2} s · q quit · p pause · s sort ({})",
-            every.as_secs_f64(),
-            sort_name(SORTS[view.sort])
-        ),
+    let _ = write!(
+        text,
+        "every {:.2} s · q quit · p pause · s sort ({})",
+        every.as_secs_f64(),
+        sort_name(SORTS[view.sort])
     );
     let mut out = std::io::stdout().lock();
     queue!(
