@@ -70,7 +70,12 @@ impl Tracker {
     pub fn update(&mut self, now: Vec<Socket>, destroyed: Vec<Socket>) -> Vec<Change> {
         let baseline = !self.started;
         self.started = true;
-        let before: HashSet<Addresses> = self.known.values().map(addresses).collect();
+        // Only destroy notices need the address sets; a quiet look builds none.
+        let seen_before: HashSet<Addresses> = if destroyed.is_empty() {
+            HashSet::new()
+        } else {
+            self.known.values().map(addresses).collect()
+        };
         let mut changes = Vec::new();
         let mut next = HashMap::with_capacity(now.len());
         let change = |kind, socket: &Socket| Change {
@@ -100,12 +105,20 @@ impl Tracker {
         for old in self.known.values() {
             changes.push(change(ChangeKind::Closed, old));
         }
-        let after: HashSet<Addresses> = next.values().map(addresses).collect();
+        let seen_now: HashSet<Addresses> = if destroyed.is_empty() {
+            HashSet::new()
+        } else {
+            next.values().map(addresses).collect()
+        };
         for gone in destroyed {
             // A socket closed before it was ever bound or seen, or one that was (a listener's
             // notice reads CLOSE, a connection may live on in TIME_WAIT), is no news.
             let a = addresses(&gone);
-            if gone.local.port != 0 && !before.contains(&a) && !after.contains(&a) && !baseline {
+            if gone.local.port != 0
+                && !seen_before.contains(&a)
+                && !seen_now.contains(&a)
+                && !baseline
+            {
                 changes.push(Change {
                     kind: ChangeKind::Opened,
                     socket: gone.clone(),
