@@ -1,4 +1,4 @@
-//! The exit codes every command shares (DESIGN.md §3).
+//! The exit codes every command shares (docs/architecture.md, Contracts).
 
 /// What the process tells its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,8 +9,10 @@ pub enum Exit {
     NoMatch = 1,
     /// Usage or runtime error; the message is on stderr.
     Error = 2,
-    /// Interrupted by Ctrl-C.
+    /// Interrupted by Ctrl-C (SIGINT): 128 + 2.
     Interrupted = 130,
+    /// Ended by SIGTERM: 128 + 15.
+    Terminated = 143,
 }
 
 impl Exit {

@@ -1,7 +1,6 @@
 //! The open-files limit, raised to its hard maximum for commands that open many sockets.
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit (at most 65536) and returns the soft limit.
-#[cfg(unix)]
 pub fn raise() -> u64 {
     // SAFETY: getrlimit/setrlimit on a local struct.
     unsafe {

@@ -1,17 +1,40 @@
-//! Ctrl-C as a flag: long-running commands poll it, close their sockets and exit 130.
+//! Ctrl-C and SIGTERM as a flag: long-running commands poll it, close their sockets and exit
+//! 130 (SIGINT) or 143 (SIGTERM).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The signal that arrived since `install`, or 0.
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
 /// Whether Ctrl-C (SIGINT) or SIGTERM arrived since `install`.
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::Relaxed)
+    SIGNAL.load(Ordering::Relaxed) != 0
+}
+
+/// Whether it was SIGTERM (exit 143 rather than 130).
+pub fn terminated() -> bool {
+    SIGNAL.load(Ordering::Relaxed) == libc::SIGTERM
+}
+
+/// Sleeps for `total`, waking early on Ctrl-C; true when interrupted.
+pub fn sleep(total: Duration) -> bool {
+    let end = Instant::now() + total;
+    loop {
+        if interrupted() {
+            return true;
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(20)));
+    }
 }
 
 #[cfg(unix)]
-extern "C" fn note(_signal: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::Relaxed);
+extern "C" fn note(signal: libc::c_int) {
+    SIGNAL.store(signal, Ordering::Relaxed);
 }
 
 /// Catches SIGINT and SIGTERM. Without SA_RESTART, a blocking call returns EINTR, so loops

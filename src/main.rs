@@ -1,34 +1,66 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 use clap::error::ErrorKind;
-use portscope::{Exit, cli::Cli};
+use portscope::{Exit, cli::Cli, text::escaped};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
+            return printed(write!(std::io::stdout(), "{}", e.render()));
         }
-        Err(e) => {
-            // One line, not clap's usage block: its first paragraph, joined, says it all.
-            let message = e.to_string();
-            let lines: Vec<&str> = message.lines().take_while(|l| !l.is_empty()).collect();
-            let text = lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
-            eprintln!(
-                "portscope: {} (see --help)",
-                text.trim_start_matches("error: ")
-            );
-            return ExitCode::from(Exit::Error.code());
-        }
+        Err(e) => return usage_error(&e),
     };
     match portscope::run(cli) {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(e) if portscope::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("portscope: {e:#}");
+            // One line, whatever the message holds (an argument with a newline, say).
+            let _ = writeln!(
+                std::io::stderr(),
+                "portscope: {}",
+                escaped(&format!("{e:#}"))
+            );
             ExitCode::from(Exit::for_error(&e).code())
         }
     }
+}
+
+/// Help and version text: 0 once written, 0 for a closed pipe, 2 when stdout cannot take it.
+fn printed(result: std::io::Result<()>) -> ExitCode {
+    match result.and_then(|()| std::io::stdout().flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "portscope: writing the help: {e}");
+            ExitCode::from(Exit::Error.code())
+        }
+    }
+}
+
+/// clap's error as one line, not its usage block, and its tip (a similar argument) if any.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    let message = e.render().to_string();
+    let first: Vec<&str> = message
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let text = first.join(" ");
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "portscope: {} (see --help)",
+        escaped(text.trim_start_matches("error: "))
+    );
+    if let Some(tip) = message
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("tip:"))
+    {
+        let _ = writeln!(err, "portscope: {}", escaped(tip));
+    }
+    ExitCode::from(Exit::Error.code())
 }

@@ -26,6 +26,14 @@ pub enum Family {
 }
 
 impl Family {
+    pub fn of(ip: IpAddr) -> Family {
+        if ip.is_ipv4() {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Family::Ipv4 => "ipv4",
@@ -222,17 +230,25 @@ pub enum Owner<'a> {
     NotLooked,
 }
 
+impl Owner<'_> {
+    /// Why no process is shown: `(closed)`, `(accept queue)`, `(handshake)`, or `-` for an
+    /// owner that exists but cannot be seen (or was not looked up).
+    pub fn label(self) -> &'static str {
+        match self {
+            Owner::Closed => "(closed)",
+            Owner::AcceptQueue => "(accept queue)",
+            Owner::Handshake => "(handshake)",
+            Owner::Processes(_) | Owner::Hidden | Owner::NotLooked => "-",
+        }
+    }
+}
+
 impl Socket {
     /// A socket with these addresses and state; queues, ids and owners empty.
     pub fn new(proto: Proto, local: Endpoint, remote: Endpoint, state: TcpState) -> Socket {
-        let family = if local.ip.is_ipv4() {
-            Family::Ipv4
-        } else {
-            Family::Ipv6
-        };
         Socket {
             proto,
-            family,
+            family: Family::of(local.ip),
             local,
             remote,
             state,

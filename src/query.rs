@@ -1,10 +1,11 @@
-//! What the user asked for, resolved once from the command line.
+//! What the user asked for, resolved once: which sockets, and how owners are looked up.
+//! Built by `commands::filters` from the command line, or by a constructor below.
 
-use anyhow::{Context, Result, bail};
+use std::net::SocketAddr;
 
-use crate::cli::FilterArgs;
+use anyhow::{Context, Result};
+
 use crate::model::{Family, Proto, Socket, TcpState};
-use crate::ports::parse_port;
 
 /// A set of socket states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,47 +85,64 @@ impl Query {
         }
     }
 
-    /// Resolves the shared filter flags. `need_owners` says whether the output shows owners;
-    /// `all_owners` turns off the early stop.
-    pub fn from_filters(f: &FilterArgs, need_owners: bool, all_owners: bool) -> Result<Query> {
-        let protos = pick(f.tcp, f.udp, [Proto::Tcp, Proto::Udp]);
-        let families = pick(f.ipv4, f.ipv6, [Family::Ipv4, Family::Ipv6]);
-        let mut states = if f.state.is_empty() {
-            StateSet::ALL
-        } else {
-            StateSet::of(&parse_states(&f.state)?)
-        };
-        if f.listening {
-            states = states.intersect(StateSet::of(&[TcpState::Listen, TcpState::Unconn]));
+    /// Every socket on a local port, any state, with every holder: `who PORT`.
+    pub fn port(port: u16) -> Query {
+        Query {
+            local_port: Some(port),
+            ..Query::everything()
         }
-        let port = |text: &Option<String>, what: &str| -> Result<Option<u16>> {
-            text.as_deref()
-                .map(|t| parse_port(t).with_context(|| what.to_string()))
-                .transpose()
-        };
-        let uid = f.user.as_deref().map(resolve_user).transpose()?;
-        let wants_owner = need_owners || f.pid.is_some() || f.process.is_some();
-        // A port filter leaves few sockets, so the scan may stop at their first holders.
-        let by_port = f.port.is_some() || f.sport.is_some() || f.dport.is_some();
-        let owners = match (wants_owner, f.pid) {
-            (false, _) => OwnerLookup::Skip,
-            (true, Some(pid)) => OwnerLookup::Pid(pid),
-            (true, None) => OwnerLookup::Scan {
-                stop_early: by_port && !all_owners,
-            },
-        };
-        Ok(Query {
-            protos,
-            families,
-            states,
-            any_port: port(&f.port, "--port")?,
-            local_port: port(&f.sport, "--sport")?,
-            remote_port: port(&f.dport, "--dport")?,
-            uid,
-            pid: f.pid,
-            process: f.process.clone(),
-            owners,
-        })
+    }
+
+    /// The kernel's entry for one connection by its 4-tuple, without owners.
+    pub fn connection(proto: Proto, local: SocketAddr, remote: SocketAddr) -> Query {
+        Query {
+            protos: vec![proto],
+            families: vec![Family::of(local.ip())],
+            local_port: Some(local.port()),
+            remote_port: Some(remote.port()),
+            owners: OwnerLookup::Skip,
+            ..Query::everything()
+        }
+    }
+
+    /// Only these protocols.
+    pub fn protos(self, protos: &[Proto]) -> Query {
+        Query {
+            protos: protos.to_vec(),
+            ..self
+        }
+    }
+
+    /// Only these states.
+    pub fn states(self, states: &[TcpState]) -> Query {
+        Query {
+            states: StateSet::of(states),
+            ..self
+        }
+    }
+
+    /// Sockets whose remote port is `port`.
+    pub fn remote_port(self, port: u16) -> Query {
+        Query {
+            remote_port: Some(port),
+            ..self
+        }
+    }
+
+    /// Sockets whose local or remote port is `port`.
+    pub fn any_port(self, port: u16) -> Query {
+        Query {
+            any_port: Some(port),
+            ..self
+        }
+    }
+
+    /// No owner lookup: the table alone.
+    pub fn without_owners(self) -> Query {
+        Query {
+            owners: OwnerLookup::Skip,
+            ..self
+        }
     }
 
     /// The filters that need only what the kernel reported (no owners).
@@ -150,16 +168,8 @@ impl Query {
     }
 }
 
-/// Both flags or neither means both kinds.
-fn pick<T: Copy>(first: bool, second: bool, kinds: [T; 2]) -> Vec<T> {
-    match (first, second) {
-        (true, false) => vec![kinds[0]],
-        (false, true) => vec![kinds[1]],
-        _ => kinds.to_vec(),
-    }
-}
-
-fn parse_states(names: &[String]) -> Result<Vec<TcpState>> {
+/// State names as people type them (`established`, `time-wait`, `TIME_WAIT`).
+pub fn parse_states(names: &[String]) -> Result<Vec<TcpState>> {
     names
         .iter()
         .map(|name| {
@@ -169,16 +179,6 @@ fn parse_states(names: &[String]) -> Result<Vec<TcpState>> {
             })
         })
         .collect()
-}
-
-fn resolve_user(text: &str) -> Result<u32> {
-    if let Ok(uid) = text.parse::<u32>() {
-        return Ok(uid);
-    }
-    match crate::inventory::users::uid_of(text) {
-        Some(uid) => Ok(uid),
-        None => bail!("unknown user '{text}'"),
-    }
 }
 
 #[cfg(test)]

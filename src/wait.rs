@@ -1,117 +1,202 @@
-//! `portscope wait PORT`: block until a port is listening (here, or on --host), or free.
+//! Waiting for a port: until something listens on it (here, or on a remote host), or until it
+//! is free.
 
-use std::io::Write;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 
-use crate::cli::WaitArgs;
-use crate::endpoint::addr::{self, Families};
-use crate::exit::{Exit, NotThere};
-use crate::interrupt::{install, interrupted};
+use crate::host::Host;
 use crate::inventory;
 use crate::model::{Proto, TcpState};
-use crate::ports::parse_port;
-use crate::query::{OwnerLookup, Query, StateSet};
-use crate::terminal::stderr_is_terminal;
+use crate::query::Query;
 
-/// Between looks at the local table (one kernel-filtered sock_diag query, no connection).
-const LOCAL_EVERY: Duration = Duration::from_millis(100);
-/// Between connection attempts to a remote host.
-const REMOTE_EVERY: Duration = Duration::from_millis(500);
+/// What is waited for.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// A TCP listener (or any bound UDP socket) on a local port.
+    Listening { port: u16, proto: Proto },
+    /// Nothing but TIME_WAIT left on a local port.
+    Free { port: u16, proto: Proto },
+    /// A remote host accepting TCP connections on a port; `host` is what the user typed.
+    Accepting {
+        host: String,
+        addrs: Vec<IpAddr>,
+        port: u16,
+    },
+}
 
-pub fn run(args: &WaitArgs) -> Result<Exit> {
-    let port = parse_port(&args.port)?;
-    let proto = if args.udp { Proto::Udp } else { Proto::Tcp };
-    let addrs = args
-        .host
-        .as_deref()
-        .map(|h| addr::resolve(h, Families::Any))
-        .transpose()?;
-    let what = match (&args.host, args.free) {
-        (Some(host), _) => format!("{host}:{port}/tcp to accept connections"),
-        (None, true) => format!("port {port}/{} to be free", proto.name()),
-        (None, false) if args.udp => format!("something to bind port {port}/udp"),
-        (None, false) => format!("something to listen on port {port}/tcp"),
-    };
-    install();
-    let started = Instant::now();
-    let deadline = (args.timeout > 0.0).then(|| started + Duration::from_secs_f64(args.timeout));
-    let show = stderr_is_terminal();
-    loop {
-        let met = match (&args.host, &addrs) {
-            (Some(host), Some(addrs)) => {
-                let left = deadline.map_or(Duration::from_secs(1), |d| {
-                    d.saturating_duration_since(Instant::now())
-                });
-                crate::probe::tcp_open(
-                    host,
-                    addrs,
-                    port,
-                    left.clamp(Duration::from_millis(50), Duration::from_secs(1)),
-                )?
+impl Condition {
+    /// `something to listen on port 8080/tcp`, for progress and the timeout message.
+    pub fn describe(&self) -> String {
+        match self {
+            Condition::Accepting { host, port, .. } => {
+                format!(
+                    "{}:{port}/tcp to accept connections",
+                    crate::text::escaped(host)
+                )
             }
-            _ => local(port, proto, args.free)?,
-        };
-        if met {
-            clear(show);
-            return Ok(Exit::Success);
+            Condition::Free { port, proto } => format!("port {port}/{} to be free", proto.name()),
+            Condition::Listening {
+                port,
+                proto: Proto::Udp,
+            } => format!("something to bind port {port}/udp"),
+            Condition::Listening { port, .. } => {
+                format!("something to listen on port {port}/tcp")
+            }
         }
-        if interrupted() {
-            clear(show);
-            return Ok(Exit::Interrupted);
+    }
+
+    /// Between two checks: a look at the local table is cheap, a connection attempt is not.
+    fn every(&self) -> Duration {
+        match self {
+            Condition::Accepting { .. } => Duration::from_millis(500),
+            _ => Duration::from_millis(100),
+        }
+    }
+}
+
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    Met,
+    TimedOut,
+    Interrupted,
+}
+
+/// What a wait tells as it goes.
+pub trait Progress {
+    /// How a look read the table (a fallback, say).
+    fn notes(&mut self, notes: &[String]);
+    /// Still waiting, `elapsed` after the start: a look found the condition unmet.
+    fn waiting(&mut self, elapsed: Duration);
+}
+
+/// Checks until the condition holds, the timeout passes or Ctrl-C.
+pub fn until(
+    host: &dyn Host,
+    condition: &Condition,
+    timeout: Option<Duration>,
+    progress: &mut dyn Progress,
+) -> Result<Waited> {
+    let started = Instant::now();
+    let deadline = timeout.map(|t| started + t);
+    loop {
+        let left = deadline.map_or(Duration::from_secs(1), |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        let (met, notes) = holds(host, condition, left)?;
+        progress.notes(&notes);
+        if met {
+            return Ok(Waited::Met);
+        }
+        if crate::interrupt::interrupted() {
+            return Ok(Waited::Interrupted);
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            clear(show);
-            return Err(anyhow!(NotThere(format!(
-                "gave up after {:.1} s waiting for {what}",
-                started.elapsed().as_secs_f64()
-            ))));
+            return Ok(Waited::TimedOut);
         }
-        if show {
-            eprint!(
-                "\rwaiting for {what}… {:.1} s ",
-                started.elapsed().as_secs_f64()
-            );
-            let _ = std::io::stderr().flush();
-        }
-        let pause = if args.host.is_some() {
-            REMOTE_EVERY
-        } else {
-            LOCAL_EVERY
-        };
-        let until = Instant::now() + pause;
-        while Instant::now() < until && !interrupted() {
-            std::thread::sleep(Duration::from_millis(20));
+        progress.waiting(started.elapsed());
+        if crate::interrupt::sleep(condition.every()) {
+            return Ok(Waited::Interrupted);
         }
     }
 }
 
-fn clear(shown: bool) {
-    if shown {
-        eprint!("\r\x1b[K");
-    }
-}
-
-/// Listening (TCP LISTEN, or any bound UDP socket) on the port — or, with `free`, nothing but
-/// TIME_WAIT left on it.
-fn local(port: u16, proto: Proto, free: bool) -> Result<bool> {
-    let states = match (proto, free) {
-        (_, true) => StateSet::ALL,
-        (Proto::Tcp, false) => StateSet::of(&[TcpState::Listen]),
-        (Proto::Udp, false) => StateSet::of(&[TcpState::Unconn, TcpState::Established]),
+/// One check, and how the table was read. `left` bounds a connection attempt.
+fn holds(host: &dyn Host, condition: &Condition, left: Duration) -> Result<(bool, Vec<String>)> {
+    let (port, proto, free) = match condition {
+        Condition::Accepting { host, addrs, port } => {
+            let timeout = left.clamp(Duration::from_millis(50), Duration::from_secs(1));
+            return Ok((
+                crate::probe::tcp_open(host, addrs, *port, timeout)?,
+                Vec::new(),
+            ));
+        }
+        Condition::Listening { port, proto } => (*port, *proto, false),
+        Condition::Free { port, proto } => (*port, *proto, true),
     };
-    let query = Query {
-        protos: vec![proto],
-        states,
-        local_port: Some(port),
-        owners: OwnerLookup::Skip,
-        ..Query::everything()
+    let query = Query::port(port).protos(&[proto]).without_owners();
+    let query = match (proto, free) {
+        (_, true) => query,
+        (Proto::Tcp, false) => query.states(&[TcpState::Listen]),
+        (Proto::Udp, false) => query.states(&[TcpState::Unconn, TcpState::Established]),
     };
-    let sockets = inventory::collect(&query)?.sockets;
-    let live = sockets
+    let inv = inventory::collect(host, &query)?;
+    let live = inv
+        .sockets
         .iter()
         .filter(|s| s.state != TcpState::TimeWait)
         .count();
-    Ok(if free { live == 0 } else { live > 0 })
+    Ok((if free { live == 0 } else { live > 0 }, inv.notes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::fake::FakeHost;
+    use crate::model::{Endpoint, Socket};
+
+    fn on(port: u16, state: TcpState) -> Socket {
+        let ep = |port| Endpoint {
+            ip: "127.0.0.1".parse().expect("address"),
+            port,
+        };
+        let remote = if state == TcpState::Listen { 0 } else { 50000 };
+        let mut s = Socket::new(Proto::Tcp, ep(port), ep(remote), state);
+        s.inode = u32::from(state != TcpState::TimeWait);
+        s
+    }
+
+    /// Counts the looks that found the condition unmet.
+    #[derive(Default)]
+    struct Ticks(usize);
+
+    impl Progress for Ticks {
+        fn notes(&mut self, _notes: &[String]) {}
+        fn waiting(&mut self, _elapsed: Duration) {
+            self.0 += 1;
+        }
+    }
+
+    #[test]
+    fn waits_for_a_listener_over_several_looks() {
+        let host = FakeHost::new(vec![
+            vec![],
+            vec![on(8080, TcpState::SynSent)],
+            vec![on(8080, TcpState::Listen)],
+        ]);
+        let condition = Condition::Listening {
+            port: 8080,
+            proto: Proto::Tcp,
+        };
+        let mut ticks = Ticks::default();
+        let waited = until(&host, &condition, None, &mut ticks).unwrap();
+        assert_eq!(waited, Waited::Met);
+        assert_eq!(host.looks_taken(), 3);
+        assert_eq!(ticks.0, 2, "progress after each failed look");
+    }
+
+    #[test]
+    fn free_means_only_time_wait_left_and_times_out_otherwise() {
+        let free = Condition::Free {
+            port: 8080,
+            proto: Proto::Tcp,
+        };
+        let host = FakeHost::new(vec![vec![on(8080, TcpState::TimeWait)]]);
+        assert_eq!(
+            until(&host, &free, None, &mut Ticks::default()).unwrap(),
+            Waited::Met
+        );
+        let held = FakeHost::new(vec![vec![on(8080, TcpState::Established)]]);
+        let waited = until(
+            &held,
+            &free,
+            Some(Duration::from_millis(150)),
+            &mut Ticks::default(),
+        );
+        let waited = waited.unwrap();
+        assert_eq!(waited, Waited::TimedOut);
+        assert!(held.looks_taken() >= 2);
+    }
 }

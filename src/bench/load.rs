@@ -4,11 +4,15 @@
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+
+use super::Bench;
+use crate::poll;
 
 /// What one run measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +39,12 @@ impl Measured {
     }
 }
 
+/// How long a blocked worker or client waits before looking at the stop flag and Ctrl-C.
+const SLICE: Duration = Duration::from_millis(50);
+
 /// A server whose workers each accept a connection and answer `size` bytes for every `size`
-/// bytes read, until the client closes.
+/// bytes read, until the client closes. Every wait is sliced, so stopping needs no
+/// connection (which may be impossible: loopback down, no port left).
 pub struct Server {
     pub addr: SocketAddr,
     stop: Arc<AtomicBool>,
@@ -46,84 +54,137 @@ pub struct Server {
 impl Server {
     pub fn start(size: usize, workers: usize) -> Result<Server> {
         let listener = TcpListener::bind("127.0.0.1:0").context("starting the bench server")?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let listener = Arc::new(listener);
         let stop = Arc::new(AtomicBool::new(false));
-        let workers = (0..workers)
-            .map(|_| {
-                let (listener, stop) = (listener.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        if let Ok((stream, _)) = listener.accept() {
-                            serve(stream, size);
-                        }
+        let mut handles = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (listener, stop) = (listener.clone(), stop.clone());
+            let spawned = std::thread::Builder::new().spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let mut fds = [poll::entry(listener.as_raw_fd(), poll::IN)];
+                    if poll::wait(&mut fds, SLICE).unwrap_or(0) == 0 {
+                        continue;
                     }
-                })
-            })
-            .collect();
+                    if let Ok((stream, _)) = listener.accept() {
+                        serve(stream, size, &stop);
+                    }
+                }
+            });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                // Fewer threads than asked (a memory limit): serve with those there are.
+                Err(_) if !handles.is_empty() => break,
+                Err(e) => return Err(e).context("starting the bench server's threads"),
+            }
+        }
         Ok(Server {
             addr,
             stop,
-            workers,
+            workers: handles,
         })
     }
 
-    /// Stops the workers: each is woken by one last connection.
+    /// Stops the workers: each notices the flag within one slice.
     pub fn stop(self) {
         self.stop.store(true, Ordering::Relaxed);
-        for _ in &self.workers {
-            let _ = TcpStream::connect(self.addr);
-        }
         for worker in self.workers {
             let _ = worker.join();
         }
     }
 }
 
-fn serve(mut stream: TcpStream, size: usize) {
+fn serve(mut stream: TcpStream, size: usize, stop: &AtomicBool) {
     let _ = stream.set_nodelay(true);
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(SLICE));
     let mut request = vec![0u8; size];
     let response = vec![b'r'; size];
-    while stream.read_exact(&mut request).is_ok() {
+    while read_full(&mut stream, &mut request, &|| stop.load(Ordering::Relaxed)).is_ok() {
         if stream.write_all(&response).is_err() {
             break;
         }
     }
 }
 
-/// One request/response exchange on an open connection.
-fn exchange(stream: &mut TcpStream, request: &[u8], reply: &mut [u8]) -> Result<()> {
-    stream.write_all(request)?;
-    stream.read_exact(reply)?;
+/// Reads exactly `buf.len()` bytes from a stream with a read timeout, giving up when `give_up`
+/// says so between slices.
+fn read_full(
+    stream: &mut TcpStream,
+    buf: &mut [u8],
+    give_up: &dyn Fn() -> bool,
+) -> std::io::Result<()> {
+    let mut got = 0;
+    while got < buf.len() {
+        match stream.read(&mut buf[got..]) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                if give_up() {
+                    return Err(std::io::ErrorKind::Interrupted.into());
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
     Ok(())
 }
 
-/// Runs `requests` exchanges split over `concurrency` clients, new connection per request when
-/// `short`; `tick` is called per request (progress).
+/// One request/response exchange on an open connection.
+fn exchange(stream: &mut TcpStream, request: &[u8], reply: &mut [u8]) -> Result<()> {
+    stream.write_all(request)?;
+    read_full(stream, reply, &crate::interrupt::interrupted)?;
+    Ok(())
+}
+
+/// Runs the exchanges split over the clients, a new connection per request when `short`;
+/// `tick` is called per request (progress).
 pub fn run(
     addr: SocketAddr,
-    requests: usize,
-    size: usize,
-    concurrency: usize,
+    bench: &Bench,
     short: bool,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Measured> {
-    let concurrency = concurrency.clamp(1, requests.max(1));
+    let requests = bench.requests;
+    let concurrency = bench.concurrency.clamp(1, requests.max(1));
+    let size = bench.size;
     let started = Instant::now();
     let results: Vec<Result<(Vec<Duration>, HashSet<u16>)>> = std::thread::scope(|scope| {
-        let clients: Vec<_> = (0..concurrency)
-            .map(|i| {
-                let share = requests / concurrency + usize::from(i < requests % concurrency);
-                scope.spawn(move || client(addr, share, size, short, tick))
-            })
-            .collect();
-        clients
+        let mut clients = Vec::with_capacity(concurrency);
+        let mut spawn_failed = None;
+        for i in 0..concurrency {
+            let share = requests / concurrency + usize::from(i < requests % concurrency);
+            match std::thread::Builder::new()
+                .spawn_scoped(scope, move || client(addr, share, size, short, tick))
+            {
+                Ok(handle) => clients.push(handle),
+                Err(e) => {
+                    spawn_failed = Some(e);
+                    break;
+                }
+            }
+        }
+        let mut results: Vec<_> = clients
             .into_iter()
             .map(|c| {
                 c.join()
                     .unwrap_or_else(|_| Err(anyhow::anyhow!("a bench client failed")))
             })
-            .collect()
+            .collect();
+        if let Some(e) = spawn_failed {
+            results.push(Err(anyhow::anyhow!(
+                "starting {concurrency} bench clients: {e}"
+            )));
+        }
+        results
     });
     let seconds = started.elapsed().as_secs_f64();
     let mut latencies = Vec::with_capacity(requests);
@@ -154,8 +215,10 @@ fn client(
     let mut latencies = Vec::with_capacity(requests);
     let mut ports = HashSet::new();
     let connect = || -> Result<TcpStream> {
-        let stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+            .map_err(|e| anyhow::anyhow!("connecting to {addr}: {}", crate::text::errno(&e)))?;
         stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(SLICE))?;
         Ok(stream)
     };
     let mut kept = if short { None } else { Some(connect()?) };

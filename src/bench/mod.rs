@@ -1,20 +1,24 @@
-//! `portscope bench`: short vs long connections, measured on loopback.
+//! Short vs long connections, measured on loopback: latency, ports used, TIME_WAIT left.
 
 mod load;
 
-use std::io::Write;
-
 use anyhow::{Result, bail};
-use indicatif::ProgressBar;
 
-use crate::cli::BenchArgs;
-use crate::exit::Exit;
+use crate::host::Host;
 use crate::inventory;
 use crate::model::{Proto, TcpState};
-use crate::query::{OwnerLookup, Query};
-use crate::render::{self, Style};
-use crate::terminal::stderr_is_terminal;
+use crate::query::Query;
 pub use load::Measured;
+
+/// What to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Bench {
+    pub requests: usize,
+    /// Bytes in each request and each response.
+    pub size: usize,
+    /// Clients at once.
+    pub concurrency: usize,
+}
 
 /// A run's measurements plus what it left in the kernel's table.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,59 +27,43 @@ pub struct Outcome {
     pub time_wait_after: usize,
 }
 
-pub fn run(args: &BenchArgs, style: Style) -> Result<Exit> {
-    crate::interrupt::install();
-    let server = load::Server::start(args.size, args.concurrency.max(1) + 1)?;
-    refuse_if_exhausting(args.requests, server.addr.port())?;
-    let bar = stderr_is_terminal().then(|| ProgressBar::new(2 * args.requests as u64));
-    let tick = || {
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
-    };
+/// The short run, then the long one; None when Ctrl-C stopped them. `tick` hears every
+/// request; `notes` how the table was read, when it was not the usual way.
+pub fn run(
+    host: &dyn Host,
+    bench: &Bench,
+    tick: &(dyn Fn() + Sync),
+    notes: &mut Vec<String>,
+) -> Result<Option<(Outcome, Outcome)>> {
+    let server = load::Server::start(bench.size, bench.concurrency.max(1) + 1)?;
+    refuse_if_exhausting(host, bench.requests, server.addr.port(), notes)?;
     // TIME_WAIT left behind by a run: the count after it less the count before it.
-    let run = |short| -> Result<Outcome> {
-        let before = time_wait_towards(server.addr.port())?;
-        let measured = load::run(
-            server.addr,
-            args.requests,
-            args.size,
-            args.concurrency,
-            short,
-            &tick,
-        )?;
-        let after = time_wait_towards(server.addr.port())?;
+    let mut run = |short| -> Result<Outcome> {
+        let before = time_wait_towards(host, server.addr.port(), notes)?;
+        let measured = load::run(server.addr, bench, short, tick)?;
+        let after = time_wait_towards(host, server.addr.port(), notes)?;
         Ok(Outcome {
             measured,
             time_wait_after: after.saturating_sub(before),
         })
     };
     let result = run(true).and_then(|short| Ok((short, run(false)?)));
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
     server.stop();
     if crate::interrupt::interrupted() {
-        return Ok(Exit::Interrupted);
+        return Ok(None);
     }
-    let (short, long) = result?;
-    let mut out = crate::commands::stdout();
-    if args.json {
-        render::bench::json(&mut out, &short, &long)?;
-    } else {
-        render::bench::text(&mut out, args, &short, &long, &style)?;
-    }
-    out.flush()?;
-    Ok(Exit::Success)
+    result.map(Some)
 }
 
 /// TIME_WAIT sockets of connections to the bench server, once the count stops moving (the
 /// last closes of a run finish a little after its last request).
-fn time_wait_towards(port: u16) -> Result<usize> {
-    let mut last = count_time_wait(port)?;
+fn time_wait_towards(host: &dyn Host, port: u16, notes: &mut Vec<String>) -> Result<usize> {
+    let mut last = count_time_wait(host, port, notes)?;
     for _ in 0..50 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        let now = count_time_wait(port)?;
+        if crate::interrupt::sleep(std::time::Duration::from_millis(20)) {
+            break;
+        }
+        let now = count_time_wait(host, port, notes)?;
         if now == last {
             break;
         }
@@ -84,30 +72,32 @@ fn time_wait_towards(port: u16) -> Result<usize> {
     Ok(last)
 }
 
-fn count_time_wait(port: u16) -> Result<usize> {
-    let query = Query {
-        protos: vec![Proto::Tcp],
-        states: crate::query::StateSet::of(&[TcpState::TimeWait]),
-        remote_port: Some(port),
-        owners: OwnerLookup::Skip,
-        ..Query::everything()
-    };
-    Ok(inventory::collect(&query)?.sockets.len())
+fn count_time_wait(host: &dyn Host, port: u16, notes: &mut Vec<String>) -> Result<usize> {
+    let query = Query::everything()
+        .protos(&[Proto::Tcp])
+        .states(&[TcpState::TimeWait])
+        .remote_port(port)
+        .without_owners();
+    let inv = inventory::collect(host, &query)?;
+    keep_notes(notes, inv.notes);
+    Ok(inv.sockets.len())
 }
 
 /// Each short request takes a port towards the server for the 60 s of TIME_WAIT; a run that
 /// needs more than the range can give would fail half-way with EADDRNOTAVAIL.
-fn refuse_if_exhausting(requests: usize, port: u16) -> Result<()> {
-    let Some(settings) = inventory::port_settings() else {
+fn refuse_if_exhausting(
+    host: &dyn Host,
+    requests: usize,
+    port: u16,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let Ok(settings) = host.port_settings() else {
         return Ok(());
     };
-    let query = Query {
-        protos: vec![Proto::Tcp],
-        owners: OwnerLookup::Skip,
-        ..Query::everything()
-    };
-    let inv = inventory::collect(&query)?;
+    let query = Query::everything().protos(&[Proto::Tcp]).without_owners();
+    let inv = inventory::collect(host, &query)?;
     let report = crate::ephemeral::report::build(&settings, &inv.sockets);
+    keep_notes(notes, inv.notes);
     let busy = report
         .destinations
         .iter()
@@ -125,4 +115,12 @@ fn refuse_if_exhausting(requests: usize, port: u16) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn keep_notes(notes: &mut Vec<String>, new: Vec<String>) {
+    for note in new {
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 use clap::CommandFactory;
 
-use super::stdout;
+use super::output::stdout;
 use crate::Exit;
 use crate::cli::Cli;
 

@@ -4,22 +4,22 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::{report_gaps, stdout};
+use super::{filters, output};
 use crate::Exit;
 use crate::cli::LsArgs;
+use crate::host::Host;
 use crate::inventory;
-use crate::query::Query;
 use crate::render::sockets::{self, DUAL_STACK_LEGEND, SocketRows};
 use crate::render::summary::Summary;
 use crate::render::{self, Style, json};
 
-pub fn run(args: &LsArgs, mut style: Style) -> Result<Exit> {
+pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     let need_owners = !args.summary && !args.no_owners;
-    let query = Query::from_filters(&args.filter, need_owners, args.all_owners)?;
-    let mut inv = inventory::collect(&query)?;
-    sockets::sort(&mut inv.sockets, args.sort);
+    let query = filters::query(host, &args.filter, need_owners, args.all_owners)?;
+    let mut inv = inventory::collect(host, &query)?;
+    sockets::sort(&mut inv.sockets, filters::order(args.sort));
     style.header = !args.no_header;
-    let mut out = stdout();
+    let mut out = output::stdout();
     if args.summary {
         let summary = Summary::of(&inv.sockets);
         if args.json {
@@ -36,6 +36,6 @@ pub fn run(args: &LsArgs, mut style: Style) -> Result<Exit> {
         }
     }
     out.flush()?;
-    report_gaps(&inv);
+    output::report_gaps(&inv);
     Ok(Exit::found(!inv.sockets.is_empty()))
 }

@@ -1,29 +1,47 @@
-//! One file per command: resolve the query, collect, render, choose the exit code.
+//! One file per command: turn its flags into a config or query, run the capability on the
+//! host, render, choose the exit code. Nothing below this folder knows about clap.
 
-pub mod generate;
-pub mod ls;
-pub mod who;
-
-use std::io::{BufWriter, Write};
-
-use crate::model::Inventory;
-
-/// Buffered stdout; every command flushes it before returning so a closed pipe is noticed.
-pub fn stdout() -> BufWriter<std::io::StdoutLock<'static>> {
-    BufWriter::with_capacity(64 * 1024, std::io::stdout().lock())
+mod ephemeral;
+mod filters;
+mod generate;
+mod ls;
+pub mod output;
+mod watch;
+mod watch_screen;
+mod who;
+unix_only! {
+    mod bench;
+    mod events;
+    mod lifecycle;
+    mod probe;
+    mod sample;
+    mod tcp;
+    mod udp;
+    mod unix;
+    mod wait;
+    mod why_bind;
 }
+#[cfg(not(unix))]
+#[path = "elsewhere.rs"]
+mod unix;
 
-/// Notes about how the table was read, and the one hint about hidden owners, on stderr.
-pub fn report_gaps(inv: &Inventory) {
-    for note in &inv.notes {
-        eprintln!("portscope: note: {note}");
-    }
-    let hidden = inv.hidden_owner_count();
-    if hidden > 0 && inv.unreadable_processes > 0 {
-        let _ = writeln!(
-            std::io::stderr(),
-            "portscope: hint: the owners of {hidden} socket(s) are other users' processes and are \
-             hidden (shown as -); run as root (sudo portscope …) to see them"
-        );
+use anyhow::Result;
+
+use crate::Exit;
+use crate::cli::{Cli, Command};
+use crate::host::Host;
+
+/// Runs the command the user asked for against `host`.
+pub fn run(cli: Cli, host: &dyn Host) -> Result<Exit> {
+    let style = output::style(cli.color);
+    match cli.command {
+        None => ls::run(host, &cli.ls, style),
+        Some(Command::Ls(args)) => ls::run(host, &args, style),
+        Some(Command::Who(args)) => who::run(host, &args),
+        Some(Command::Ephemeral(args)) => ephemeral::run(host, &args, style),
+        Some(Command::Watch(args)) => watch::run(host, &args, style),
+        Some(Command::Completions { shell }) => generate::completions(shell),
+        Some(Command::Man) => generate::man_page(),
+        Some(unix_only) => unix::run(host, unix_only, style),
     }
 }

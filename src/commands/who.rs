@@ -4,30 +4,32 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::{report_gaps, stdout};
+use super::{filters, output};
 use crate::Exit;
-use crate::cli::{FilterArgs, WhoArgs};
-use crate::inventory;
+use crate::cli::WhoArgs;
+use crate::host::Host;
+use crate::model::Proto;
+use crate::ports::parse_port;
 use crate::query::Query;
-use crate::render::{Style, json, sockets, who};
+use crate::render::sockets::{self, Order};
+use crate::render::{json, who};
 
-pub fn run(args: &WhoArgs, _style: Style) -> Result<Exit> {
-    let filter = FilterArgs {
-        tcp: args.tcp,
-        udp: args.udp,
-        sport: Some(args.port.clone()),
-        ..FilterArgs::default()
-    };
-    let query = Query::from_filters(&filter, true, args.all_owners)?;
-    let mut inv = inventory::collect(&query)?;
-    sockets::sort(&mut inv.sockets, None);
-    let mut out = stdout();
+pub fn run(host: &dyn Host, args: &WhoArgs) -> Result<Exit> {
+    let port = parse_port(&args.port)?;
+    let protos = filters::pick(args.tcp, args.udp, [Proto::Tcp, Proto::Udp]);
+    let mut query = Query::port(port).protos(&protos);
+    if !args.all_owners {
+        query.owners = crate::query::OwnerLookup::Scan { stop_early: true };
+    }
+    let mut inv = crate::inventory::collect(host, &query)?;
+    sockets::sort(&mut inv.sockets, Order::Listeners);
+    let mut out = output::stdout();
     if args.json {
         json::sockets(&mut out, &inv)?;
     } else {
         who::write(&mut out, &inv)?;
     }
     out.flush()?;
-    report_gaps(&inv);
+    output::report_gaps(&inv);
     Ok(Exit::found(!inv.sockets.is_empty()))
 }

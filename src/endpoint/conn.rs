@@ -1,17 +1,21 @@
 //! One TCP connection of an endpoint: reads, answers, sends, reports its kernel state, closes.
+//!
+//! The socket is non-blocking and what we send waits in a bounded outbox, so a peer that
+//! never reads stalls only its own connection (its reads pause until it catches up), never
+//! the loop serving the others or Ctrl-C.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use super::decode::TextDecoder;
+use super::Reporter;
+use super::decode::{Encoding, TextDecoder};
 use super::event::{Event, EventKind};
 use super::follow::Follow;
 use super::sockopt;
-use crate::cli::EncodingName;
 use crate::inventory;
 use crate::model::{Proto, TcpState};
-use crate::render::events::Reporter;
+use crate::poll;
 
 /// What a server says back to each message.
 #[derive(Debug, Clone)]
@@ -20,6 +24,9 @@ pub enum Answer {
     Echo,
     Reply(Vec<u8>),
 }
+
+/// Bytes queued for a peer before its connection stops reading (back-pressure).
+const OUTBOX_LIMIT: usize = 1 << 20;
 
 pub struct Conn {
     pub id: Option<u32>,
@@ -30,6 +37,11 @@ pub struct Conn {
     decoder: TextDecoder,
     /// The peer sent FIN (a read returned 0) or reset the connection.
     pub peer_done: bool,
+    outbox: Vec<u8>,
+    /// Reads are paused: the peer is not taking what we send.
+    paused: bool,
+    /// Shut our sending side once the outbox is empty.
+    shutdown_pending: bool,
 }
 
 impl Conn {
@@ -39,8 +51,9 @@ impl Conn {
         id: Option<u32>,
         stream: TcpStream,
         remote: SocketAddr,
-        encoding: EncodingName,
+        encoding: Encoding,
     ) -> io::Result<Conn> {
+        stream.set_nonblocking(true)?;
         Ok(Conn {
             id,
             local: stream.local_addr()?,
@@ -49,6 +62,9 @@ impl Conn {
             state: None,
             decoder: TextDecoder::new(encoding),
             peer_done: false,
+            outbox: Vec::new(),
+            paused: false,
+            shutdown_pending: false,
         })
     }
 
@@ -56,6 +72,24 @@ impl Conn {
         Event::new(kind, Proto::Tcp)
             .conn(self.id)
             .addrs(Some(self.local), Some(self.remote))
+    }
+
+    /// What to poll this connection for.
+    pub fn poll_entry(&self) -> libc::pollfd {
+        use std::os::fd::AsRawFd;
+        let mut events = 0;
+        if !self.peer_done && !self.paused {
+            events |= poll::IN;
+        }
+        if !self.outbox.is_empty() && !self.peer_done {
+            events |= poll::OUT;
+        }
+        poll::entry(self.stream.as_raw_fd(), events)
+    }
+
+    /// The outbox is full: more input for this peer should wait.
+    pub fn backed_up(&self) -> bool {
+        self.outbox.len() >= OUTBOX_LIMIT
     }
 
     /// Reports the kernel's state for this connection if it changed since the last look.
@@ -67,7 +101,8 @@ impl Conn {
         };
         let mut timer_ms = None;
         if state == TcpState::Close
-            && let Ok(Some(entry)) = inventory::find_socket(Proto::Tcp, self.local, self.remote)
+            && let Ok(Some(entry)) =
+                inventory::find_socket(reporter.host, Proto::Tcp, self.local, self.remote)
         {
             state = entry.state;
             timer_ms = entry.time_wait_left_ms();
@@ -81,8 +116,24 @@ impl Conn {
         Ok(())
     }
 
-    /// Reads what is there (call when poll says readable) and answers it.
-    pub fn read(&mut self, reporter: &Reporter, answer: &Answer) -> io::Result<()> {
+    /// Handles what poll found for this connection: reads (and answers) what arrived, sends
+    /// what is queued.
+    pub fn serve(
+        &mut self,
+        ready: &libc::pollfd,
+        reporter: &Reporter,
+        answer: &Answer,
+    ) -> io::Result<()> {
+        if poll::writable(ready) && !self.outbox.is_empty() {
+            self.flush(reporter)?;
+        }
+        if poll::readable(ready) && !self.peer_done && !self.paused {
+            self.read(reporter, answer)?;
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, reporter: &Reporter, answer: &Answer) -> io::Result<()> {
         let mut buf = [0u8; 16 * 1024];
         match self.stream.read(&mut buf) {
             Ok(0) => {
@@ -103,41 +154,95 @@ impl Conn {
                     Answer::Reply(text) => self.send(text, reporter),
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e) => {
-                self.peer_done = true;
-                let mut event = self.event(EventKind::Error);
-                event.error = Some(describe(&e));
-                reporter.emit(&event)
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                Ok(())
             }
+            Err(e) => self.failed(&e, reporter),
         }
     }
 
+    /// Queues bytes for the peer and sends what the socket takes now.
     pub fn send(&mut self, bytes: &[u8], reporter: &Reporter) -> io::Result<()> {
-        match self.stream.write_all(bytes) {
-            Ok(()) => reporter.emit(&self.event(EventKind::Sent).bytes(bytes.len())),
-            Err(e) => {
-                self.peer_done = true;
-                let mut event = self.event(EventKind::Error);
-                event.error = Some(describe(&e));
-                reporter.emit(&event)
-            }
+        if self.peer_done {
+            return Ok(());
         }
+        self.outbox.extend_from_slice(bytes);
+        self.flush(reporter)
     }
 
-    /// Half-close: no more data from us (FIN), while the peer may still send.
+    /// Writes as much of the outbox as the socket takes without blocking.
+    fn flush(&mut self, reporter: &Reporter) -> io::Result<()> {
+        let mut written = 0;
+        while written < self.outbox.len() {
+            match self.stream.write(&self.outbox[written..]) {
+                Ok(0) => break,
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    self.outbox.clear();
+                    return self.failed(&e, reporter);
+                }
+            }
+        }
+        self.outbox.drain(..written);
+        if written > 0 {
+            reporter.emit(&self.event(EventKind::Sent).bytes(written))?;
+        }
+        if self.backed_up() && !self.paused {
+            self.paused = true;
+            let mut event = self.event(EventKind::Paused).bytes(self.outbox.len());
+            event.note = Some("the peer is not reading what we send; reading from it paused");
+            reporter.emit(&event)?;
+        } else if self.paused && self.outbox.len() < OUTBOX_LIMIT / 2 {
+            self.paused = false;
+            reporter.emit(&self.event(EventKind::Resumed).bytes(self.outbox.len()))?;
+        }
+        if self.shutdown_pending && self.outbox.is_empty() {
+            self.shutdown_pending = false;
+            let _ = self.stream.shutdown(Shutdown::Write);
+            self.check_state(reporter)?;
+        }
+        Ok(())
+    }
+
+    fn failed(&mut self, e: &io::Error, reporter: &Reporter) -> io::Result<()> {
+        self.peer_done = true;
+        let mut event = self.event(EventKind::Error);
+        event.error = Some(describe(e));
+        reporter.emit(&event)
+    }
+
+    /// Half-close: no more data from us (FIN) once what is queued is sent, while the peer may
+    /// still send.
     pub fn shutdown_write(&mut self, reporter: &Reporter) -> io::Result<()> {
-        let _ = self.stream.shutdown(Shutdown::Write);
-        self.check_state(reporter)
+        self.shutdown_pending = true;
+        self.flush(reporter)
     }
 
     /// Closes the descriptor (with RST when `linger0`) and returns the follower of what the
-    /// kernel keeps.
-    pub fn close(self, reporter: &Reporter, linger0: bool, grace: Duration) -> io::Result<Follow> {
+    /// kernel keeps. What the socket does not take at once is dropped.
+    pub fn close(
+        mut self,
+        reporter: &Reporter,
+        linger0: bool,
+        grace: Duration,
+    ) -> io::Result<Follow> {
+        if !self.outbox.is_empty() && !self.peer_done {
+            self.flush(reporter)?;
+        }
         let mut closed = self.event(EventKind::Closed);
         if linger0 {
             socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO))?;
             closed.note = Some("with SO_LINGER 0: the kernel sends RST, keeps no TIME_WAIT");
+        } else if !self.outbox.is_empty() && !self.peer_done {
+            closed.bytes = Some(self.outbox.len());
+            closed.note = Some("bytes the peer never took were dropped");
         }
         let follow = Follow::new(self.id, self.local, self.remote, self.state, grace);
         drop(self.stream);
@@ -146,11 +251,12 @@ impl Conn {
     }
 }
 
-/// An error as the event says it: `connection reset by peer (ECONNRESET)`.
+/// An error as the event says it: `ECONNRESET (connection reset by peer): RST received`.
 pub fn describe(e: &io::Error) -> String {
+    let named = crate::text::errno(e);
     match e.raw_os_error() {
-        Some(libc::ECONNRESET) => "connection reset by peer (RST received)".to_string(),
-        Some(libc::EPIPE) => "broken pipe (the peer reset the connection)".to_string(),
-        _ => e.to_string(),
+        Some(libc::ECONNRESET) => format!("{named}: RST received"),
+        Some(libc::EPIPE) => format!("{named}: the peer reset the connection"),
+        _ => named,
     }
 }

@@ -5,19 +5,26 @@ use std::fmt::Write as _;
 
 use encoding_rs::{DecoderResult, GBK, UTF_8};
 
-use crate::cli::EncodingName;
+/// How received bytes are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Gbk,
+    Latin1,
+    Hex,
+}
 
 pub struct TextDecoder {
-    name: EncodingName,
+    name: Encoding,
     decoder: Option<encoding_rs::Decoder>,
 }
 
 impl TextDecoder {
-    pub fn new(name: EncodingName) -> TextDecoder {
+    pub fn new(name: Encoding) -> TextDecoder {
         let decoder = match name {
-            EncodingName::Utf8 => Some(UTF_8.new_decoder_without_bom_handling()),
-            EncodingName::Gbk => Some(GBK.new_decoder_without_bom_handling()),
-            EncodingName::Latin1 | EncodingName::Hex => None,
+            Encoding::Utf8 => Some(UTF_8.new_decoder_without_bom_handling()),
+            Encoding::Gbk => Some(GBK.new_decoder_without_bom_handling()),
+            Encoding::Latin1 | Encoding::Hex => None,
         };
         TextDecoder { name, decoder }
     }
@@ -26,7 +33,7 @@ impl TextDecoder {
     pub fn decode(&mut self, bytes: &[u8]) -> String {
         let mut out = String::new();
         match (self.name, self.decoder.as_mut()) {
-            (EncodingName::Hex, _) => {
+            (Encoding::Hex, _) => {
                 for (i, b) in bytes.iter().enumerate() {
                     let sep = if i == 0 { "" } else { " " };
                     let _ = write!(out, "{sep}{b:02x}");
@@ -71,10 +78,10 @@ fn decode_escaping(decoder: &mut encoding_rs::Decoder, mut bytes: &[u8], out: &m
 
 /// Text as it may reach a terminal: line breaks and tabs kept, other controls escaped.
 fn push_char(c: char, out: &mut String) {
-    if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
-        let _ = write!(out, "{}", c.escape_default());
-    } else {
+    if matches!(c, '\n' | '\t' | '\r') {
         out.push(c);
+    } else {
+        crate::text::escape_into(c.encode_utf8(&mut [0; 4]), out);
     }
 }
 
@@ -85,13 +92,13 @@ mod tests {
     #[test]
     fn gbk_known_bytes() {
         // "你好" in GBK.
-        let mut d = TextDecoder::new(EncodingName::Gbk);
+        let mut d = TextDecoder::new(Encoding::Gbk);
         assert_eq!(d.decode(&[0xc4, 0xe3, 0xba, 0xc3]), "你好");
     }
 
     #[test]
     fn split_characters_and_bad_bytes() {
-        let mut d = TextDecoder::new(EncodingName::Utf8);
+        let mut d = TextDecoder::new(Encoding::Utf8);
         let bytes = "é".as_bytes();
         assert_eq!(d.decode(&bytes[..1]), "");
         assert_eq!(d.decode(&bytes[1..]), "é");
@@ -101,11 +108,11 @@ mod tests {
     #[test]
     fn latin1_and_hex() {
         assert_eq!(
-            TextDecoder::new(EncodingName::Latin1).decode(&[0x63, 0x61, 0x66, 0xe9]),
+            TextDecoder::new(Encoding::Latin1).decode(&[0x63, 0x61, 0x66, 0xe9]),
             "café"
         );
         assert_eq!(
-            TextDecoder::new(EncodingName::Hex).decode(b"Hi\n"),
+            TextDecoder::new(Encoding::Hex).decode(b"Hi\n"),
             "48 69 0a\n"
         );
     }

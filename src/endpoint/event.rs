@@ -16,6 +16,9 @@ pub enum EventKind {
     Sent,
     Received,
     Eof,
+    /// Reads from a peer paused: it is not taking what we send (back-pressure).
+    Paused,
+    Resumed,
     Closed,
     Error,
 }
@@ -32,6 +35,8 @@ impl EventKind {
             EventKind::Sent => "sent",
             EventKind::Received => "received",
             EventKind::Eof => "eof",
+            EventKind::Paused => "paused",
+            EventKind::Resumed => "resumed",
             EventKind::Closed => "closed",
             EventKind::Error => "error",
         }

@@ -5,10 +5,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use super::Reporter;
 use super::event::{Event, EventKind};
 use crate::inventory;
 use crate::model::{Proto, TcpState};
-use crate::render::events::Reporter;
 
 pub struct Follow {
     conn: Option<u32>,
@@ -39,10 +39,13 @@ impl Follow {
         }
     }
 
-    /// One look at the table; true when following is over (gone, TIME_WAIT, or time up).
+    /// One look at the table; true when following is over (gone, TIME_WAIT, time up, or the
+    /// table cannot be read now: out of descriptors, say, which must not end a server).
     pub fn step(&mut self, reporter: &Reporter) -> io::Result<bool> {
-        let found = inventory::find_socket(Proto::Tcp, self.local, self.remote)
-            .map_err(|e| io::Error::other(format!("{e:#}")))?;
+        let Ok(found) = inventory::find_socket(reporter.host, Proto::Tcp, self.local, self.remote)
+        else {
+            return Ok(true);
+        };
         let event = |state: TcpState| {
             Event::new(EventKind::State, Proto::Tcp)
                 .conn(self.conn)
@@ -75,7 +78,9 @@ impl Follow {
     /// Follows to the end, blocking.
     pub fn run(mut self, reporter: &Reporter) -> io::Result<()> {
         while !self.step(reporter)? {
-            std::thread::sleep(TICK);
+            if crate::interrupt::sleep(TICK) {
+                break;
+            }
         }
         Ok(())
     }

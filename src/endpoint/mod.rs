@@ -1,67 +1,66 @@
 //! Test endpoints that explain themselves: `tcp listen|connect`, `udp recv|send`. They are
-//! built on poll(2) and Unix socket options, so they exist on Unix systems only.
+//! built on poll(2) and Unix socket options. Each takes a config resolved once from the
+//! command line and pushes what happens into a `Sink`.
 
-pub mod addr;
-#[cfg(unix)]
 mod conn;
 pub mod decode;
-#[cfg(unix)]
 mod errors;
 pub mod event;
-#[cfg(unix)]
 mod follow;
-#[cfg(unix)]
-mod poll;
-#[cfg(unix)]
 mod setup;
-#[cfg(unix)]
 pub mod sockopt;
-#[cfg(unix)]
 mod tcp_connect;
-#[cfg(unix)]
 mod tcp_listen;
-#[cfg(unix)]
 mod udp;
 
-#[cfg(unix)]
+use std::io;
+
+pub use conn::Answer;
+pub use errors::bind_error;
+pub use setup::Common;
+pub use tcp_connect::{Connect, connect};
+pub use tcp_listen::{Listen, listen};
+pub use udp::{UdpRecv, UdpSend, recv, send};
+
+use crate::host::Host;
+use event::Event;
 use setup::Setup;
 
-#[cfg(unix)]
-use {
-    crate::cli::{EndpointArgs, TcpCommand, UdpCommand},
-    crate::exit::Exit,
-    crate::model::Proto,
-    crate::render::events::{Mode, Reporter},
-    anyhow::Result,
-    event::{Event, EventKind},
-};
-
-#[cfg(unix)]
-pub fn run_tcp(command: &TcpCommand) -> Result<Exit> {
-    crate::interrupt::install();
-    match command {
-        TcpCommand::Listen(args) => reported(&args.common, Proto::Tcp, tcp_listen::run(args)),
-        TcpCommand::Connect(args) => reported(&args.common, Proto::Tcp, tcp_connect::run(args)),
-    }
+/// Where an endpoint's events and received data go.
+pub trait Sink {
+    fn event(&self, event: &Event) -> io::Result<()>;
+    /// Received bytes: as `text` when `decodes()` said so, else raw.
+    fn data(&self, text: Option<&str>, raw: &[u8]) -> io::Result<()>;
+    /// Whether received data should be decoded into text.
+    fn decodes(&self) -> bool;
 }
 
-#[cfg(unix)]
-pub fn run_udp(command: &UdpCommand) -> Result<Exit> {
-    crate::interrupt::install();
-    match command {
-        UdpCommand::Recv(args) => reported(&args.common, Proto::Udp, udp::recv(args)),
-        UdpCommand::Send(args) => reported(&args.common, Proto::Udp, udp::send(args)),
-    }
+/// What an endpoint reports to, and the host whose table it follows its sockets in.
+#[derive(Clone, Copy)]
+pub struct Reporter<'a> {
+    pub host: &'a dyn Host,
+    sink: &'a dyn Sink,
 }
 
-/// A failure ends a JSON event stream with an `error` event too (the one-line message still
-/// goes to stderr), so a script reading stdout sees why the stream stopped.
-#[cfg(unix)]
-fn reported(args: &EndpointArgs, proto: Proto, result: Result<Exit>) -> Result<Exit> {
-    if let (Err(e), true) = (&result, args.json) {
-        let mut event = Event::new(EventKind::Error, proto);
-        event.error = Some(format!("{e:#}"));
-        let _ = Reporter::new(Mode::Json, false).emit(&event);
+impl<'a> Reporter<'a> {
+    pub fn new(host: &'a dyn Host, sink: &'a dyn Sink) -> Reporter<'a> {
+        Reporter { host, sink }
     }
-    result
+
+    pub fn emit(&self, event: &Event) -> io::Result<()> {
+        self.sink.event(event)
+    }
+
+    pub fn data(&self, text: Option<&str>, raw: &[u8]) -> io::Result<()> {
+        self.sink.data(text, raw)
+    }
+
+    pub fn decodes(&self) -> bool {
+        self.sink.decodes()
+    }
+
+    /// The ephemeral range the kernel picks from, when it can be read.
+    pub fn port_range(&self) -> Option<(u16, u16)> {
+        self.host.port_settings().ok().map(|s| s.range)
+    }
 }

@@ -1,59 +1,42 @@
-//! The options every endpoint shares, resolved once: families, output, sockets and binding.
+//! The options every endpoint shares, and making and binding its sockets.
 
-use std::io::IsTerminal;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use socket2::{Domain, Socket, Type};
+use socket2::Socket;
 
-use super::addr::Families;
-use super::errors;
-use crate::cli::{EncodingName, EndpointArgs};
+use super::decode::Encoding;
+use super::{Reporter, errors, sockopt};
+use crate::addr::Families;
 use crate::model::Proto;
-use crate::render::events::{Mode, Reporter};
 
-/// The common options, resolved once.
-pub struct Setup {
+/// The options every endpoint takes, resolved once from the command line.
+#[derive(Debug, Clone)]
+pub struct Common {
     pub families: Families,
-    pub reporter: Reporter,
-    pub encoding: EncodingName,
+    pub encoding: Encoding,
     /// How long to follow a socket in the kernel's table after close.
     pub grace: Duration,
-    reuseaddr: bool,
-    reuseport: bool,
-    nodelay: bool,
+    pub reuseaddr: bool,
+    pub reuseport: bool,
+    pub nodelay: bool,
 }
 
-impl Setup {
-    pub fn new(args: &EndpointArgs) -> Setup {
-        let mode = if args.json {
-            Mode::Json
-        } else if args.quiet {
-            Mode::Quiet
-        } else {
-            Mode::Human
-        };
-        // Bytes go to a pipe as they came, unless an encoding was asked for.
-        let decode = args.encoding.is_some() || std::io::stdout().is_terminal();
-        Setup {
-            families: Families::from_flags(args.ipv4, args.ipv6),
-            reporter: Reporter::new(mode, decode),
-            encoding: args.encoding.unwrap_or(EncodingName::Utf8),
-            grace: Duration::from_millis(args.follow),
-            reuseaddr: args.reuseaddr,
-            reuseport: args.reuseport,
-            nodelay: args.nodelay,
-        }
+/// The common options and where to report, for one endpoint's run.
+pub struct Setup<'a> {
+    pub common: &'a Common,
+    pub reporter: Reporter<'a>,
+}
+
+impl<'a> Setup<'a> {
+    pub fn new(common: &'a Common, reporter: Reporter<'a>) -> Setup<'a> {
+        Setup { common, reporter }
     }
 
     /// A new socket of `addr`'s family.
     pub fn socket(&self, addr: SocketAddr, proto: Proto) -> Result<Socket> {
-        let kind = match proto {
-            Proto::Tcp => Type::STREAM,
-            Proto::Udp => Type::DGRAM,
-        };
-        Socket::new(Domain::for_address(addr), kind, None)
+        sockopt::socket(addr, proto, false)
             .with_context(|| format!("creating a {} socket", proto.name()))
     }
 
@@ -61,34 +44,21 @@ impl Setup {
     /// the port, which permission is missing).
     pub fn bind(&self, socket: &Socket, addr: SocketAddr, proto: Proto) -> Result<()> {
         let what = || format!("setting socket options for {addr}");
-        if self.reuseaddr {
+        if self.common.reuseaddr {
             socket.set_reuse_address(true).with_context(what)?;
         }
-        if self.reuseport {
-            set_reuse_port(socket).with_context(what)?;
+        if self.common.reuseport {
+            socket.set_reuse_port(true).with_context(what)?;
         }
         socket
             .bind(&addr.into())
-            .map_err(|e| errors::bind_error(e, addr, proto))
+            .map_err(|e| errors::bind_error(self.reporter.host, e, addr, proto))
     }
 
     pub fn tune_stream(&self, stream: &TcpStream) -> Result<()> {
-        if self.nodelay {
+        if self.common.nodelay {
             stream.set_nodelay(true).context("setting TCP_NODELAY")?;
         }
         Ok(())
     }
-}
-
-#[cfg(unix)]
-fn set_reuse_port(socket: &Socket) -> std::io::Result<()> {
-    socket.set_reuse_port(true)
-}
-
-#[cfg(not(unix))]
-fn set_reuse_port(_socket: &Socket) -> std::io::Result<()> {
-    Err(std::io::Error::new(
-        std::io::ErrorKind::Unsupported,
-        "SO_REUSEPORT",
-    ))
 }

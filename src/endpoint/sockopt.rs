@@ -1,6 +1,7 @@
 //! Socket options socket2 has no helper for, through libc. Platform differences live here.
 
 use std::io;
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 
 use crate::model::{Proto, TcpState};
@@ -144,20 +145,32 @@ pub fn icmp_error(_fd: &impl AsRawFd) -> Option<(u8, u8)> {
     None
 }
 
-/// A non-blocking socket in one system call where the flag exists (SOCK_NONBLOCK).
+/// The socket type for a protocol.
+pub fn socket_type(proto: Proto) -> socket2::Type {
+    match proto {
+        Proto::Tcp => socket2::Type::STREAM,
+        Proto::Udp => socket2::Type::DGRAM,
+    }
+}
+
+/// A socket of `addr`'s family for `proto`; non-blocking in the same system call where the
+/// platform has SOCK_NONBLOCK.
+pub fn socket(addr: SocketAddr, proto: Proto, nonblocking: bool) -> io::Result<socket2::Socket> {
+    let domain = socket2::Domain::for_address(addr);
+    let kind = socket_type(proto);
+    if !nonblocking {
+        return socket2::Socket::new(domain, kind, None);
+    }
+    new_nonblocking(domain, kind)
+}
+
 #[cfg(target_os = "linux")]
-pub fn nonblocking_socket(
-    domain: socket2::Domain,
-    kind: socket2::Type,
-) -> io::Result<socket2::Socket> {
+fn new_nonblocking(domain: socket2::Domain, kind: socket2::Type) -> io::Result<socket2::Socket> {
     socket2::Socket::new(domain, kind.nonblocking(), None)
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn nonblocking_socket(
-    domain: socket2::Domain,
-    kind: socket2::Type,
-) -> io::Result<socket2::Socket> {
+fn new_nonblocking(domain: socket2::Domain, kind: socket2::Type) -> io::Result<socket2::Socket> {
     let socket = socket2::Socket::new(domain, kind, None)?;
     socket.set_nonblocking(true)?;
     Ok(socket)

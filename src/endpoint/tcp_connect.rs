@@ -10,59 +10,62 @@ use socket2::Socket;
 
 use super::conn::{Answer, Conn};
 use super::event::{Event, EventKind, KernelChoice};
-use super::{Setup, addr, errors, poll, sockopt};
-use crate::cli::TcpConnectArgs;
+use super::{Common, Reporter, Setup, errors, sockopt};
 use crate::exit::Exit;
-use crate::interrupt::interrupted;
-use crate::inventory;
+use crate::interrupt::{self, interrupted};
 use crate::model::Proto;
+use crate::poll;
 
-pub fn run(args: &TcpConnectArgs) -> Result<Exit> {
-    let setup = Setup::new(&args.common);
-    let targets = addr::remote(&args.target, setup.families)?;
-    let source = args
-        .source
-        .as_deref()
-        .map(|s| addr::source(s, setup.families))
-        .transpose()?;
-    let range = args
-        .port_range
-        .as_deref()
-        .map(addr::port_range)
-        .transpose()?;
-    let timeout = Duration::from_millis(args.timeout);
-    for i in 0..args.count.max(1) {
-        if i > 0 {
-            std::thread::sleep(Duration::from_millis(args.interval));
+/// `tcp connect`, resolved.
+#[derive(Debug, Clone)]
+pub struct Connect {
+    /// Every address the target resolved to, tried in turn.
+    pub targets: Vec<SocketAddr>,
+    /// Bind here first (port 0: the kernel picks one at bind time).
+    pub source: Option<SocketAddr>,
+    pub bind_no_port: bool,
+    pub port_range: Option<(u16, u16)>,
+    pub timeout: Duration,
+    pub linger0: bool,
+    /// Keep the connection this long, then close it.
+    pub hold: Option<Duration>,
+    pub count: u32,
+    /// Pause between connections of `count`.
+    pub interval: Duration,
+    pub common: Common,
+}
+
+pub fn connect(config: &Connect, reporter: Reporter) -> Result<Exit> {
+    let setup = Setup::new(&config.common, reporter);
+    for i in 0..config.count.max(1) {
+        if i > 0 && interrupt::sleep(config.interval) {
+            return Ok(Exit::Interrupted);
         }
         if interrupted() {
             return Ok(Exit::Interrupted);
         }
-        let Some(mut conn) = connect_any(&setup, &targets, source, range, args, timeout)? else {
+        let Some(mut conn) = connect_any(&setup, config)? else {
             return Ok(Exit::Interrupted);
         };
-        let exit = converse(&setup, &mut conn, args)?;
-        conn.close(&setup.reporter, args.linger0, setup.grace)?
+        let exit = converse(&setup, &mut conn, config)?;
+        conn.close(&setup.reporter, config.linger0, config.common.grace)?
             .run(&setup.reporter)?;
         if exit != Exit::Success {
             return Ok(exit);
         }
     }
-    Ok(Exit::Success)
+    Ok(if interrupted() {
+        Exit::Interrupted
+    } else {
+        Exit::Success
+    })
 }
 
 /// Tries each resolved address in turn; the last failure is the error.
-fn connect_any(
-    setup: &Setup,
-    targets: &[SocketAddr],
-    source: Option<SocketAddr>,
-    range: Option<(u16, u16)>,
-    args: &TcpConnectArgs,
-    timeout: Duration,
-) -> Result<Option<Conn>> {
+fn connect_any(setup: &Setup, config: &Connect) -> Result<Option<Conn>> {
     let mut last = None;
-    for target in targets {
-        match connect(setup, *target, source, range, args, timeout) {
+    for target in &config.targets {
+        match connect_one(setup, *target, config) {
             Ok(conn) => return Ok(conn),
             Err(e) => last = Some(e),
         }
@@ -70,14 +73,8 @@ fn connect_any(
     Err(last.unwrap_or_else(|| anyhow::anyhow!("no address to connect to")))
 }
 
-fn connect(
-    setup: &Setup,
-    target: SocketAddr,
-    source: Option<SocketAddr>,
-    range: Option<(u16, u16)>,
-    args: &TcpConnectArgs,
-    timeout: Duration,
-) -> Result<Option<Conn>> {
+fn connect_one(setup: &Setup, target: SocketAddr, config: &Connect) -> Result<Option<Conn>> {
+    let (source, range, timeout) = (config.source, config.port_range, config.timeout);
     let rep = &setup.reporter;
     let socket = setup.socket(target, Proto::Tcp)?;
     let mut chosen = source.is_none_or(|s| s.port() == 0);
@@ -85,16 +82,16 @@ fn connect(
         sockopt::set_local_port_range(&socket, low, high).context("--port-range")?;
     }
     if let Some(source) = source {
-        if args.bind_no_port {
+        if config.bind_no_port {
             sockopt::set_bind_address_no_port(&socket).context("--bind-no-port")?;
         }
         setup.bind(&socket, source, Proto::Tcp)?;
         let bound = socket.local_addr()?.as_socket();
         let mut event = Event::new(EventKind::Bound, Proto::Tcp).addrs(bound, None);
-        if source.port() == 0 && !args.bind_no_port {
+        if source.port() == 0 && !config.bind_no_port {
             // bind(port 0) picked the port now, unique against every destination.
             event.chosen = Some(KernelChoice {
-                range: range.or_else(inventory::port_range),
+                range: range.or_else(|| rep.port_range()),
             });
             chosen = false;
         }
@@ -110,18 +107,17 @@ fn connect(
                 return Ok(None);
             }
         }
-        Err(e) => return Err(errors::connect_error(e, target, timeout)),
+        Err(e) => return Err(errors::connect_error(e, target, Proto::Tcp, timeout)),
     }
     let handshake = started.elapsed();
-    socket.set_nonblocking(false)?;
     let stream: TcpStream = socket.into();
     setup.tune_stream(&stream)?;
-    let mut conn = Conn::new(None, stream, target, setup.encoding)?;
+    let mut conn = Conn::new(None, stream, target, setup.common.encoding)?;
     let mut event = conn.event(EventKind::Connected);
     event.handshake = Some(handshake);
     if chosen {
         event.chosen = Some(KernelChoice {
-            range: range.or_else(inventory::port_range),
+            range: range.or_else(|| rep.port_range()),
         });
     }
     rep.emit(&event)?;
@@ -139,32 +135,26 @@ fn wait_connected(socket: &Socket, target: SocketAddr, timeout: Duration) -> Res
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             let e = std::io::Error::from_raw_os_error(libc::ETIMEDOUT);
-            return Err(errors::connect_error(e, target, timeout));
+            return Err(errors::connect_error(e, target, Proto::Tcp, timeout));
         }
-        let mut fds = [libc::pollfd {
-            fd: socket.as_raw_fd(),
-            events: libc::POLLOUT,
-            revents: 0,
-        }];
+        let mut fds = [poll::entry(socket.as_raw_fd(), poll::OUT)];
         if poll::wait(&mut fds, left.min(Duration::from_millis(100)))? == 0 {
             continue;
         }
         return match socket.take_error()? {
             None => Ok(true),
-            Some(e) => Err(errors::connect_error(e, target, timeout)),
+            Some(e) => Err(errors::connect_error(e, target, Proto::Tcp, timeout)),
         };
     }
 }
 
 /// The life of one connection before close: hold it, or relay stdin until EOF and then wait
 /// for the peer to finish.
-fn converse(setup: &Setup, conn: &mut Conn, args: &TcpConnectArgs) -> Result<Exit> {
+fn converse(setup: &Setup, conn: &mut Conn, config: &Connect) -> Result<Exit> {
     let rep = &setup.reporter;
-    let hold_until = args
-        .hold
-        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+    let hold_until = config.hold.map(|d| Instant::now() + d);
     // Several short connections, unheld, close at once; a single one relays stdin (nc style).
-    if args.count > 1 && hold_until.is_none() {
+    if config.count > 1 && hold_until.is_none() {
         return Ok(Exit::Success);
     }
     let mut stdin_open = hold_until.is_none();
@@ -175,15 +165,15 @@ fn converse(setup: &Setup, conn: &mut Conn, args: &TcpConnectArgs) -> Result<Exi
         if conn.peer_done || hold_until.is_some_and(|t| Instant::now() >= t) {
             return Ok(Exit::Success);
         }
+        // stdin waits while the peer is not taking what it was sent.
+        let read_stdin = stdin_open && !conn.backed_up();
         let mut fds = [
-            poll::entry(conn.stream.as_raw_fd()),
-            poll::entry(if stdin_open { 0 } else { -1 }),
+            conn.poll_entry(),
+            poll::entry(if read_stdin { 0 } else { -1 }, poll::IN),
         ];
         poll::wait(&mut fds, Duration::from_millis(100))?;
-        if poll::ready(&fds[0]) {
-            conn.read(rep, &Answer::Nothing)?;
-        }
-        if poll::ready(&fds[1]) {
+        conn.serve(&fds[0], rep, &Answer::Nothing)?;
+        if poll::readable(&fds[1]) {
             let mut buf = [0u8; 16 * 1024];
             match std::io::stdin().read(&mut buf) {
                 Ok(n) if n > 0 => conn.send(&buf[..n], rep)?,

@@ -7,14 +7,36 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use super::conn::Answer;
 use super::decode::TextDecoder;
 use super::event::{Event, EventKind, KernelChoice};
-use super::{Setup, addr, poll};
-use crate::cli::{UdpRecvArgs, UdpSendArgs};
-use crate::exit::{Exit, NotThere};
+use super::{Common, Reporter, Setup, errors};
+use crate::exit::Exit;
 use crate::interrupt::interrupted;
-use crate::inventory;
 use crate::model::{Proto, TcpState};
+use crate::poll;
+
+/// `udp recv`, resolved.
+#[derive(Debug, Clone)]
+pub struct UdpRecv {
+    pub addr: SocketAddr,
+    pub answer: Answer,
+    /// Exit after this many datagrams.
+    pub count: Option<u64>,
+    pub common: Common,
+}
+
+/// `udp send`, resolved.
+#[derive(Debug, Clone)]
+pub struct UdpSend {
+    pub target: SocketAddr,
+    /// One datagram; without it, each line of stdin is one.
+    pub text: Option<Vec<u8>>,
+    /// After each datagram, how long to wait for a reply or an ICMP error.
+    pub wait: Duration,
+    pub source: Option<SocketAddr>,
+    pub common: Common,
+}
 
 const TICK: Duration = Duration::from_millis(100);
 
@@ -26,7 +48,7 @@ fn bind(setup: &Setup, addr: SocketAddr) -> Result<UdpSocket> {
         Event::new(EventKind::Bound, Proto::Udp).addrs(Some(socket.local_addr()?), None);
     if addr.port() == 0 {
         event.chosen = Some(KernelChoice {
-            range: inventory::port_range(),
+            range: setup.reporter.port_range(),
         });
     }
     setup.reporter.emit(&event)?;
@@ -51,18 +73,18 @@ fn received(
     rep.data(text.as_deref(), bytes)
 }
 
-pub fn recv(args: &UdpRecvArgs) -> Result<Exit> {
-    let setup = Setup::new(&args.common);
-    let socket = bind(&setup, addr::local(&args.addr, setup.families)?)?;
+pub fn recv(config: &UdpRecv, reporter: Reporter) -> Result<Exit> {
+    let setup = Setup::new(&config.common, reporter);
+    let socket = bind(&setup, config.addr)?;
     let local = socket.local_addr()?;
-    let mut decoder = TextDecoder::new(setup.encoding);
+    let mut decoder = TextDecoder::new(config.common.encoding);
     let mut buf = vec![0u8; 65536];
     let mut count = 0;
-    while args.count.is_none_or(|n| count < n) {
+    while config.count.is_none_or(|n| count < n) {
         if interrupted() {
             return Ok(Exit::Interrupted);
         }
-        let mut fds = [poll::entry(socket.as_raw_fd())];
+        let mut fds = [poll::entry(socket.as_raw_fd(), poll::IN)];
         if poll::wait(&mut fds, TICK)? == 0 {
             continue;
         }
@@ -73,10 +95,10 @@ pub fn recv(args: &UdpRecvArgs) -> Result<Exit> {
         };
         count += 1;
         received(&setup, &mut decoder, local, from, &buf[..n])?;
-        let answer: Option<&[u8]> = match (&args.reply, args.echo) {
-            (Some(text), _) => Some(text.as_bytes()),
-            (None, true) => Some(&buf[..n]),
-            (None, false) => None,
+        let answer: Option<&[u8]> = match &config.answer {
+            Answer::Reply(text) => Some(text),
+            Answer::Echo => Some(&buf[..n]),
+            Answer::Nothing => None,
         };
         if let Some(answer) = answer {
             let sent = socket
@@ -89,12 +111,12 @@ pub fn recv(args: &UdpRecvArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-pub fn send(args: &UdpSendArgs) -> Result<Exit> {
-    let setup = Setup::new(&args.common);
+pub fn send(config: &UdpSend, reporter: Reporter) -> Result<Exit> {
+    let setup = Setup::new(&config.common, reporter);
     let rep = &setup.reporter;
-    let target = addr::remote(&args.target, setup.families)?[0];
-    let socket = match args.source.as_deref() {
-        Some(source) => bind(&setup, addr::source(source, setup.families)?)?,
+    let target = config.target;
+    let socket = match config.source {
+        Some(source) => bind(&setup, source)?,
         // An unbound socket: the kernel gives it a port at connect() (or at a first send).
         None => setup.socket(target, Proto::Udp)?.into(),
     };
@@ -109,12 +131,12 @@ pub fn send(args: &UdpSendArgs) -> Result<Exit> {
         .state(TcpState::Established);
     if chosen_now {
         event.chosen = Some(KernelChoice {
-            range: inventory::port_range(),
+            range: rep.port_range(),
         });
     }
     rep.emit(&event)?;
-    let mut decoder = TextDecoder::new(setup.encoding);
-    let wait = Duration::from_millis(args.wait);
+    let mut decoder = TextDecoder::new(config.common.encoding);
+    let wait = config.wait;
     let mut send_one = |message: &[u8]| -> Result<Exit> {
         match socket.send(message) {
             Ok(n) => rep.emit(
@@ -122,20 +144,12 @@ pub fn send(args: &UdpSendArgs) -> Result<Exit> {
                     .addrs(Some(local), Some(target))
                     .bytes(n),
             )?,
-            Err(e) => return Err(send_error(e, &args.target)),
+            Err(e) => return Err(errors::connect_error(e, target, Proto::Udp, wait)),
         }
-        await_reply(
-            &setup,
-            &socket,
-            &mut decoder,
-            local,
-            target,
-            wait,
-            &args.target,
-        )
+        await_reply(&setup, &socket, &mut decoder, local, target, wait)
     };
-    if let Some(text) = &args.text {
-        return send_one(text.as_encoded_bytes());
+    if let Some(text) = &config.text {
+        return send_one(text);
     }
     let mut pending = Vec::new();
     let mut buf = [0u8; 16 * 1024];
@@ -143,7 +157,7 @@ pub fn send(args: &UdpSendArgs) -> Result<Exit> {
         if interrupted() {
             return Ok(Exit::Interrupted);
         }
-        let mut fds = [poll::entry(0)];
+        let mut fds = [poll::entry(0, poll::IN)];
         if poll::wait(&mut fds, TICK)? == 0 {
             continue;
         }
@@ -177,7 +191,6 @@ fn await_reply(
     local: SocketAddr,
     target: SocketAddr,
     wait: Duration,
-    asked: &str,
 ) -> Result<Exit> {
     let deadline = Instant::now() + wait;
     let mut buf = vec![0u8; 65536];
@@ -189,7 +202,7 @@ fn await_reply(
         if left.is_zero() {
             return Ok(Exit::Success);
         }
-        let mut fds = [poll::entry(socket.as_raw_fd())];
+        let mut fds = [poll::entry(socket.as_raw_fd(), poll::IN)];
         if poll::wait(&mut fds, left.min(TICK))? == 0 {
             continue;
         }
@@ -199,19 +212,7 @@ fn await_reply(
                 return Ok(Exit::Success);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(send_error(e, asked)),
+            Err(e) => return Err(errors::connect_error(e, target, Proto::Udp, wait)),
         }
-    }
-}
-
-fn send_error(e: io::Error, asked: &str) -> anyhow::Error {
-    match e.raw_os_error() {
-        Some(libc::ECONNREFUSED) => anyhow::Error::new(NotThere(format!(
-            "nothing is listening on {asked}/udp (ICMP port unreachable came back)"
-        ))),
-        Some(libc::EHOSTUNREACH) | Some(libc::ENETUNREACH) => {
-            anyhow::Error::new(NotThere(format!("sending to {asked}/udp: {e}")))
-        }
-        _ => anyhow::anyhow!("sending to {asked}/udp: {e}"),
     }
 }

@@ -1,73 +1,112 @@
-//! `portscope ephemeral`: how the kernel hands out dynamic ports and how close the host is to
-//! running out; `ephemeral sample` measures the allocation; `why-bind` explains a bind.
+//! Dynamic ports: how the kernel hands them out and how close the host is to running out
+//! (`report`), how it picks them (`sample`), and why a bind fails (`why_bind`).
 
 mod allocation;
 pub mod findings;
-pub use allocation::{Allocation, Method};
 pub mod report;
 #[cfg(unix)]
-mod sample;
+pub mod sample;
 #[cfg(unix)]
-mod why_bind;
+pub mod why_bind;
 
-#[cfg(unix)]
-pub use sample::run as sample;
-#[cfg(unix)]
-pub use why_bind::run as why_bind;
+pub use allocation::{Allocation, Method};
 
-use std::io::Write;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
-use crate::cli::{EphemeralArgs, EphemeralCommand};
-use crate::exit::Exit;
-use crate::interrupt::{install, interrupted};
-use crate::inventory;
+use crate::host::Host;
+use crate::inventory::Collector;
+use crate::model::Inventory;
 use crate::query::Query;
-use crate::render::{self, Style};
 
-pub fn run(args: &EphemeralArgs, style: Style) -> Result<Exit> {
-    match &args.command {
-        #[cfg(unix)]
-        Some(EphemeralCommand::Sample(sample_args)) => sample(sample_args, style),
-        #[cfg(not(unix))]
-        Some(EphemeralCommand::Sample(_)) => bail!("ephemeral sample exists on Unix systems only"),
-        None => report_loop(args, style),
+/// How a run of reports ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Once, or `show` said enough.
+    Done,
+    Interrupted,
+}
+
+/// The report, then again every `every` (when given) until `show` returns false or Ctrl-C.
+/// Owners already found are not looked for again at each refresh.
+pub fn reports(
+    host: &dyn Host,
+    every: Option<Duration>,
+    show: &mut dyn FnMut(&report::Report, &Inventory) -> Result<bool>,
+) -> Result<Ended> {
+    let mut collector = Collector::new(host);
+    loop {
+        let settings = host.port_settings()?;
+        let inv = collector.collect(&Query::everything())?;
+        let report = report::build(&settings, &inv.sockets);
+        if !show(&report, &inv)? {
+            return Ok(Ended::Done);
+        }
+        let Some(every) = every else {
+            return Ok(Ended::Done);
+        };
+        if crate::interrupt::sleep(every) {
+            return Ok(Ended::Interrupted);
+        }
     }
 }
 
-fn report_loop(args: &EphemeralArgs, style: Style) -> Result<Exit> {
-    install();
-    let mut out = crate::commands::stdout();
-    // With --watch, owners already found are not looked for again at each refresh.
-    let mut memory = inventory::Memory::default();
-    loop {
-        let Some(settings) = inventory::port_settings() else {
-            bail!("unsupported here: the ephemeral port range is read on Linux only");
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::fake::FakeHost;
+    use crate::model::{Endpoint, PortSettings, Proto, Socket, TcpState};
+
+    fn to_443(port: u16) -> Socket {
+        let ep = |ip: &str, port| Endpoint {
+            ip: ip.parse().expect("address"),
+            port,
         };
-        let inv = inventory::collect_again(&Query::everything(), &mut memory)?;
-        let report = report::build(&settings, &inv.sockets);
-        if args.json {
-            render::ephemeral::json(&mut out, &report, &inv)?;
-        } else {
-            if args.watch.is_some() && style.terminal {
-                // Redraw in place: home the cursor and clear the screen.
-                write!(out, "\x1b[H\x1b[2J")?;
-            }
-            render::ephemeral::text(&mut out, &report, &inv, &style)?;
-        }
-        out.flush()?;
-        let Some(every) = args.watch else {
-            crate::commands::report_gaps(&inv);
-            return Ok(Exit::Success);
-        };
-        let until = std::time::Instant::now() + Duration::from_secs_f64(every.max(0.1));
-        while std::time::Instant::now() < until {
-            if interrupted() {
-                return Ok(Exit::Interrupted);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut s = Socket::new(
+            Proto::Tcp,
+            ep("10.0.0.5", port),
+            ep("10.0.0.9", 443),
+            TcpState::Established,
+        );
+        s.inode = u32::from(port);
+        s.pids = vec![7];
+        s
+    }
+
+    #[test]
+    fn refreshes_follow_the_table() {
+        let looks = vec![
+            (40000..40010).map(to_443).collect(),
+            (40000..40050).map(to_443).collect(),
+            (40000..40020).map(to_443).collect(),
+        ];
+        let mut host = FakeHost::new(looks);
+        host.settings = Some(PortSettings {
+            range: (40000, 40099),
+            reserved: vec![],
+            unprivileged_port_start: Some(1024),
+            tcp_tw_reuse: Some(2),
+            tcp_fin_timeout: Some(60),
+        });
+        let mut used = Vec::new();
+        let ended = reports(&host, Some(Duration::from_millis(1)), &mut |report, inv| {
+            used.push(report.destinations[0].used);
+            assert!(
+                inv.sockets.iter().all(|s| s.pids == [7]),
+                "owners on every refresh"
+            );
+            Ok(used.len() < 3)
+        })
+        .unwrap();
+        assert_eq!(ended, Ended::Done);
+        assert_eq!(used, [10, 50, 20]);
+    }
+
+    #[test]
+    fn without_port_settings_it_says_what_failed() {
+        let host = FakeHost::new(vec![vec![]]);
+        let e = reports(&host, None, &mut |_, _| Ok(true)).unwrap_err();
+        assert!(format!("{e:#}").contains("no port settings"), "{e:#}");
     }
 }

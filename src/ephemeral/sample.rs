@@ -4,53 +4,35 @@
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 
 use anyhow::{Context, Result, bail};
-use indicatif::ProgressBar;
-use socket2::{Domain, Socket, Type};
 
 use super::allocation::{Allocation, Method};
-use crate::cli::SampleArgs;
-use crate::endpoint::{addr, sockopt};
-use crate::exit::Exit;
-use crate::interrupt::{install, interrupted};
-use crate::inventory;
-use crate::render::{self, Style};
-use crate::terminal::stderr_is_terminal;
+use crate::endpoint::sockopt;
+use crate::host::Host;
+use crate::interrupt::interrupted;
+use crate::model::Proto;
 
-pub fn run(args: &SampleArgs, style: Style) -> Result<Exit> {
-    let (method, n) = match (args.connect, args.bind, args.udp) {
-        (Some(n), _, _) if args.bind_no_port => (Method::BindNoPort, n),
-        (Some(n), _, _) => (Method::Connect, n),
-        (_, Some(n), _) if args.bind_no_port => (Method::BindNoPort, n),
-        (_, Some(n), _) => (Method::Bind, n),
-        (_, _, Some(n)) => (Method::Udp, n),
-        _ => bail!("give one of --connect N, --bind N, --udp N"),
-    };
-    let own_range = args
-        .port_range
-        .as_deref()
-        .map(addr::port_range)
-        .transpose()?;
-    let settings = inventory::port_settings();
-    let Some(range) = own_range.or(settings.as_ref().map(|s| s.range)) else {
-        bail!("unsupported here: the ephemeral port range is read on Linux only");
+/// What to sample.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub method: Method,
+    pub n: usize,
+    /// IP_LOCAL_PORT_RANGE on every socket.
+    pub own_range: Option<(u16, u16)>,
+}
+
+/// Makes the sockets and records their ports; None on Ctrl-C. `tick` hears each socket made.
+pub fn run(host: &dyn Host, sample: &Sample, tick: &dyn Fn()) -> Result<Option<Allocation>> {
+    let settings = host.port_settings();
+    let range = match (sample.own_range, &settings) {
+        (Some(range), _) => range,
+        (None, Ok(s)) => s.range,
+        (None, Err(e)) => bail!("{e:#}"),
     };
     let reserved = settings.as_ref().map_or(0, |s| {
         (range.0..=range.1).filter(|p| s.is_reserved(*p)).count()
     });
-    check_budget(method, n, range, reserved)?;
-    install();
-    let allocation = allocate(method, n, range, own_range)?;
-    let Some(allocation) = allocation else {
-        return Ok(Exit::Interrupted);
-    };
-    let mut out = crate::commands::stdout();
-    if args.json {
-        render::sample::json(&mut out, &allocation)?;
-    } else {
-        render::sample::text(&mut out, &allocation, &style)?;
-    }
-    std::io::Write::flush(&mut out)?;
-    Ok(Exit::Success)
+    check_budget(sample.method, sample.n, range, reserved)?;
+    allocate(sample.method, sample.n, range, sample.own_range, tick)
 }
 
 /// Refuses, with the numbers, a sample that the range or the open-files limit cannot hold.
@@ -88,44 +70,45 @@ fn allocate(
     n: usize,
     range: (u16, u16),
     own_range: Option<(u16, u16)>,
+    tick: &dyn Fn(),
 ) -> Result<Option<Allocation>> {
     let loopback: SocketAddr = "127.0.0.1:0".parse()?;
     let listener = TcpListener::bind(loopback).context("opening the loopback listener")?;
     let receiver = UdpSocket::bind(loopback).context("opening the loopback UDP receiver")?;
-    let bar = (n > 1000 && stderr_is_terminal()).then(|| ProgressBar::new(n as u64));
     let mut held: Vec<Box<dyn std::any::Any>> = Vec::with_capacity(2 * n);
     let mut ports = Vec::with_capacity(n);
     for i in 0..n {
         if interrupted() {
             return Ok(None);
         }
-        let kind = if method == Method::Udp {
-            Type::DGRAM
+        let proto = if method == Method::Udp {
+            Proto::Udp
         } else {
-            Type::STREAM
+            Proto::Tcp
         };
-        let socket = Socket::new(Domain::IPV4, kind, None).context("creating a socket")?;
+        let socket = sockopt::socket(loopback, proto, false).context("creating a socket")?;
         if let Some((low, high)) = own_range {
             sockopt::set_local_port_range(&socket, low, high).context("--port-range")?;
         }
-        let failed = |e: std::io::Error| exhausted(e, i, method);
-        match method {
-            Method::Connect => socket
-                .connect(&listener.local_addr()?.into())
-                .map_err(failed)?,
-            Method::Bind => socket.bind(&loopback.into()).map_err(failed)?,
+        let target = listener.local_addr()?.into();
+        let taken = match method {
+            Method::Connect => socket.connect(&target),
+            Method::Bind => socket.bind(&loopback.into()),
             Method::BindNoPort => {
                 sockopt::set_bind_address_no_port(&socket).context("IP_BIND_ADDRESS_NO_PORT")?;
-                socket.bind(&loopback.into()).map_err(failed)?;
                 socket
-                    .connect(&listener.local_addr()?.into())
-                    .map_err(failed)?;
+                    .bind(&loopback.into())
+                    .and_then(|()| socket.connect(&target))
             }
-            Method::Udp => {
-                socket
-                    .send_to(b"sample", &receiver.local_addr()?.into())
-                    .map_err(failed)?;
-            }
+            Method::Udp => socket
+                .send_to(b"sample", &receiver.local_addr()?.into())
+                .map(drop),
+        };
+        match taken {
+            Ok(()) => {}
+            // Ctrl-C during a connect() is an interruption, not a failure.
+            Err(_) if interrupted() => return Ok(None),
+            Err(e) => return Err(exhausted(e, i, method)),
         }
         let port = socket.local_addr()?.as_socket().map_or(0, |a| a.port());
         ports.push(port);
@@ -138,12 +121,7 @@ fn allocate(
         // Closed with RST when the sample ends, so the experiment leaves no TIME_WAIT behind.
         socket.set_linger(Some(std::time::Duration::ZERO))?;
         held.push(Box::new(socket));
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
-    }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+        tick();
     }
     drop(held);
     Ok(Some(Allocation {
@@ -154,12 +132,16 @@ fn allocate(
 }
 
 fn exhausted(e: std::io::Error, made: usize, method: Method) -> anyhow::Error {
-    if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) || e.raw_os_error() == Some(libc::EADDRINUSE) {
+    let why = crate::text::errno(&e);
+    if matches!(
+        e.raw_os_error(),
+        Some(libc::EADDRNOTAVAIL | libc::EADDRINUSE)
+    ) {
         anyhow::anyhow!(
-            "the kernel ran out of ports after {made} {} sockets ({e})",
+            "the kernel ran out of ports after {made} {} sockets ({why})",
             method.name()
         )
     } else {
-        anyhow::anyhow!("{} socket {}: {e}", method.name(), made + 1)
+        anyhow::anyhow!("{} socket {}: {why}", method.name(), made + 1)
     }
 }

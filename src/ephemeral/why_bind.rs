@@ -1,37 +1,23 @@
-//! `portscope why-bind [ADDR:]PORT`: would a bind succeed, and if not, why; then a real trial.
+//! Would a bind succeed, and if not, why: the holders of the port, the settings, then a real
+//! trial bind.
 
 use std::net::{IpAddr, SocketAddr};
 
 use anyhow::Result;
-use socket2::Socket;
 
 use super::findings::{Findings, Trial};
-use crate::cli::{FilterArgs, WhyBindArgs};
-use crate::endpoint::addr::{self, Families};
-use crate::exit::Exit;
+use crate::endpoint::sockopt;
+use crate::host::Host;
 use crate::inventory;
-use crate::model::{Family, Proto, Socket as Entry, TcpState};
-use crate::query::Query;
+use crate::model::{Family, Inventory, Proto, Socket as Entry, TcpState};
 
-pub fn run(args: &WhyBindArgs) -> Result<Exit> {
-    let families = if args.ipv6 {
-        Families::V6
-    } else {
-        Families::Any
-    };
-    let want = addr::local(&args.addr, families)?;
+/// What stands in the way of binding `want`, and what the kernel says to a real try.
+pub fn examine(host: &dyn Host, want: SocketAddr, proto: Proto) -> Result<(Findings, Inventory)> {
     if want.port() == 0 {
         anyhow::bail!("give a port: binding port 0 always succeeds (the kernel picks one)");
     }
-    let proto = if args.udp { Proto::Udp } else { Proto::Tcp };
-    let filter = FilterArgs {
-        tcp: proto == Proto::Tcp,
-        udp: proto == Proto::Udp,
-        sport: Some(want.port().to_string()),
-        ..FilterArgs::default()
-    };
-    let inv = inventory::collect(&Query::from_filters(&filter, true, true)?)?;
-    let settings = inventory::port_settings();
+    let inv = inventory::holders(host, want.port(), &[proto])?;
+    let settings = host.port_settings().ok();
     let overlapping: Vec<usize> = (0..inv.sockets.len())
         .filter(|i| overlaps(want, &inv.sockets[*i]))
         .collect();
@@ -47,7 +33,6 @@ pub fn run(args: &WhyBindArgs) -> Result<Exit> {
         reuseaddr: attempt(want, proto, Options::ReuseAddr),
         reuseport: attempt(want, proto, Options::ReusePort),
     };
-    let bindable = trial.plain.is_none();
     let findings = Findings {
         want,
         proto,
@@ -65,14 +50,7 @@ pub fn run(args: &WhyBindArgs) -> Result<Exit> {
         in_range: settings.as_ref().is_some_and(|s| s.in_range(want.port())),
         trial,
     };
-    let mut out = crate::commands::stdout();
-    if args.json {
-        crate::render::why_bind::json(&mut out, &findings, &inv)?;
-    } else {
-        crate::render::why_bind::text(&mut out, &findings, &inv)?;
-    }
-    std::io::Write::flush(&mut out)?;
-    Ok(Exit::found(bindable))
+    Ok((findings, inv))
 }
 
 /// Whether a socket's address takes `want`'s address away: the same address, either side a
@@ -103,12 +81,8 @@ enum Options {
 
 /// A real bind (and listen, for TCP) with these options, released at once; the kernel's error.
 fn attempt(want: SocketAddr, proto: Proto, options: Options) -> Option<std::io::Error> {
-    let kind = match proto {
-        Proto::Tcp => socket2::Type::STREAM,
-        Proto::Udp => socket2::Type::DGRAM,
-    };
     let try_it = || -> std::io::Result<()> {
-        let socket = Socket::new(socket2::Domain::for_address(want), kind, None)?;
+        let socket = sockopt::socket(want, proto, false)?;
         match options {
             Options::Plain => {}
             Options::ReuseAddr => socket.set_reuse_address(true)?,
@@ -121,4 +95,60 @@ fn attempt(want: SocketAddr, proto: Proto, options: Options) -> Option<std::io::
         Ok(())
     };
     try_it().err()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::fake::FakeHost;
+    use crate::model::Endpoint;
+
+    fn on(ip: &str, port: u16, remote: u16, state: TcpState) -> Entry {
+        let ep = |ip: &str, port| Endpoint {
+            ip: ip.parse().expect("address"),
+            port,
+        };
+        let any = if ip.contains(':') { "::" } else { "0.0.0.0" };
+        let mut s = Entry::new(Proto::Tcp, ep(ip, port), ep(any, remote), state);
+        s.inode = u32::from(state != TcpState::TimeWait);
+        s
+    }
+
+    /// Which sockets stand in the way, from a scripted table (the trial bind is real and is
+    /// not asserted here: this host's port may well be free).
+    #[test]
+    fn holders_by_overlap_and_time_wait_apart() {
+        let port = 47_123;
+        let mut dual = on("::", port, 0, TcpState::Listen);
+        dual.v6only = Some(false);
+        let mut v6only = on("::", port, 0, TcpState::Listen);
+        v6only.v6only = Some(true);
+        let host = FakeHost::new(vec![vec![
+            on("127.0.0.2", port, 0, TcpState::Listen),
+            dual,
+            v6only,
+            on("127.0.0.1", port, 50_000, TcpState::TimeWait),
+        ]]);
+        let want: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let (findings, inv) = examine(&host, want, Proto::Tcp).unwrap();
+        let held: Vec<String> = findings
+            .holders
+            .iter()
+            .map(|i| format!("{}:{:?}", inv.sockets[*i].local.ip, inv.sockets[*i].v6only))
+            .collect();
+        assert_eq!(
+            held,
+            [":::Some(false)"],
+            "only [::] taking IPv4 overlaps 127.0.0.1"
+        );
+        assert_eq!(findings.time_wait, 1);
+        assert!(findings.listening);
+        let wildcard: SocketAddr = format!("0.0.0.0:{port}").parse().unwrap();
+        let (findings, _) = examine(&host, wildcard, Proto::Tcp).unwrap();
+        assert_eq!(
+            findings.holders.len(),
+            2,
+            "0.0.0.0 meets 127.0.0.2 and dual-stack [::]"
+        );
+    }
 }

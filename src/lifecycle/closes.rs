@@ -21,7 +21,7 @@ pub fn orderly(
     [a, b]: [&'static str; 2],
 ) -> Result<()> {
     drop(first);
-    let table = settled(port, known, |r| {
+    let table = settled(lab, port, known, |r| {
         state_of(r, a) == Some(TcpState::FinWait2) && state_of(r, b) == Some(TcpState::CloseWait)
     })?;
     lab.step(
@@ -36,17 +36,18 @@ pub fn orderly(
     )?;
     let mut buf = [0u8; 16];
     let n = second.read(&mut buf)?;
+    let now = rows(lab, port, known)?;
     lab.step(
         b,
         format!("recv() returns {n} bytes"),
-        rows(port, known)?,
+        now,
         format!(
             "A read that returns 0 is how a program learns that the peer closed. The {b} \
              should now close too; one that never does leaves sockets in CLOSE_WAIT for good."
         ),
     )?;
     drop(second);
-    let table = settled(port, known, |r| {
+    let table = settled(lab, port, known, |r| {
         state_of(r, a) == Some(TcpState::TimeWait) && state_of(r, b).is_none()
     })?;
     let left = row(&table, a)
@@ -74,7 +75,7 @@ pub fn reset(
 ) -> Result<()> {
     socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO))?;
     drop(client);
-    let table = settled(port, known, |r| {
+    let table = settled(lab, port, known, |r| {
         state_of(r, "client").is_none() && state_of(r, "server").is_none()
     })?;
     lab.step(
@@ -89,20 +90,22 @@ pub fn reset(
     let mut buf = [0u8; 16];
     let outcome = match server.read(&mut buf) {
         Ok(n) => format!("recv() returns {n} bytes"),
-        Err(e) => format!("recv() fails: {}", crate::render::text::errno_name(&e)),
+        Err(e) => format!("recv() fails: {}", crate::text::errno(&e)),
     };
+    let now = rows(lab, port, known)?;
     lab.step(
         "server",
         outcome,
-        rows(port, known)?,
+        now,
         "The server learns of it as an error, not as an end of data: connection reset by peer."
             .into(),
     )?;
     drop(server);
+    let now = rows(lab, port, known)?;
     lab.step(
         "server",
         "close()".into(),
-        rows(port, known)?,
+        now,
         "Nothing of the connection is left on either side: no TIME_WAIT, which is why RST closes \
          tempt people, and why they lose any data still in flight."
             .into(),
@@ -117,7 +120,7 @@ pub fn half_close(
     mut server: TcpStream,
 ) -> Result<()> {
     client.shutdown(Shutdown::Write)?;
-    let table = settled(port, known, |r| {
+    let table = settled(lab, port, known, |r| {
         state_of(r, "client") == Some(TcpState::FinWait2)
             && state_of(r, "server") == Some(TcpState::CloseWait)
     })?;
@@ -131,7 +134,7 @@ pub fn half_close(
     )?;
     let reply = b"data after your FIN";
     server.write_all(reply)?;
-    let table = settled(port, known, |r| {
+    let table = settled(lab, port, known, |r| {
         row(r, "client").is_some_and(|c| c.recv_q > 0)
     })?;
     lab.step(
@@ -144,14 +147,15 @@ pub fn half_close(
     )?;
     let mut buf = [0u8; 64];
     let n = client.read(&mut buf)?;
+    let now = rows(lab, port, known)?;
     lab.step(
         "client",
         format!("recv() {n} bytes"),
-        rows(port, known)?,
+        now,
         "The client reads them in FIN_WAIT2.".into(),
     )?;
     drop(server);
-    let table = settled(port, known, |r| {
+    let table = settled(lab, port, known, |r| {
         state_of(r, "client") == Some(TcpState::TimeWait)
     })?;
     lab.step(
@@ -163,10 +167,11 @@ pub fn half_close(
             .into(),
     )?;
     drop(client);
+    let now = rows(lab, port, known)?;
     lab.step(
         "client",
         "close()".into(),
-        rows(port, known)?,
+        now,
         "Closing the descriptor changes nothing in the table: the connection already lives on \
          in the kernel's TIME_WAIT entry alone."
             .into(),

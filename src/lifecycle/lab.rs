@@ -10,8 +10,21 @@ use socket2::{Domain, Socket, Type};
 use super::closes;
 use super::model::{Row, Segment, Step};
 use super::table::{Known, rows, settled, state_of};
-use crate::cli::CloseKind;
+use crate::host::Host;
 use crate::model::TcpState;
+
+/// How the lab's connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// The client closes first (it ends in TIME_WAIT).
+    ClientFirst,
+    /// The server closes first (it ends in TIME_WAIT).
+    ServerFirst,
+    /// The client closes with SO_LINGER 0: RST, no TIME_WAIT.
+    Rst,
+    /// The client shuts down its sending side and keeps receiving.
+    HalfClose,
+}
 
 const BACKLOG: i32 = 4;
 
@@ -20,7 +33,11 @@ pub type Segments = Box<dyn FnMut(&HashMap<SocketAddr, &'static str>) -> Vec<Seg
 
 /// Collects steps and hands each to `show` as it happens.
 pub struct Lab<'a> {
+    /// Where the lab's sockets are read from.
+    pub host: &'a dyn Host,
     pub steps: Vec<Step>,
+    /// How the table was read, when it was not the usual way (a fallback).
+    pub notes: Vec<String>,
     show: &'a mut dyn FnMut(&Step) -> Result<()>,
     segments: Option<Segments>,
     names: HashMap<SocketAddr, &'static str>,
@@ -28,11 +45,14 @@ pub struct Lab<'a> {
 
 impl<'a> Lab<'a> {
     pub fn new(
+        host: &'a dyn Host,
         show: &'a mut dyn FnMut(&Step) -> Result<()>,
         segments: Option<Segments>,
     ) -> Lab<'a> {
         Lab {
+            host,
             steps: Vec::new(),
+            notes: Vec::new(),
             show,
             segments,
             names: HashMap::new(),
@@ -94,7 +114,7 @@ pub(super) fn row<'r>(rows: &'r [Row], role: &str) -> Option<&'r Row> {
 }
 
 /// Handshake, accept, data, then the close `close` asks for.
-pub fn connection(lab: &mut Lab, close: CloseKind) -> Result<()> {
+pub fn connection(lab: &mut Lab, close: Close) -> Result<()> {
     let (listener, l) = listen(BACKLOG)?;
     let port = l.port();
     lab.name(l, "server");
@@ -103,10 +123,11 @@ pub fn connection(lab: &mut Lab, close: CloseKind) -> Result<()> {
         local: l,
         remote: None,
     }];
+    let now = rows(lab, port, &known)?;
     lab.step(
         "server",
         format!("socket(), bind(127.0.0.1:0), listen({BACKLOG})"),
-        rows(port, &known)?,
+        now,
         format!(
             "A listening socket on port {port}, chosen by the kernel. From now on the kernel \
              completes handshakes by itself. For a listener Send-Q shows the backlog ({BACKLOG}) \
@@ -127,7 +148,7 @@ pub fn connection(lab: &mut Lab, close: CloseKind) -> Result<()> {
         local: l,
         remote: Some(c),
     });
-    let table = settled(port, &known, |r| {
+    let table = settled(lab, port, &known, |r| {
         state_of(r, "server") == Some(TcpState::Established)
             && row(r, "listener").is_some_and(|l| l.recv_q == 1)
     })?;
@@ -145,7 +166,7 @@ pub fn connection(lab: &mut Lab, close: CloseKind) -> Result<()> {
     )?;
 
     let (mut server, _) = listener.accept()?;
-    let table = settled(port, &known, |r| {
+    let table = settled(lab, port, &known, |r| {
         row(r, "listener").is_some_and(|l| l.recv_q == 0)
     })?;
     lab.step(
@@ -158,7 +179,7 @@ pub fn connection(lab: &mut Lab, close: CloseKind) -> Result<()> {
     )?;
 
     let sent = fill(&mut client)?;
-    let table = settled(port, &known, |r| {
+    let table = settled(lab, port, &known, |r| {
         row(r, "server").is_some_and(|s| s.recv_q > 0)
     })?;
     lab.step(
@@ -172,7 +193,7 @@ pub fn connection(lab: &mut Lab, close: CloseKind) -> Result<()> {
     )?;
 
     drain(&mut server, sent)?;
-    let table = settled(port, &known, queues_empty)?;
+    let table = settled(lab, port, &known, queues_empty)?;
     lab.step(
         "server",
         format!("recv() {sent} bytes"),
@@ -183,14 +204,14 @@ pub fn connection(lab: &mut Lab, close: CloseKind) -> Result<()> {
     )?;
 
     match close {
-        CloseKind::ClientFirst => {
+        Close::ClientFirst => {
             closes::orderly(lab, port, &known, client, server, ["client", "server"])
         }
-        CloseKind::ServerFirst => {
+        Close::ServerFirst => {
             closes::orderly(lab, port, &known, server, client, ["server", "client"])
         }
-        CloseKind::Rst => closes::reset(lab, port, &known, client, server),
-        CloseKind::HalfClose => closes::half_close(lab, port, &known, client, server),
+        Close::Rst => closes::reset(lab, port, &known, client, server),
+        Close::HalfClose => closes::half_close(lab, port, &known, client, server),
     }
 }
 
@@ -260,7 +281,7 @@ pub fn overflow(lab: &mut Lab) -> Result<()> {
             remote: Some(l),
         },
     ];
-    let table = settled(port, &known, |r| {
+    let table = settled(lab, port, &known, |r| {
         row(r, "client B")
             .and_then(|b| b.timer)
             .is_some_and(|t| t.retransmits >= 1)

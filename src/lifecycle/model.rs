@@ -13,9 +13,16 @@ pub struct Row {
     pub state: TcpState,
     pub recv_q: u32,
     pub send_q: u32,
-    /// `1234/portscope`, or why there is no process (`(accept queue)`, `(closed)`).
-    pub owner: String,
+    pub owner: Holder,
     pub timer: Option<Timer>,
+}
+
+/// Who holds a row's socket: processes (pid, name), or why none (`(accept queue)`,
+/// `(closed)`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Holder {
+    Processes(Vec<(u32, String)>),
+    Nobody(&'static str),
 }
 
 #[derive(Debug, Clone, PartialEq)]

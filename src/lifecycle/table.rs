@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::model::Row;
+use super::lab::Lab;
+use super::model::{Holder, Row};
 use crate::inventory;
-use crate::model::{Inventory, Proto, TcpState};
-use crate::query::{OwnerLookup, Query};
-use crate::render::text;
+use crate::model::{Inventory, Owner, Proto, Socket, TcpState};
+use crate::query::Query;
 
 /// A socket the lab made, by its addresses (the peer is unknown for a listener).
 #[derive(Debug, Clone, Copy)]
@@ -23,14 +23,14 @@ pub struct Known {
 const SETTLE: Duration = Duration::from_secs(2);
 
 /// The lab's sockets on `port` (only those: other sockets may share the port number).
-pub fn rows(port: u16, known: &[Known]) -> Result<Vec<Row>> {
-    let query = Query {
-        protos: vec![Proto::Tcp],
-        any_port: Some(port),
-        owners: OwnerLookup::Scan { stop_early: true },
-        ..Query::everything()
-    };
-    let inv = inventory::collect(&query)?;
+pub fn rows(lab: &mut Lab, port: u16, known: &[Known]) -> Result<Vec<Row>> {
+    let query = Query::everything().protos(&[Proto::Tcp]).any_port(port);
+    let inv = inventory::collect(lab.host, &query)?;
+    for note in &inv.notes {
+        if !lab.notes.contains(note) {
+            lab.notes.push(note.clone());
+        }
+    }
     let mut rows = Vec::new();
     for k in known {
         let found = inv.sockets.iter().find(|s| {
@@ -56,17 +56,30 @@ pub fn rows(port: u16, known: &[Known]) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-fn owner(s: &crate::model::Socket, inv: &Inventory) -> String {
-    let mut out = String::new();
-    text::owner(s, inv, &mut out);
-    out
+fn owner(s: &Socket, inv: &Inventory) -> Holder {
+    match s.owner(inv.owners_looked_up) {
+        Owner::Processes(pids) => Holder::Processes(
+            pids.iter()
+                .map(|pid| {
+                    let name = inv.processes.get(pid).map_or("?", |p| p.name.as_str());
+                    (*pid, name.to_string())
+                })
+                .collect(),
+        ),
+        other => Holder::Nobody(other.label()),
+    }
 }
 
 /// The rows once `done` holds for them, or after a short wait, whatever is there.
-pub fn settled(port: u16, known: &[Known], done: impl Fn(&[Row]) -> bool) -> Result<Vec<Row>> {
+pub fn settled(
+    lab: &mut Lab,
+    port: u16,
+    known: &[Known],
+    done: impl Fn(&[Row]) -> bool,
+) -> Result<Vec<Row>> {
     let deadline = Instant::now() + SETTLE;
     loop {
-        let rows = rows(port, known)?;
+        let rows = rows(lab, port, known)?;
         if done(&rows) || Instant::now() > deadline {
             return Ok(rows);
         }

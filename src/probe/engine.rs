@@ -7,12 +7,13 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Socket, Type};
+use socket2::Socket;
 
 use super::model::{Outcome, Status, Target};
 use crate::endpoint::sockopt;
 use crate::interrupt::interrupted;
 use crate::model::Proto;
+use crate::poll;
 
 /// How a round of probes runs.
 pub struct Plan<'a> {
@@ -93,13 +94,12 @@ fn worker(
         }
         let mut fds: Vec<libc::pollfd> = flying
             .iter()
-            .map(|f| libc::pollfd {
-                fd: f.socket.as_raw_fd(),
-                events: match targets[f.target].proto {
-                    Proto::Tcp => libc::POLLOUT,
-                    Proto::Udp => libc::POLLIN,
-                },
-                revents: 0,
+            .map(|f| {
+                let events = match targets[f.target].proto {
+                    Proto::Tcp => poll::OUT,
+                    Proto::Udp => poll::IN,
+                };
+                poll::entry(f.socket.as_raw_fd(), events)
             })
             .collect();
         let now = Instant::now();
@@ -111,17 +111,7 @@ fn worker(
         let wait = soonest
             .saturating_duration_since(now)
             .min(Duration::from_millis(100));
-        // SAFETY: `fds` is a valid slice of pollfd.
-        let n = unsafe {
-            libc::poll(
-                fds.as_mut_ptr(),
-                fds.len() as libc::nfds_t,
-                wait.as_millis() as i32,
-            )
-        };
-        if n < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return Err(io::Error::last_os_error());
-        }
+        poll::wait(&mut fds, wait)?;
         let now = Instant::now();
         let mut i = 0;
         while i < flying.len() {
@@ -167,12 +157,8 @@ fn local_addr(socket: &Socket) -> Option<SocketAddr> {
 /// back as the outcome.
 fn start(target: &Target, index: usize, plan: &Plan) -> Result<Flight, Outcome> {
     let addr = SocketAddr::new(target.addr, target.port);
-    let kind = match target.proto {
-        Proto::Tcp => Type::STREAM,
-        Proto::Udp => Type::DGRAM,
-    };
     let failed = |e: io::Error| classify(index, target.proto, &e, None);
-    let socket = sockopt::nonblocking_socket(Domain::for_address(addr), kind).map_err(failed)?;
+    let socket = sockopt::socket(addr, target.proto, true).map_err(failed)?;
     let started = Instant::now();
     match target.proto {
         Proto::Tcp => match socket.connect(&addr.into()) {

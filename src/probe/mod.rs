@@ -1,40 +1,50 @@
-//! `portscope probe HOST PORTS`: is that port reachable? Honest open / closed / filtered.
-//! The probing itself is built on poll(2) and exists on Unix systems.
+//! Is that port reachable? Honest open / closed / filtered, from non-blocking connects and
+//! datagrams on poll(2): no raw packets, no root.
 
-#[cfg(unix)]
 mod engine;
 pub mod model;
-#[cfg(unix)]
-mod payload;
-#[cfg(unix)]
-mod run;
+pub mod payload;
 
-#[cfg(unix)]
-pub use run::run;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use engine::{Plan, round};
+use model::{Status, Target};
+
+use crate::model::Proto;
+
+/// Every (port, address) pair to probe, ports in the order given; `host` is what the user
+/// typed.
+pub fn targets(host: &str, addrs: &[IpAddr], ports: &[u16], proto: Proto) -> Vec<Target> {
+    let host: Arc<str> = host.into();
+    ports
+        .iter()
+        .flat_map(|port| {
+            let host = &host;
+            addrs.iter().map(move |addr| Target {
+                host: host.clone(),
+                addr: *addr,
+                port: *port,
+                proto,
+            })
+        })
+        .collect()
+}
 
 /// Whether `port` is open on any of `addrs` (one TCP probe each), for `portscope wait --host`.
-#[cfg(unix)]
 pub fn tcp_open(
     host: &str,
-    addrs: &[std::net::IpAddr],
+    addrs: &[IpAddr],
     port: u16,
-    timeout: std::time::Duration,
+    timeout: Duration,
 ) -> std::io::Result<bool> {
-    let host: std::sync::Arc<str> = host.into();
-    let targets: Vec<model::Target> = addrs
-        .iter()
-        .map(|addr| model::Target {
-            host: host.clone(),
-            addr: *addr,
-            port,
-            proto: crate::model::Proto::Tcp,
-        })
-        .collect();
-    let plan = engine::Plan {
+    let targets = targets(host, addrs, &[port], Proto::Tcp);
+    let plan = Plan {
         timeout,
         parallel: targets.len().max(1),
         payload: &|_| Vec::new(),
     };
-    let outcomes = engine::round(&targets, 1, &plan, &|| {})?;
-    Ok(outcomes.iter().any(|o| o.status == model::Status::Open))
+    let outcomes = round(&targets, 1, &plan, &|| {})?;
+    Ok(outcomes.iter().any(|o| o.status == Status::Open))
 }

@@ -1,6 +1,6 @@
 //! What a UDP probe sends: a valid request where a well-known service only answers those.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 /// The user's `--payload`: TEXT, or hex:HEX for bytes.
 pub fn parse(given: &str) -> Result<Vec<u8>> {
@@ -28,17 +28,25 @@ pub fn well_known(port: u16) -> Vec<u8> {
 }
 
 fn from_hex(hex: &str) -> Result<Vec<u8>> {
-    let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
-    if hex.len() % 2 != 0 {
-        bail!("--payload hex:{hex}: an odd number of hex digits");
+    let digits: Vec<char> = hex.chars().filter(|c| !c.is_whitespace()).collect();
+    let shown = || crate::text::escaped(&digits.iter().collect::<String>());
+    if let Some(bad) = digits.iter().find(|c| !c.is_ascii_hexdigit()) {
+        bail!(
+            "--payload hex:{}: '{}' is not a hex digit",
+            shown(),
+            crate::text::escaped(&bad.to_string())
+        );
     }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&hex[i..i + 2], 16)
-                .with_context(|| format!("--payload hex:{hex}: '{}' is not hex", &hex[i..i + 2]))
+    if digits.len() % 2 != 0 {
+        bail!("--payload hex:{}: an odd number of hex digits", shown());
+    }
+    Ok(digits
+        .chunks(2)
+        .map(|pair| {
+            let value = |c: char| c.to_digit(16).unwrap_or_default() as u8;
+            value(pair[0]) << 4 | value(pair[1])
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
@@ -51,6 +59,11 @@ mod tests {
         assert_eq!(parse("hi").unwrap(), b"hi");
         assert!(parse("hex:4").is_err());
         assert!(parse("hex:zz").is_err());
+        assert!(
+            parse("hex:aé0").is_err(),
+            "a multi-byte character is an error, not a panic"
+        );
+        assert!(parse("hex:é").is_err());
         assert_eq!(well_known(53).len(), 17);
         assert!(well_known(9).is_empty());
     }

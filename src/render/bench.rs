@@ -5,9 +5,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{Align, Rows, Style};
+use super::{Rows, Style};
+use crate::bench::Bench;
 use crate::bench::Outcome;
-use crate::cli::BenchArgs;
 
 struct Runs<'a>([(&'static str, &'a Outcome); 2]);
 
@@ -25,12 +25,8 @@ impl Rows for Runs<'_> {
         ]
     }
 
-    fn align(&self, column: usize) -> Align {
-        if column == 0 {
-            Align::Left
-        } else {
-            Align::Right
-        }
+    fn right_aligned(&self, column: usize) -> bool {
+        column != 0
     }
 
     fn len(&self) -> usize {
@@ -75,7 +71,7 @@ pub fn verdict(short: &Outcome, long: &Outcome) -> String {
 
 pub fn text(
     out: &mut dyn Write,
-    args: &BenchArgs,
+    args: &Bench,
     short: &Outcome,
     long: &Outcome,
     style: &Style,

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::text;
-use super::{Align, Rows, Style, Tint};
+use super::{Rows, Style, Tint};
 use crate::ephemeral::report::{Destination, Level, Report};
 use crate::model::{Inventory, TcpState};
 
@@ -20,12 +20,8 @@ impl Rows for DestinationRows<'_> {
         &["Local", "Remote", "Used", "TIME_WAIT", "Capacity", "Use"]
     }
 
-    fn align(&self, column: usize) -> Align {
-        if column >= 2 {
-            Align::Right
-        } else {
-            Align::Left
-        }
+    fn right_aligned(&self, column: usize) -> bool {
+        column >= 2
     }
 
     fn len(&self) -> usize {

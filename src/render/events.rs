@@ -1,35 +1,13 @@
-//! Endpoint events: a line for people on stderr, or one JSON object per line on stdout;
-//! received data goes to stdout (decoded on a terminal or with --encoding, raw otherwise).
+//! Endpoint events: the line people read, or one JSON object per line.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::sync::OnceLock;
-use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::endpoint::event::{Event, EventKind};
 use crate::model::TcpState;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Human,
-    Json,
-    /// Data only.
-    Quiet,
-}
-
-/// When the first reporter was made: every event's `t_ms` counts from here.
-static START: OnceLock<Instant> = OnceLock::new();
-
-/// Where events and data go.
-pub struct Reporter {
-    mode: Mode,
-    start: Instant,
-    /// Decode received data for display (else write it raw).
-    decode: bool,
-}
 
 #[derive(Serialize)]
 struct JsonEvent<'a> {
@@ -62,77 +40,36 @@ struct JsonEvent<'a> {
     data: Option<&'a str>,
 }
 
-impl Reporter {
-    pub fn new(mode: Mode, decode: bool) -> Reporter {
-        Reporter {
-            mode,
-            start: *START.get_or_init(Instant::now),
-            decode,
-        }
-    }
+/// One event as a JSON line; `t_ms` counts from the endpoint's start.
+pub fn json(out: &mut dyn Write, t_ms: f64, event: &Event) -> io::Result<()> {
+    let json = JsonEvent {
+        t_ms: (t_ms * 1000.0).round() / 1000.0,
+        event: event.kind.name(),
+        proto: event.proto.name(),
+        conn: event.conn,
+        local: event.local.map(|a| a.to_string()),
+        remote: event.remote.map(|a| a.to_string()),
+        state: event.state.map(TcpState::name),
+        bytes: event.bytes,
+        error: event.error.as_deref(),
+        port_chosen_by_kernel: event.chosen.map(|_| true),
+        port_range: event.chosen.and_then(|c| c.range).map(|(l, h)| [l, h]),
+        backlog: event.backlog,
+        handshake_ms: event
+            .handshake
+            .map(|d| (d.as_secs_f64() * 1e6).round() / 1e3),
+        timer_ms: event.timer_ms,
+        data: event.data.as_deref(),
+    };
+    serde_json::to_writer(&mut *out, &json)?;
+    out.write_all(b"\n")
+}
 
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
-    /// Whether received data should be decoded into text (JSON always needs text).
-    pub fn decodes(&self) -> bool {
-        self.decode || self.mode == Mode::Json
-    }
-
-    pub fn emit(&self, event: &Event) -> io::Result<()> {
-        let t_ms = self.start.elapsed().as_secs_f64() * 1000.0;
-        match self.mode {
-            Mode::Quiet => Ok(()),
-            Mode::Human => {
-                let mut err = io::stderr().lock();
-                writeln!(err, "{}", human(event))
-            }
-            Mode::Json => {
-                let json = JsonEvent {
-                    t_ms: (t_ms * 1000.0).round() / 1000.0,
-                    event: event.kind.name(),
-                    proto: event.proto.name(),
-                    conn: event.conn,
-                    local: event.local.map(|a| a.to_string()),
-                    remote: event.remote.map(|a| a.to_string()),
-                    state: event.state.map(TcpState::name),
-                    bytes: event.bytes,
-                    error: event.error.as_deref(),
-                    port_chosen_by_kernel: event.chosen.map(|_| true),
-                    port_range: event.chosen.and_then(|c| c.range).map(|(l, h)| [l, h]),
-                    backlog: event.backlog,
-                    handshake_ms: event
-                        .handshake
-                        .map(|d| (d.as_secs_f64() * 1e6).round() / 1e3),
-                    timer_ms: event.timer_ms,
-                    data: event.data.as_deref(),
-                };
-                let mut out = io::stdout().lock();
-                serde_json::to_writer(&mut out, &json)?;
-                out.write_all(b"\n")?;
-                out.flush()
-            }
-        }
-    }
-
-    /// Received data for people and pipes: decoded text or raw bytes on stdout.
-    pub fn data(&self, text: Option<&str>, raw: &[u8]) -> io::Result<()> {
-        if self.mode == Mode::Json {
-            return Ok(());
-        }
-        let mut out = io::stdout().lock();
-        match text {
-            Some(text) => {
-                out.write_all(text.as_bytes())?;
-                // On a terminal the next event line must not be glued to the data.
-                if self.mode == Mode::Human && !text.ends_with('\n') {
-                    out.write_all(b"\n")?;
-                }
-            }
-            None => out.write_all(raw)?,
-        }
-        out.flush()
+/// `1 byte`, `16384 bytes`.
+fn bytes(n: Option<usize>) -> String {
+    match n.unwrap_or_default() {
+        1 => "1 byte".to_string(),
+        n => format!("{n} bytes"),
     }
 }
 
@@ -161,10 +98,15 @@ pub fn human(e: &Event) -> String {
         EventKind::Connected => write!(line, "connected {} → {}", addr(e.local), addr(e.remote)),
         EventKind::Accepted => write!(line, "accepted {} on {}", addr(e.remote), addr(e.local)),
         EventKind::State => write!(line, "state {}", e.state.map_or("?", TcpState::name)),
-        EventKind::Sent => write!(line, "sent {} bytes", e.bytes.unwrap_or_default()),
-        EventKind::Received => write!(line, "received {} bytes", e.bytes.unwrap_or_default()),
+        EventKind::Sent => write!(line, "sent {}", bytes(e.bytes)),
+        EventKind::Received => write!(line, "received {}", bytes(e.bytes)),
         EventKind::Eof => write!(line, "eof: the peer closed its side (recv returned 0)"),
-        EventKind::Closed => write!(line, "closed"),
+        EventKind::Paused => write!(line, "paused reading, {} queued", bytes(e.bytes)),
+        EventKind::Resumed => write!(line, "resumed reading: the peer caught up"),
+        EventKind::Closed => match e.bytes {
+            Some(_) => write!(line, "closed, {} unsent", bytes(e.bytes)),
+            None => write!(line, "closed"),
+        },
         EventKind::Error => write!(line, "error: {}", e.error.as_deref().unwrap_or("?")),
     };
     if e.kind == EventKind::Received && e.proto == crate::model::Proto::Udp {

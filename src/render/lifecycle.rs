@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{Align, Rows, Style, Tint};
-use crate::lifecycle::model::{Row, Step};
+use super::{Rows, Style, Tint};
+use crate::lifecycle::model::{Holder, Row, Step};
 use crate::model::{TcpState, TimerKind};
 
 struct StepRows<'a>(&'a [Row]);
@@ -39,12 +39,8 @@ impl Rows for StepRows<'_> {
         ]
     }
 
-    fn align(&self, column: usize) -> Align {
-        if matches!(column, 4 | 5) {
-            Align::Right
-        } else {
-            Align::Left
-        }
+    fn right_aligned(&self, column: usize) -> bool {
+        matches!(column, 4 | 5)
     }
 
     fn len(&self) -> usize {
@@ -63,7 +59,10 @@ impl Rows for StepRows<'_> {
             3 => write!(out, "{}", r.state.name()),
             4 => write!(out, "{}", r.recv_q),
             5 => write!(out, "{}", r.send_q),
-            6 => write!(out, "{}", r.owner),
+            6 => {
+                holder(&r.owner, out);
+                Ok(())
+            }
             _ => write!(out, "{}", timer(r)),
         };
     }
@@ -169,10 +168,30 @@ pub fn json(out: &mut dyn Write, steps: &[Step]) -> io::Result<()> {
                     state: r.state.name(),
                     recv_q: r.recv_q,
                     send_q: r.send_q,
-                    owner: r.owner.clone(),
+                    owner: {
+                        let mut text = String::new();
+                        holder(&r.owner, &mut text);
+                        text
+                    },
                     timer_ms: r.timer.map(|t| t.expires_ms),
                 })
                 .collect(),
         }),
     )
+}
+
+/// `1234/portscope`, several joined by commas, as in the `ls` table.
+fn holder(h: &Holder, out: &mut String) {
+    match h {
+        Holder::Nobody(label) => out.push_str(label),
+        Holder::Processes(named) => {
+            for (i, (pid, name)) in named.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "{pid}/");
+                super::text::escape_into(name, out);
+            }
+        }
+    }
 }

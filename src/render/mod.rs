@@ -1,26 +1,24 @@
 //! Turning an `Inventory` into text: tables on a terminal, plain columns in a pipe, JSON.
 
-#[cfg(unix)]
-pub mod bench;
 pub mod ephemeral;
-pub mod events;
 pub mod json;
-#[cfg(unix)]
-pub mod lifecycle;
 pub mod plain;
-pub mod probe;
-pub mod sample;
 pub mod sockets;
 pub mod summary;
 pub mod table;
 pub mod text;
 pub mod watch;
 pub mod who;
-#[cfg(unix)]
-pub mod why_bind;
+// The output of the commands that exist on Unix systems only.
+unix_only! {
+    pub mod bench;
+    pub mod events;
+    pub mod lifecycle;
+    pub mod probe;
+    pub mod sample;
+    pub mod why_bind;
+}
 
-#[cfg(test)]
-mod fixtures;
 #[cfg(test)]
 mod snapshot_tests;
 
@@ -61,7 +59,17 @@ pub enum Align {
 /// print 100,000 rows without keeping a string per cell.
 pub trait Rows {
     fn headers(&self) -> &[&'static str];
-    fn align(&self, column: usize) -> Align;
+    /// Numbers line up on the right; text stays left.
+    fn right_aligned(&self, _column: usize) -> bool {
+        false
+    }
+    fn align(&self, column: usize) -> Align {
+        if self.right_aligned(column) {
+            Align::Right
+        } else {
+            Align::Left
+        }
+    }
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
         self.len() == 0

@@ -2,7 +2,8 @@
 
 use super::sockets::{SocketRows, sort};
 use super::summary::Summary;
-use super::{Style, fixtures, json, rows, who};
+use super::{Style, json, rows, who};
+use crate::fixtures;
 
 fn style(terminal: bool, width: u16) -> Style {
     Style {
@@ -21,7 +22,7 @@ fn render(f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
 
 fn sorted_inventory() -> crate::model::Inventory {
     let mut inv = fixtures::inventory();
-    sort(&mut inv.sockets, None);
+    sort(&mut inv.sockets, super::sockets::Order::Listeners);
     inv
 }
 
@@ -109,16 +110,7 @@ fn watch_screen_rows_with_marks() {
             _ => Mark::Plain,
         })
         .collect();
-    let text = render(|out| {
-        rows(
-            out,
-            &ScreenRows {
-                inv: &inv,
-                marks: &marks,
-            },
-            &style(false, 0),
-        )
-    });
+    let text = render(|out| rows(out, &ScreenRows::new(&inv, &marks), &style(false, 0)));
     insta::assert_snapshot!(text);
 }
 

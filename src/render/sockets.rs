@@ -3,11 +3,10 @@
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 
-use crate::cli::SortKey;
 use crate::model::{Inventory, Socket};
 
 use super::text::{self, state_tint};
-use super::{Align, Rows, Tint};
+use super::{Rows, Tint};
 
 pub const HEADERS: [&str; 8] = [
     "Proto",
@@ -20,7 +19,7 @@ pub const HEADERS: [&str; 8] = [
     "User",
 ];
 
-const STATE_COLUMN: usize = 5;
+pub const STATE_COLUMN: usize = 5;
 
 pub const DUAL_STACK_LEGEND: &str =
     "tcp46/udp46: an IPv6 socket on [::] with IPV6_V6ONLY off, so it accepts IPv4 too";
@@ -34,12 +33,8 @@ impl Rows for SocketRows<'_> {
         &HEADERS
     }
 
-    fn align(&self, column: usize) -> Align {
-        if matches!(column, 1 | 2) {
-            Align::Right
-        } else {
-            Align::Left
-        }
+    fn right_aligned(&self, column: usize) -> bool {
+        matches!(column, 1 | 2)
     }
 
     fn len(&self) -> usize {
@@ -73,8 +68,40 @@ impl Rows for SocketRows<'_> {
     }
 }
 
-/// Sorts for display. The default puts listeners first, then orders by local port.
-pub fn sort(sockets: &mut [Socket], key: Option<SortKey>) {
+/// Display orders.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Listeners first, then by local port.
+    #[default]
+    Listeners,
+    Port,
+    State,
+    Pid,
+    Proto,
+}
+
+impl Order {
+    pub const ALL: [Order; 5] = [
+        Order::Listeners,
+        Order::Port,
+        Order::State,
+        Order::Pid,
+        Order::Proto,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Order::Listeners => "listeners, port",
+            Order::Port => "port",
+            Order::State => "state",
+            Order::Pid => "pid",
+            Order::Proto => "proto",
+        }
+    }
+}
+
+/// Sorts for display.
+pub fn sort(sockets: &mut [Socket], order: Order) {
     let by_port = |a: &Socket, b: &Socket| {
         a.local
             .port
@@ -87,14 +114,14 @@ pub fn sort(sockets: &mut [Socket], key: Option<SortKey>) {
     };
     let first_pid = |s: &Socket| s.pids.first().copied().unwrap_or(u32::MAX);
     let compare = |a: &Socket, b: &Socket| -> Ordering {
-        match key {
-            None => (!a.state.is_listening())
+        match order {
+            Order::Listeners => (!a.state.is_listening())
                 .cmp(&!b.state.is_listening())
                 .then_with(|| by_port(a, b)),
-            Some(SortKey::Port) => by_port(a, b),
-            Some(SortKey::State) => a.state.cmp(&b.state).then_with(|| by_port(a, b)),
-            Some(SortKey::Pid) => first_pid(a).cmp(&first_pid(b)).then_with(|| by_port(a, b)),
-            Some(SortKey::Proto) => a
+            Order::Port => by_port(a, b),
+            Order::State => a.state.cmp(&b.state).then_with(|| by_port(a, b)),
+            Order::Pid => first_pid(a).cmp(&first_pid(b)).then_with(|| by_port(a, b)),
+            Order::Proto => a
                 .proto
                 .cmp(&b.proto)
                 .then(a.family.cmp(&b.family))

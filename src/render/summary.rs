@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::model::{Family, Proto, Socket, TcpState};
 
-use super::{Align, Rows, Tint, text::state_tint};
+use super::{Rows, Tint, text::state_tint};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Counts {
@@ -78,12 +78,8 @@ impl Rows for SummaryRows<'_> {
         &self.headers
     }
 
-    fn align(&self, column: usize) -> Align {
-        if column == 0 {
-            Align::Left
-        } else {
-            Align::Right
-        }
+    fn right_aligned(&self, column: usize) -> bool {
+        column != 0
     }
 
     fn len(&self) -> usize {

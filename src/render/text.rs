@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use crate::model::{Endpoint, Inventory, Owner, Process, Socket, TcpState, is_link_local};
+use crate::model::{Endpoint, Inventory, Owner, Socket, TcpState, is_link_local};
+pub use crate::text::{escape_into, escaped};
 
 use super::Tint;
 
@@ -26,7 +27,8 @@ pub fn ip(ip: &IpAddr, iface: Option<&str>, out: &mut String) {
     let _ = write!(out, "{ip}");
     if let Some(name) = iface.filter(|_| is_link_local(ip)) {
         out.push('%');
-        out.push_str(name);
+        // Interface names are chosen by whoever made the interface.
+        escape_into(name, out);
     }
 }
 
@@ -63,16 +65,7 @@ pub fn owner(s: &Socket, inv: &Inventory, out: &mut String) {
                 }
             }
         }
-        other => out.push_str(no_owner_label(other)),
-    }
-}
-
-pub fn no_owner_label(owner: Owner<'_>) -> &'static str {
-    match owner {
-        Owner::Closed => "(closed)",
-        Owner::AcceptQueue => "(accept queue)",
-        Owner::Handshake => "(handshake)",
-        Owner::Processes(_) | Owner::Hidden | Owner::NotLooked => "-",
+        other => out.push_str(other.label()),
     }
 }
 
@@ -95,68 +88,5 @@ pub fn state_tint(state: TcpState) -> Option<Tint> {
             Some(Tint::Yellow)
         }
         TcpState::Close => None,
-    }
-}
-
-/// Process names and command lines are chosen by whoever started the process: control
-/// characters are shown as escapes so they cannot drive the terminal.
-pub fn escape_into(text: &str, out: &mut String) {
-    for c in text.chars() {
-        if c.is_control() {
-            let _ = write!(out, "{}", c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-}
-
-pub fn escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    escape_into(text, &mut out);
-    out
-}
-
-/// `nginx (pid 812, user www-data): nginx: master process`
-pub fn process_line(p: &Process, out: &mut String) {
-    escape_into(&p.name, out);
-    let _ = write!(out, " (pid {}", p.pid);
-    if let Some(user) = &p.user {
-        out.push_str(", user ");
-        escape_into(user, out);
-    }
-    out.push(')');
-    if !p.cmdline.is_empty() {
-        out.push_str(": ");
-        escape_into(&p.cmdline, out);
-    }
-}
-
-/// `ECONNRESET (connection reset by peer)`: the errno name people search for, and its meaning.
-pub fn errno_name(e: &std::io::Error) -> String {
-    let name = match e.raw_os_error() {
-        Some(libc::ECONNRESET) => "ECONNRESET",
-        Some(libc::ECONNREFUSED) => "ECONNREFUSED",
-        Some(libc::EPIPE) => "EPIPE",
-        Some(libc::ETIMEDOUT) => "ETIMEDOUT",
-        Some(libc::EADDRINUSE) => "EADDRINUSE",
-        _ => return e.to_string(),
-    };
-    let text = e.to_string();
-    let meaning = text
-        .split(" (os error")
-        .next()
-        .unwrap_or(&text)
-        .to_lowercase();
-    format!("{name} ({meaning})")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(escaped("evil\x1b[2Jname\n"), "evil\\u{1b}[2Jname\\n");
-        assert_eq!(escaped("nginx: worker"), "nginx: worker");
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::json::JsonSocket;
 use super::sockets::SocketRows;
-use super::{Align, Rows, Tint};
+use super::{Rows, Tint};
 use crate::model::{Inventory, TcpState};
 use crate::watch::tracker::{Change, ChangeKind};
 
@@ -54,26 +54,30 @@ pub enum Mark {
     Grew,
 }
 
-/// The live table: the `ls` columns (without User) after a mark column, `inv.sockets` in
+/// The live table: a mark column, then the `ls` columns without User; `inv.sockets` in
 /// display order, each with its mark.
 pub struct ScreenRows<'a> {
-    pub inv: &'a Inventory,
-    pub marks: &'a [Mark],
+    inv: &'a Inventory,
+    marks: &'a [Mark],
+    headers: Vec<&'static str>,
 }
 
-const HEADERS: [&str; 8] = [
-    "",
-    "Proto",
-    "Recv-Q",
-    "Send-Q",
-    "Local Address",
-    "Foreign Address",
-    "State",
-    "PID/Program",
-];
-const STATE: usize = 6;
+/// The State column, counting the mark column.
+const STATE: usize = super::sockets::STATE_COLUMN + 1;
 
-impl ScreenRows<'_> {
+impl<'a> ScreenRows<'a> {
+    pub fn new(inv: &'a Inventory, marks: &'a [Mark]) -> ScreenRows<'a> {
+        let user = super::sockets::HEADERS.len() - 1;
+        let headers = std::iter::once("")
+            .chain(super::sockets::HEADERS[..user].iter().copied())
+            .collect();
+        ScreenRows {
+            inv,
+            marks,
+            headers,
+        }
+    }
+
     fn sockets(&self) -> SocketRows<'_> {
         SocketRows {
             inventory: self.inv,
@@ -83,13 +87,13 @@ impl ScreenRows<'_> {
 
 impl Rows for ScreenRows<'_> {
     fn headers(&self) -> &[&'static str] {
-        &HEADERS
+        &self.headers
     }
 
-    fn align(&self, column: usize) -> Align {
+    fn right_aligned(&self, column: usize) -> bool {
         column
             .checked_sub(1)
-            .map_or(Align::Left, |c| self.sockets().align(c))
+            .is_some_and(|c| self.sockets().right_aligned(c))
     }
 
     fn len(&self) -> usize {

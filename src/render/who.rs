@@ -25,7 +25,7 @@ pub fn write(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
                         line.push_str(" — ");
                     }
                     match inv.processes.get(pid) {
-                        Some(p) => text::process_line(p, &mut line),
+                        Some(p) => crate::text::process(p, true, &mut line),
                         None => {
                             let _ = write!(line, "pid {pid} (exited)");
                         }

@@ -10,37 +10,25 @@ use crate::ephemeral::findings::Findings;
 use crate::model::{Inventory, Proto};
 
 fn answer(e: &Option<io::Error>) -> String {
-    match e {
-        None => "ok".to_string(),
-        Some(e) => match e.raw_os_error() {
-            Some(libc::EADDRINUSE) => "EADDRINUSE (address in use)".to_string(),
-            Some(libc::EACCES) => "EACCES (permission denied)".to_string(),
-            Some(libc::EADDRNOTAVAIL) => "EADDRNOTAVAIL (not an address of this host)".to_string(),
-            _ => e.to_string(),
-        },
-    }
+    e.as_ref()
+        .map_or_else(|| "ok".to_string(), crate::text::errno)
 }
 
 /// `nginx (pid 812, user www-data)`, or why no process is shown.
 fn holder(s: &crate::model::Socket, inv: &Inventory, line: &mut String) {
-    let names: Vec<String> = s
+    let mut named = s
         .pids
         .iter()
         .filter_map(|pid| inv.processes.get(pid))
-        .map(|p| {
-            let mut one = text::escaped(&p.name);
-            one.push_str(&format!(" (pid {}", p.pid));
-            if let Some(user) = &p.user {
-                one.push_str(&format!(", user {}", text::escaped(user)));
-            }
-            one.push(')');
-            one
-        })
-        .collect();
-    if names.is_empty() {
-        text::owner(s, inv, line);
-    } else {
-        line.push_str(&names.join(", "));
+        .peekable();
+    if named.peek().is_none() {
+        return text::owner(s, inv, line);
+    }
+    for (i, p) in named.enumerate() {
+        if i > 0 {
+            line.push_str(", ");
+        }
+        crate::text::process(p, false, line);
     }
 }
 

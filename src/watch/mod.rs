@@ -1,50 +1,46 @@
-//! `portscope watch`: the socket table over time, as a live screen or a stream of changes.
+//! The socket table over time: each look diffed against the last one.
 
-mod screen;
 pub mod tracker;
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
-use crate::cli::WatchArgs;
-use crate::exit::Exit;
-use crate::interrupt::{install, interrupted};
-use crate::inventory::{self, Memory};
+use crate::host::{DestroyFeed, Host};
+use crate::inventory::Collector;
 use crate::model::{Inventory, Process, Socket};
 use crate::query::Query;
-use crate::render::{self, Style};
 use tracker::{Change, Tracker};
 
 /// One look at the table, diffed against the last one.
-pub struct Watcher {
+pub struct Watcher<'h> {
     query: Query,
-    memory: Memory,
-    feed: Option<inventory::DestroyFeed>,
+    collector: Collector<'h>,
+    feed: Option<DestroyFeed>,
     pub tracker: Tracker,
     /// Processes of this look and the last one, so a closed socket still names its owner.
     pub processes: HashMap<u32, Process>,
     pub users: HashMap<u32, String>,
+    /// How the last look read the table (a fallback, say), for the user to hear once.
+    pub notes: Vec<String>,
 }
 
-impl Watcher {
-    pub fn new(args: &WatchArgs) -> Result<Watcher> {
-        let query = Query::from_filters(&args.filter, true, false)?;
-        let feed = inventory::destroy_feed(&query.protos);
-        Ok(Watcher {
+impl<'h> Watcher<'h> {
+    pub fn new(host: &'h dyn Host, query: Query) -> Watcher<'h> {
+        let feed = host.destroy_feed(&query.protos);
+        Watcher {
             query,
-            memory: Memory::default(),
+            collector: Collector::new(host),
             feed,
             tracker: Tracker::default(),
             processes: HashMap::new(),
             users: HashMap::new(),
-        })
+            notes: Vec::new(),
+        }
     }
 
     pub fn look(&mut self) -> Result<Vec<Change>> {
-        let inv = inventory::collect_again(&self.query, &mut self.memory)?;
+        let inv = self.collector.collect(&self.query)?;
         let destroyed: Vec<Socket> = self
             .feed
             .as_mut()
@@ -57,8 +53,10 @@ impl Watcher {
             sockets,
             processes,
             users,
+            notes,
             ..
         } = inv;
+        self.notes = notes;
         let previous = std::mem::replace(&mut self.processes, processes);
         for (pid, process) in previous {
             self.processes.entry(pid).or_insert(process);
@@ -79,43 +77,63 @@ impl Watcher {
     }
 }
 
-pub fn run(args: &WatchArgs, style: Style) -> Result<Exit> {
-    if args.interval < 0.05 {
-        bail!("--interval must be at least 0.05 seconds");
-    }
-    install();
-    let watcher = Watcher::new(args)?;
-    if args.json || !style.terminal {
-        stream(watcher, args)
-    } else {
-        screen::run(watcher, args, style)
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::fake::FakeHost;
+    use crate::model::{Endpoint, Proto, TcpState};
+    use tracker::ChangeKind;
 
-/// One JSON object per change, one per line, flushed after each look.
-fn stream(mut watcher: Watcher, args: &WatchArgs) -> Result<Exit> {
-    let started = Instant::now();
-    let every = Duration::from_secs_f64(args.interval);
-    let mut out = crate::commands::stdout();
-    loop {
-        let next = Instant::now() + every;
-        let changes = watcher.look()?;
-        if !changes.is_empty() {
-            let t_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let inv = watcher.inventory(Vec::new());
-            for change in &changes {
-                render::watch::event(&mut out, t_ms, change, &inv)?;
-            }
-            out.flush()?;
-        }
-        while Instant::now() < next {
-            if interrupted() {
-                return Ok(Exit::Interrupted);
-            }
-            std::thread::sleep(
-                next.saturating_duration_since(Instant::now())
-                    .min(Duration::from_millis(20)),
-            );
-        }
+    fn tcp(local: u16, remote: u16, state: TcpState, inode: u32) -> Socket {
+        let ep = |port| Endpoint {
+            ip: "127.0.0.1".parse().expect("address"),
+            port,
+        };
+        let mut s = Socket::new(Proto::Tcp, ep(local), ep(remote), state);
+        s.inode = inode;
+        s.pids = if inode == 0 { vec![] } else { vec![42] };
+        s
+    }
+
+    #[test]
+    fn looks_become_changes() {
+        let listen = tcp(80, 0, TcpState::Listen, 1);
+        let host = FakeHost::new(vec![
+            vec![listen.clone()],
+            vec![listen.clone(), tcp(50000, 80, TcpState::Established, 2)],
+            vec![listen.clone(), tcp(50000, 80, TcpState::FinWait2, 0)],
+            vec![],
+        ]);
+        let mut watcher = Watcher::new(&host, Query::everything());
+        let kinds = |changes: Vec<tracker::Change>| -> Vec<(u16, ChangeKind)> {
+            changes
+                .iter()
+                .map(|c| (c.socket.local.port, c.kind))
+                .collect()
+        };
+        assert!(
+            watcher.look().unwrap().is_empty(),
+            "the first look is the baseline"
+        );
+        assert_eq!(
+            kinds(watcher.look().unwrap()),
+            [(50000, ChangeKind::Opened)]
+        );
+        assert_eq!(
+            kinds(watcher.look().unwrap()),
+            [(
+                50000,
+                ChangeKind::State {
+                    from: TcpState::Established
+                }
+            )]
+        );
+        let mut last = kinds(watcher.look().unwrap());
+        last.sort_by_key(|(port, _)| *port);
+        assert_eq!(
+            last,
+            [(80, ChangeKind::Closed), (50000, ChangeKind::Closed)]
+        );
+        assert_eq!(host.looks_taken(), 4);
     }
 }

@@ -179,25 +179,13 @@ fn report_watch_refreshes_until_interrupted() {
     let Some(ns) = narrowed("report_watch_refreshes_until_interrupted") else {
         return;
     };
-    let child = ns
-        .portscope(&["ephemeral", "--json", "--watch", "0.2"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(900));
-    // `ip netns exec` execs in place: the child is portscope.
-    // SAFETY: signalling a child this test started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130));
-    let reports: Vec<Value> = stdout_of(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+    let watch = Running::spawn(ns.portscope(&["ephemeral", "--json", "--watch", "0.2"]));
+    // Three reports seen, then Ctrl-C. `ip netns exec` execs in place: the child is portscope.
+    let reports: Vec<Value> = (0..3)
+        .map(|_| serde_json::from_str(&watch.out_line("\"range\"")).unwrap())
         .collect();
-    assert!(
-        reports.len() >= 3,
-        "one report per refresh: {}",
-        reports.len()
-    );
+    watch.signal(libc::SIGINT);
+    let mut watch = watch;
+    assert_eq!(watch.exit_code(), Some(130));
     assert!(reports.iter().all(|r| r["range"]["low"] == 40000));
 }

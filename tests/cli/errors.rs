@@ -51,7 +51,61 @@ fn bad_numbers_are_usage_errors() {
     one_line_error(&["bench", "--concurrency", "100000"], "is not in 1..=1024");
     one_line_error(
         &["probe", "127.0.0.1", "80", "--payload", "hex:zz"],
-        "is not hex",
+        "is not a hex digit",
+    );
+    // Bytes sliced mid-character used to panic (exit 101).
+    one_line_error(
+        &["probe", "127.0.0.1", "9", "--udp", "--payload", "hex:aé0"],
+        "'é' is not a hex digit",
+    );
+}
+
+#[test]
+fn a_misspelt_flag_keeps_clap_s_tip() {
+    let out = portscope(&["ls", "--sprt", "80"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "one error line and one tip: {err}");
+    assert!(
+        lines[0].starts_with("portscope: unexpected argument '--sprt'"),
+        "{err}"
+    );
+    assert_eq!(
+        lines[1],
+        "portscope: tip: a similar argument exists: '--sport'"
+    );
+}
+
+#[test]
+fn control_characters_in_arguments_stay_on_one_line() {
+    for args in [
+        ["who", "8\n0"].as_slice(),
+        &["who", "8\u{1b}[2J0"],
+        &["probe", "a\u{1b}[2Jb", "80"],
+        &["ls", "--user", "x\u{202e}y"],
+    ] {
+        let out = portscope(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr_of(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+            "{args:?}: raw control characters reached stderr: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_host_is_refused_without_the_resolver() {
+    // Neither can reach a name server: one is not a name, the other is reserved (RFC 6761).
+    one_line_error(
+        &["probe", "bad host!", "80"],
+        "neither an IP address nor a valid host name",
+    );
+    one_line_error(
+        &["probe", "nowhere.invalid", "80"],
+        "unknown host 'nowhere.invalid'",
     );
 }
 

@@ -99,3 +99,41 @@ fn without_sock_diag_reads_proc_net_and_says_so() {
         "owners still found through /proc"
     );
 }
+
+/// Every command that reads the table says how it was read, once: why-bind, wait and the
+/// watch stream used to drop the note.
+#[test]
+fn every_command_passes_the_note_on_once() {
+    let (_l, port) = listener();
+    let port = port.to_string();
+    let run = |args: &[&str]| {
+        let mut cmd = portscope(args);
+        // SAFETY: the hook only calls prctl, which is async-signal-safe.
+        unsafe { cmd.pre_exec(refuse_netlink) };
+        cmd
+    };
+    for args in [
+        vec!["why-bind", "127.0.0.1:1"],
+        vec!["wait", port.as_str(), "--timeout", "5"],
+        vec!["ephemeral"],
+    ] {
+        let out = run(&args).output().unwrap();
+        let err = stderr_of(&out);
+        let notes = err
+            .matches("portscope: note: cannot open a sock_diag")
+            .count();
+        assert_eq!(notes, 1, "{args:?}: {err}");
+    }
+    let watch = Running::spawn(run(&["watch", "--json", "--interval", "0.05"]));
+    watch.err_line("note: cannot open a sock_diag");
+    watch.err_line("watching");
+    watch.signal(libc::SIGINT);
+    let mut watch = watch;
+    assert_eq!(watch.exit_code(), Some(130));
+    let again: Vec<String> = watch
+        .rest_of_stderr()
+        .into_iter()
+        .filter(|l| l.contains("note:"))
+        .collect();
+    assert!(again.is_empty(), "said once, not at every look: {again:?}");
+}

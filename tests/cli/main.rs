@@ -12,6 +12,7 @@ mod filters;
 mod lifecycle;
 mod ls;
 mod probe;
+mod signals;
 mod unprivileged;
 mod watch;
 mod who;

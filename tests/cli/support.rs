@@ -231,3 +231,117 @@ pub fn seen(found: bool, observed: impl std::fmt::Debug) -> Result<(), String> {
         Err(format!("{observed:?}"))
     }
 }
+
+/// A child whose stdout and stderr lines arrive on channels; killed on drop.
+pub struct Running {
+    pub child: std::process::Child,
+    out: std::sync::mpsc::Receiver<String>,
+    err: std::sync::mpsc::Receiver<String>,
+}
+
+/// How long a test waits for a line or an exit before calling it a hang.
+pub const HANG: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Running {
+    pub fn spawn(mut cmd: Command) -> Running {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = |pipe: Box<dyn std::io::Read + Send>| {
+            let (send, receive) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if send.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            receive
+        };
+        let out = lines(Box::new(child.stdout.take().unwrap()));
+        let err = lines(Box::new(child.stderr.take().unwrap()));
+        Running { child, out, err }
+    }
+
+    fn line(
+        from: &std::sync::mpsc::Receiver<String>,
+        what: &str,
+        seen: &mut Vec<String>,
+    ) -> String {
+        let deadline = std::time::Instant::now() + HANG;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match from.recv_timeout(left) {
+                Ok(line) if line.contains(what) => return line,
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("no line with {what:?}; saw {seen:#?}"),
+            }
+        }
+    }
+
+    /// The first stdout line holding `what`; panics after `HANG`.
+    pub fn out_line(&self, what: &str) -> String {
+        Running::line(&self.out, what, &mut Vec::new())
+    }
+
+    /// The first stderr line holding `what`; panics after `HANG`.
+    pub fn err_line(&self, what: &str) -> String {
+        Running::line(&self.err, what, &mut Vec::new())
+    }
+
+    /// stdout lines until one holds `what` (that one included).
+    pub fn out_lines_until(&self, what: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        let last = Running::line(&self.out, what, &mut seen);
+        seen.push(last);
+        seen
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    /// The exit code; panics when the child is still running after `HANG`.
+    pub fn exit_code(&mut self) -> Option<i32> {
+        let deadline = std::time::Instant::now() + HANG;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still running after {HANG:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// What is left on stderr once the child has exited.
+    pub fn rest_of_stderr(&self) -> Vec<String> {
+        self.err.iter().collect()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The name of the user running the tests.
+pub fn current_user() -> String {
+    // SAFETY: getpwuid returns a pointer to static storage or null; read at once.
+    unsafe {
+        let entry = libc::getpwuid(libc::geteuid());
+        assert!(!entry.is_null(), "no passwd entry for the test user");
+        std::ffi::CStr::from_ptr((*entry).pw_name)
+            .to_string_lossy()
+            .into_owned()
+    }
+}

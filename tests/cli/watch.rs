@@ -1,75 +1,57 @@
 //! `portscope watch` (the event stream, and the screen under a pseudo-terminal) and
 //! `portscope wait`, in private network namespaces.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
 use crate::support::*;
 
-/// A `watch --json` child whose events arrive on a channel.
-struct Stream {
-    child: Child,
-    events: mpsc::Receiver<Value>,
-}
+/// A `watch --json` child whose events arrive as lines, started once its baseline is taken.
+struct Stream(Running);
 
 impl Stream {
     fn start(ns: &Netns, filters: &[&str]) -> Stream {
         let mut args = vec!["watch", "--json", "--interval", "0.05"];
         args.extend_from_slice(filters);
-        let mut child = ns
-            .portscope(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let (send, events) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                if send.send(serde_json::from_str(&line).unwrap()).is_err() {
-                    break;
-                }
-            }
-        });
-        // The first look is the baseline; give it time to happen.
-        std::thread::sleep(Duration::from_millis(400));
-        Stream { child, events }
+        let watch = Running::spawn(ns.portscope(&args));
+        // The first look is the baseline; what happens after it is reported.
+        watch.err_line("changes follow");
+        Stream(watch)
     }
 
-    /// Events until `n` arrived or 5 s passed.
-    fn take(&self, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut got = Vec::new();
-        while got.len() < n {
-            match self
-                .events
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(event) => got.push(event),
-                Err(_) => break,
-            }
+    /// Events until one holds `what` (that one included).
+    fn until(&self, what: &str) -> Vec<Value> {
+        self.0
+            .out_lines_until(what)
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Events until each `(local port, remote port, state)` was reached by a `state` or
+    /// `opened` event, or the socket was `closed` when the state is "-".
+    fn until_all(&self, wanted: &[(u16, u16, &str)]) -> Vec<Value> {
+        let mut got: Vec<Value> = Vec::new();
+        let reached = |got: &[Value], (l, r, state): (u16, u16, &str)| {
+            got.iter().any(|e| {
+                let s = &e["socket"];
+                s["local_port"] == l
+                    && s["remote_port"] == r
+                    && e["to"].as_str().unwrap_or("-") == state
+            })
+        };
+        while !wanted.iter().all(|w| reached(&got, *w)) {
+            let line = self.0.out_line("\"event\"");
+            got.push(serde_json::from_str(&line).unwrap());
         }
         got
     }
-
-    fn quiet_for(&self, wait: Duration) -> Vec<Value> {
-        std::thread::sleep(wait);
-        self.events.try_iter().collect()
-    }
 }
 
-impl Drop for Stream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `event proto local:remote from->to` for each event.
 fn summary(events: &[Value]) -> Vec<String> {
     events
         .iter()
@@ -88,12 +70,22 @@ fn summary(events: &[Value]) -> Vec<String> {
         .collect()
 }
 
-fn sorted<const N: usize>(mut v: [String; N]) -> Vec<String> {
-    v.sort();
-    v.to_vec()
+/// The transitions of one socket, in order: `FROM->TO` each.
+fn path_of(events: &[Value], local: u16, remote: u16) -> Vec<String> {
+    summary(events)
+        .into_iter()
+        .filter(|e| e.contains(&format!(" {local}:{remote} ")))
+        .map(|e| e.rsplit(' ').next().unwrap().to_string())
+        .collect()
 }
 
-const STEP: Duration = Duration::from_millis(250);
+/// A listener opened as a marker: once its event arrives, every event caused earlier has
+/// arrived too (watch reports each look in full before the next).
+fn marker(ns: &Netns) -> (TcpListener, u16) {
+    let l = ns.inside(|| TcpListener::bind("127.0.0.1:0").unwrap());
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
 
 #[test]
 fn events_follow_a_connection_from_listen_to_close() {
@@ -103,7 +95,7 @@ fn events_follow_a_connection_from_listen_to_close() {
     let stream = Stream::start(&ns, &[]);
     let listener = ns.inside(|| TcpListener::bind("127.0.0.1:0").unwrap());
     let l = listener.local_addr().unwrap().port();
-    let opened = stream.take(1);
+    let opened = stream.until("LISTEN");
     assert_eq!(summary(&opened), [format!("opened tcp {l}:0 -->LISTEN")]);
     assert_eq!(
         opened[0]["socket"]["processes"][0]["pid"],
@@ -113,48 +105,40 @@ fn events_follow_a_connection_from_listen_to_close() {
     let client = ns.inside(|| TcpStream::connect(listener.local_addr().unwrap()).unwrap());
     let (server, _) = listener.accept().unwrap();
     let c = client.local_addr().unwrap().port();
-    let mut pair = summary(&stream.take(2));
-    pair.sort();
-    assert_eq!(
-        pair,
-        sorted([
-            format!("opened tcp {c}:{l} -->ESTABLISHED"),
-            format!("opened tcp {l}:{c} -->ESTABLISHED")
-        ])
-    );
+    let pair = stream.until_all(&[(c, l, "ESTABLISHED"), (l, c, "ESTABLISHED")]);
+    assert_eq!(path_of(&pair, c, l), ["-->ESTABLISHED"]);
+    assert_eq!(path_of(&pair, l, c), ["-->ESTABLISHED"]);
 
-    std::thread::sleep(STEP);
+    // The kernel's legal orders: a look may or may not catch FIN_WAIT1 on the way.
     drop(client);
-    let mut closing = summary(&stream.take(2));
-    closing.sort();
-    assert_eq!(
-        closing,
-        sorted([
-            format!("state tcp {c}:{l} ESTABLISHED->FIN_WAIT2"),
-            format!("state tcp {l}:{c} ESTABLISHED->CLOSE_WAIT")
-        ])
+    let closing = stream.until_all(&[(c, l, "FIN_WAIT2"), (l, c, "CLOSE_WAIT")]);
+    let client_path = path_of(&closing, c, l);
+    assert!(
+        client_path == ["ESTABLISHED->FIN_WAIT2"]
+            || client_path == ["ESTABLISHED->FIN_WAIT1", "FIN_WAIT1->FIN_WAIT2"],
+        "{client_path:?}"
     );
+    assert_eq!(path_of(&closing, l, c), ["ESTABLISHED->CLOSE_WAIT"]);
 
-    std::thread::sleep(STEP);
     drop(server);
-    let mut ending = summary(&stream.take(2));
-    ending.sort();
-    assert_eq!(
-        ending,
-        sorted([
-            format!("closed tcp {l}:{c} CLOSE_WAIT->-"),
-            format!("state tcp {c}:{l} FIN_WAIT2->TIME_WAIT")
-        ])
+    let ending = stream.until_all(&[(c, l, "TIME_WAIT"), (l, c, "-")]);
+    assert_eq!(path_of(&ending, c, l), ["FIN_WAIT2->TIME_WAIT"]);
+    let server_path = path_of(&ending, l, c);
+    assert!(
+        server_path == ["CLOSE_WAIT->-"] || server_path == ["CLOSE_WAIT->LAST_ACK", "LAST_ACK->-"],
+        "{server_path:?}"
     );
 
-    std::thread::sleep(STEP);
     drop(listener);
-    assert_eq!(
-        summary(&stream.take(1)),
-        [format!("closed tcp {l}:0 LISTEN->-")]
-    );
-    let rest = stream.quiet_for(STEP);
-    assert!(rest.is_empty(), "nothing else: {:?}", summary(&rest));
+    let (_m, m) = marker(&ns);
+    let mut rest = summary(&stream.until_all(&[(l, 0, "-"), (m, 0, "LISTEN")]));
+    rest.sort();
+    let mut expected = [
+        format!("closed tcp {l}:0 LISTEN->-"),
+        format!("opened tcp {m}:0 -->LISTEN"),
+    ];
+    expected.sort();
+    assert_eq!(rest, expected, "nothing else happened");
 }
 
 #[test]
@@ -169,14 +153,14 @@ fn filters_apply_to_events() {
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         (l, c, udp)
     });
-    let events = stream.take(1);
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["to"], "LISTEN");
-    let rest = stream.quiet_for(STEP);
-    assert!(
-        rest.is_empty(),
-        "only the listener passes --state listen: {:?}",
-        summary(&rest)
+    let l = held.0.local_addr().unwrap().port();
+    let (_m, m) = marker(&ns);
+    let events = stream.until_all(&[(l, 0, "LISTEN"), (m, 0, "LISTEN")]);
+    assert_eq!(
+        events.len(),
+        2,
+        "only the listeners pass --state listen: {:?}",
+        summary(&events)
     );
     drop(held);
 }
@@ -195,7 +179,6 @@ fn wait_for_a_listener_a_timeout_and_a_free_port() {
     });
     let p = port.to_string();
 
-    let started = Instant::now();
     let out = ns
         .portscope(&["wait", &p, "--timeout", "0.3"])
         .output()
@@ -206,13 +189,9 @@ fn wait_for_a_listener_a_timeout_and_a_free_port() {
         "{}",
         stderr_of(&out)
     );
-    assert!(started.elapsed() < Duration::from_secs(5));
 
-    let waiter = ns
-        .portscope(&["wait", &p, "--timeout", "10"])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let mut waiter = Running::spawn(ns.portscope(&["wait", &p, "--timeout", "10"]));
+    waiter.err_line("waiting for something to listen");
     let listener = ns.inside(|| {
         let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
         s.set_reuse_address(true).unwrap();
@@ -226,7 +205,7 @@ fn wait_for_a_listener_a_timeout_and_a_free_port() {
         s.listen(8).unwrap();
         TcpListener::from(s)
     });
-    assert_eq!(finish(waiter), Some(0), "a listener appeared mid-wait");
+    assert_eq!(waiter.exit_code(), Some(0), "a listener appeared mid-wait");
 
     // --free: the holder is another process, which then exits.
     let mut holder = ns
@@ -247,34 +226,17 @@ fn wait_for_a_listener_a_timeout_and_a_free_port() {
         });
         found.unwrap().to_string()
     };
-    let waiter = ns
-        .portscope(&["wait", &held, "--free", "--timeout", "10"])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let mut waiter = Running::spawn(ns.portscope(&["wait", &held, "--free", "--timeout", "10"]));
+    waiter.err_line("to be free");
     holder.kill().unwrap();
     holder.wait().unwrap();
-    assert_eq!(finish(waiter), Some(0), "freed when the holder exited");
+    assert_eq!(waiter.exit_code(), Some(0), "freed when the holder exited");
 
     let out = ns
         .portscope(&["wait", &p, "--host", "127.0.0.1", "--timeout", "0.5"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "nothing accepts on the port");
-}
-
-fn finish(mut child: Child) -> Option<i32> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("still waiting");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -292,11 +254,24 @@ fn screen_under_a_pseudo_terminal() {
         .spawn()
         .unwrap();
     let mut keys = child.stdin.take().unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // Keys once a whole frame is on the screen.
+    let mut screen_out = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("q quit") {
+        let n = screen_out.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "the screen ended before a frame: {:?}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
     keys.write_all(b"q").unwrap();
     keys.flush().unwrap();
+    screen_out.read_to_end(&mut seen).unwrap();
     let out = child.wait_with_output().unwrap();
-    let screen = stdout_of(&out);
+    let screen = String::from_utf8_lossy(&seen).into_owned();
     assert_eq!(out.status.code(), Some(0), "q quits with 0: {screen:?}");
     assert!(
         screen.contains("\x1b[?1049h"),

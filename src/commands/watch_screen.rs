@@ -9,39 +9,35 @@ use anyhow::Result;
 use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyModifiers};
 use crossterm::{cursor, execute, queue, terminal};
 
-use super::Watcher;
-use super::tracker::{ChangeKind, Key, key};
-use crate::cli::{SortKey, WatchArgs};
+use super::output;
 use crate::exit::Exit;
 use crate::interrupt::interrupted;
 use crate::model::Socket;
+use crate::render::sockets::Order;
 use crate::render::summary::Summary;
 use crate::render::watch::{Mark, ScreenRows};
 use crate::render::{self, Style};
+use crate::watch::Watcher;
+use crate::watch::tracker::{ChangeKind, Key, key};
 
 /// How many refreshes a closed socket stays on screen, dimmed.
 const GONE_FOR: u8 = 3;
 
-const SORTS: [Option<SortKey>; 5] = [
-    None,
-    Some(SortKey::Port),
-    Some(SortKey::State),
-    Some(SortKey::Pid),
-    Some(SortKey::Proto),
-];
-
 /// Puts the terminal back however the screen ends (error, panic, key).
-struct Terminal;
+pub struct Terminal;
 
 impl Terminal {
-    fn enter() -> Result<Terminal> {
+    /// Raw mode and the alternate screen; fails without a controlling terminal.
+    pub fn enter() -> Result<Terminal> {
         terminal::enable_raw_mode()?;
+        // From here on, dropping it puts the terminal back, whatever fails next.
+        let entered = Terminal;
         execute!(
             std::io::stdout(),
             terminal::EnterAlternateScreen,
             cursor::Hide
         )?;
-        Ok(Terminal)
+        Ok(entered)
     }
 }
 
@@ -66,11 +62,15 @@ struct View {
     last: (usize, usize, usize),
 }
 
-pub fn run(mut watcher: Watcher, args: &WatchArgs, style: Style) -> Result<Exit> {
-    let _terminal = Terminal::enter()?;
-    let every = Duration::from_secs_f64(args.interval);
+pub fn run(
+    _terminal: Terminal,
+    mut watcher: Watcher,
+    every: Duration,
+    order: Order,
+    style: Style,
+) -> Result<Exit> {
     let mut view = View {
-        sort: SORTS.iter().position(|s| *s == args.sort).unwrap_or(0),
+        sort: Order::ALL.iter().position(|o| *o == order).unwrap_or(0),
         paused: false,
         gone: Vec::new(),
         marks: HashMap::new(),
@@ -80,6 +80,7 @@ pub fn run(mut watcher: Watcher, args: &WatchArgs, style: Style) -> Result<Exit>
         let next = Instant::now() + every;
         if !view.paused {
             let changes = watcher.look()?;
+            output::notes(&watcher.notes);
             view.marks.clear();
             view.gone.retain_mut(|(_, left)| {
                 *left -= 1;
@@ -145,7 +146,7 @@ pub fn run(mut watcher: Watcher, args: &WatchArgs, style: Style) -> Result<Exit>
                     code: KeyCode::Char('s'),
                     ..
                 }) => {
-                    view.sort = (view.sort + 1) % SORTS.len();
+                    view.sort = (view.sort + 1) % Order::ALL.len();
                     draw(&watcher, &view, &style, every)?;
                 }
                 Event::Resize(..) => draw(&watcher, &view, &style, every)?,
@@ -155,22 +156,12 @@ pub fn run(mut watcher: Watcher, args: &WatchArgs, style: Style) -> Result<Exit>
     }
 }
 
-fn sort_name(sort: Option<SortKey>) -> &'static str {
-    match sort {
-        None => "listeners, port",
-        Some(SortKey::Port) => "port",
-        Some(SortKey::State) => "state",
-        Some(SortKey::Pid) => "pid",
-        Some(SortKey::Proto) => "proto",
-    }
-}
-
 fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Result<()> {
-    let (width, height) = crate::terminal::size();
+    let (width, height) = output::size();
     let height = usize::from(height);
     let mut live: Vec<Socket> = watcher.tracker.sockets().cloned().collect();
     let summary = Summary::of(&live);
-    render::sockets::sort(&mut live, SORTS[view.sort]);
+    render::sockets::sort(&mut live, Order::ALL[view.sort]);
     let shown_live = live.len();
     let mut rows: Vec<Socket> = live;
     rows.extend(view.gone.iter().map(|(s, _)| s.clone()));
@@ -213,10 +204,7 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
     };
     render::rows(
         &mut frame,
-        &ScreenRows {
-            inv: &inv,
-            marks: &row_marks[..inv.sockets.len()],
-        },
+        &ScreenRows::new(&inv, &row_marks[..inv.sockets.len()]),
         &table_style,
     )?;
     text.push_str(&String::from_utf8_lossy(&frame));
@@ -227,7 +215,7 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
         text,
         "every {:.2} s · q quit · p pause · s sort ({})",
         every.as_secs_f64(),
-        sort_name(SORTS[view.sort])
+        Order::ALL[view.sort].name()
     );
     let mut out = std::io::stdout().lock();
     queue!(

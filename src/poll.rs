@@ -1,15 +1,18 @@
-//! poll(2) over a few descriptors, returning early on Ctrl-C.
+//! poll(2) over a few descriptors, returning early on a signal: the one wait every socket
+//! loop (endpoints, probe) is built on.
 
 use std::io;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
 pub const IN: libc::c_short = libc::POLLIN;
+pub const OUT: libc::c_short = libc::POLLOUT;
 
-pub fn entry(fd: RawFd) -> libc::pollfd {
+/// A poll entry for `fd` (-1: ignored) waiting for `events`.
+pub fn entry(fd: RawFd, events: libc::c_short) -> libc::pollfd {
     libc::pollfd {
         fd,
-        events: IN,
+        events,
         revents: 0,
     }
 }
@@ -31,6 +34,11 @@ pub fn wait(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
 }
 
 /// Whether poll marked this entry readable (or hung up / in error, which a read reports).
-pub fn ready(fd: &libc::pollfd) -> bool {
+pub fn readable(fd: &libc::pollfd) -> bool {
     fd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
+}
+
+/// Whether poll marked this entry writable (or in error, which a write reports).
+pub fn writable(fd: &libc::pollfd) -> bool {
+    fd.revents & (libc::POLLOUT | libc::POLLHUP | libc::POLLERR) != 0
 }

@@ -12,23 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// What the scan found.
-#[derive(Debug, Default)]
-pub struct Owners {
-    pub by_inode: HashMap<u32, Vec<u32>>,
-    /// Processes whose fd directory could not be read (another user's, without privileges).
-    pub unreadable: usize,
-}
-
-/// Which processes to read.
-#[derive(Debug, Clone, Copy)]
-pub enum Scope {
-    /// Every process; with `stop_early`, stop once each wanted inode has an owner.
-    All {
-        stop_early: bool,
-    },
-    Pid(u32),
-}
+use super::{Owners, Scope};
 
 /// Finds the processes holding these socket inodes.
 pub fn find_owners(wanted: &[u32], scope: Scope) -> Owners {

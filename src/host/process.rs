@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
-use crate::inventory::users::{lookup_user, process_uid};
+use super::users::{lookup_user, process_uid};
 use crate::model::Process;
 
 /// Describes these processes. A pid that exited meanwhile is simply absent.
@@ -49,21 +49,13 @@ pub fn describe(pids: &[u32]) -> HashMap<u32, Process> {
 
 /// uid -> user name through getpwuid_r (so LDAP/sssd users resolve too), cached.
 #[derive(Default)]
-pub struct UserNames(HashMap<u32, Option<String>>);
+struct UserNames(HashMap<u32, Option<String>>);
 
 impl UserNames {
-    pub fn name(&mut self, uid: u32) -> Option<String> {
+    fn name(&mut self, uid: u32) -> Option<String> {
         self.0
             .entry(uid)
             .or_insert_with(|| lookup_user(uid))
             .clone()
     }
-}
-
-/// The names of these uids; uids without a name map to their number.
-pub fn user_names(uids: impl IntoIterator<Item = u32>) -> HashMap<u32, String> {
-    let mut names = UserNames::default();
-    uids.into_iter()
-        .map(|uid| (uid, names.name(uid).unwrap_or_else(|| uid.to_string())))
-        .collect()
 }

@@ -1,5 +1,6 @@
 //! The fallback when sock_diag cannot answer (a kernel built without inet_diag or udp_diag):
 //! the text tables in /proc/net/{tcp,tcp6,udp,udp6}. They lack IPV6_V6ONLY and timers.
+//! Read through /proc/thread-self, which shows the reading thread's network namespace.
 
 use std::collections::HashSet;
 use std::io;
@@ -9,10 +10,10 @@ use crate::model::{Endpoint, Family, Proto, Socket, TcpState};
 
 pub fn read(family: Family, proto: Proto, out: &mut Vec<Socket>) -> io::Result<()> {
     let file = match (proto, family) {
-        (Proto::Tcp, Family::Ipv4) => "/proc/net/tcp",
-        (Proto::Tcp, Family::Ipv6) => "/proc/net/tcp6",
-        (Proto::Udp, Family::Ipv4) => "/proc/net/udp",
-        (Proto::Udp, Family::Ipv6) => "/proc/net/udp6",
+        (Proto::Tcp, Family::Ipv4) => "/proc/thread-self/net/tcp",
+        (Proto::Tcp, Family::Ipv6) => "/proc/thread-self/net/tcp6",
+        (Proto::Udp, Family::Ipv4) => "/proc/thread-self/net/udp",
+        (Proto::Udp, Family::Ipv6) => "/proc/thread-self/net/udp6",
     };
     let text = std::fs::read_to_string(file)?;
     // The kernel writes these files a page per read() while sockets come and go, so a socket

@@ -1,40 +1,56 @@
 //! macOS and Windows: netstat2 for the table and its owning pids. Queues, uid, inode, timers
 //! and IPV6_V6ONLY are not available there and are reported as zero or unknown.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, SocketInfo};
 
-use super::Collected;
-use crate::model::{Endpoint, Family, Proto, Socket, TcpState};
+use super::{DestroyFeed, Host, Owners, Scope, Table};
+use crate::model::{Endpoint, Family, PortSettings, Proto, Socket, TcpState};
 use crate::query::{OwnerLookup, Query};
 
-pub fn collect_sockets(query: &Query) -> Result<Collected> {
-    let mut families = AddressFamilyFlags::empty();
-    for family in &query.families {
-        families |= match family {
-            Family::Ipv4 => AddressFamilyFlags::IPV4,
-            Family::Ipv6 => AddressFamilyFlags::IPV6,
-        };
+/// netstat2 reports owners with the table, so `owners` has nothing left to find.
+pub struct PortableHost;
+
+impl Host for PortableHost {
+    fn sockets(&self, query: &Query) -> Result<Table> {
+        let mut families = AddressFamilyFlags::empty();
+        for family in &query.families {
+            families |= match family {
+                Family::Ipv4 => AddressFamilyFlags::IPV4,
+                Family::Ipv6 => AddressFamilyFlags::IPV6,
+            };
+        }
+        let mut protos = ProtocolFlags::empty();
+        for proto in &query.protos {
+            protos |= match proto {
+                Proto::Tcp => ProtocolFlags::TCP,
+                Proto::Udp => ProtocolFlags::UDP,
+            };
+        }
+        let infos = netstat2::get_sockets_info(families, protos).context("listing sockets")?;
+        let keep_pids = query.owners != OwnerLookup::Skip;
+        Ok(Table {
+            sockets: infos
+                .into_iter()
+                .filter_map(|info| to_socket(info, keep_pids))
+                .collect(),
+            notes: Vec::new(),
+        })
     }
-    let mut protos = ProtocolFlags::empty();
-    for proto in &query.protos {
-        protos |= match proto {
-            Proto::Tcp => ProtocolFlags::TCP,
-            Proto::Udp => ProtocolFlags::UDP,
-        };
+
+    fn owners(&self, _inodes: &[u32], _scope: Scope) -> Owners {
+        Owners::default()
     }
-    let infos = netstat2::get_sockets_info(families, protos).context("listing sockets")?;
-    let keep_pids = query.owners != OwnerLookup::Skip;
-    let sockets = infos
-        .into_iter()
-        .filter_map(|info| to_socket(info, keep_pids))
-        .filter(|s| query.matches_kernel_fields(s))
-        .collect();
-    Ok(Collected {
-        sockets,
-        unreadable: 0,
-        notes: Vec::new(),
-    })
+
+    /// Not read on this platform yet.
+    fn port_settings(&self) -> Result<PortSettings> {
+        bail!("the ephemeral port settings are read on Linux only")
+    }
+
+    /// No destroy notifications here: watching relies on polling alone.
+    fn destroy_feed(&self, _protos: &[Proto]) -> Option<DestroyFeed> {
+        None
+    }
 }
 
 fn to_socket(info: SocketInfo, keep_pids: bool) -> Option<Socket> {
@@ -69,7 +85,6 @@ fn to_socket(info: SocketInfo, keep_pids: bool) -> Option<Socket> {
         }
     };
     let mut socket = Socket::new(proto, local, remote, state);
-    socket.uid = uid_of(&info);
     socket.inode = inode_of(&info);
     if keep_pids {
         socket.pids = info.associated_pids;
@@ -79,23 +94,7 @@ fn to_socket(info: SocketInfo, keep_pids: bool) -> Option<Socket> {
     Some(socket)
 }
 
-#[cfg(target_os = "linux")]
-fn uid_of(info: &SocketInfo) -> u32 {
-    info.uid
-}
-
-#[cfg(not(target_os = "linux"))]
-fn uid_of(_info: &SocketInfo) -> u32 {
-    0
-}
-
-#[cfg(target_os = "linux")]
-fn inode_of(info: &SocketInfo) -> u32 {
-    info.inode
-}
-
 /// No inode here; any non-zero value marks "held by a file descriptor" for `Socket::owner`.
-#[cfg(not(target_os = "linux"))]
 fn inode_of(info: &SocketInfo) -> u32 {
     u32::from(!info.associated_pids.is_empty())
 }
@@ -117,25 +116,3 @@ fn tcp_state(state: &netstat2::TcpState) -> Option<TcpState> {
         N::DeleteTcb | N::Unknown => return None,
     })
 }
-
-/// Not read on this platform yet.
-pub fn port_range() -> Option<(u16, u16)> {
-    None
-}
-
-pub fn unprivileged_port_start() -> Option<u16> {
-    None
-}
-
-pub fn port_settings() -> Option<crate::model::PortSettings> {
-    None
-}
-
-/// No destroy notifications here: watching relies on polling alone.
-pub fn destroy_feed(_protos: &[crate::model::Proto]) -> Option<super::DestroyFeed> {
-    None
-}
-
-/// Nothing is remembered between collections here: each is complete.
-#[derive(Debug, Default)]
-pub struct Memory;

@@ -100,11 +100,14 @@ pub fn resolve(host: &str, families: Families) -> Result<Vec<IpAddr>> {
     }
     let mut found: Vec<IpAddr> = match bare.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
-        Err(_) => (bare, 0)
-            .to_socket_addrs()
-            .map_err(|e| anyhow::anyhow!("unknown host '{bare}' ({e})"))?
-            .map(|a| a.ip())
-            .collect(),
+        Err(_) => {
+            check_name(bare)?;
+            (bare, 0)
+                .to_socket_addrs()
+                .map_err(|e| anyhow::anyhow!("unknown host '{bare}' ({e})"))?
+                .map(|a| a.ip())
+                .collect()
+        }
     };
     let mut seen = std::collections::HashSet::new();
     found.retain(|ip| seen.insert(*ip));
@@ -117,6 +120,30 @@ pub fn resolve(host: &str, families: Families) -> Result<Vec<IpAddr>> {
         bail!("'{bare}' has no address of the family asked for (-4/-6): {found:?}");
     }
     Ok(allowed)
+}
+
+/// Refuses, without asking the resolver, what cannot be a host name: characters outside
+/// letters, digits, `-`, `_` and `.` (an address typed wrong, say), over-long names, and the
+/// reserved `.invalid` domain (RFC 6761), which never resolves.
+fn check_name(name: &str) -> Result<()> {
+    let valid_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let labels_ok = name
+        .trim_end_matches('.')
+        .split('.')
+        .all(|label| (1..=63).contains(&label.len()));
+    if !valid_chars || !labels_ok || name.len() > 253 {
+        bail!(
+            "'{}' is neither an IP address nor a valid host name",
+            crate::text::escaped(name)
+        );
+    }
+    let lower = name.trim_end_matches('.').to_ascii_lowercase();
+    if lower == "invalid" || lower.ends_with(".invalid") {
+        bail!("unknown host '{name}' (the .invalid domain never resolves)");
+    }
+    Ok(())
 }
 
 /// `ADDR` or `ADDR:PORT` for --source; a bare address binds port 0.
@@ -177,6 +204,8 @@ mod tests {
         assert!(remote("127.0.0.1:0", Families::Any).is_err());
         assert!(remote(":80", Families::Any).is_err());
         assert!(remote("no-such-host.invalid:80", Families::Any).is_err());
+        assert!(resolve("bad host!", Families::Any).is_err());
+        assert!(resolve("a\x1b[2J", Families::Any).is_err());
     }
 
     #[test]

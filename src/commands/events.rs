@@ -1,0 +1,135 @@
+//! Where an endpoint's events go: a line for people on stderr, or one JSON object per line on
+//! stdout; received data goes to stdout (decoded on a terminal or with --encoding, raw
+//! otherwise).
+
+use std::io::{self, IsTerminal, Write};
+use std::time::Instant;
+
+use super::output;
+use crate::addr::Families;
+use crate::cli::{EncodingName, EndpointArgs};
+use crate::endpoint::decode::Encoding;
+use anyhow::Result;
+
+use crate::Exit;
+use crate::endpoint::event::{Event, EventKind};
+use crate::endpoint::{Common, Reporter, Sink};
+use crate::host::Host;
+use crate::model::Proto;
+use crate::render::events;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Human,
+    Json,
+    /// Data only.
+    Quiet,
+}
+
+pub struct Terminal {
+    mode: Mode,
+    start: Instant,
+    /// Decode received data for display (else write it raw).
+    decode: bool,
+}
+
+impl Terminal {
+    pub fn new(args: &EndpointArgs) -> Terminal {
+        let mode = if args.json {
+            Mode::Json
+        } else if args.quiet {
+            Mode::Quiet
+        } else {
+            Mode::Human
+        };
+        Terminal {
+            mode,
+            start: Instant::now(),
+            // Bytes go to a pipe as they came, unless an encoding was asked for.
+            decode: args.encoding.is_some() || io::stdout().is_terminal(),
+        }
+    }
+
+    pub fn json(&self) -> bool {
+        self.mode == Mode::Json
+    }
+}
+
+impl Sink for Terminal {
+    fn event(&self, event: &Event) -> io::Result<()> {
+        match self.mode {
+            Mode::Quiet => Ok(()),
+            // People's lines are diagnostics: a closed stderr must not end the endpoint.
+            Mode::Human => {
+                let _ = writeln!(io::stderr().lock(), "{}", events::human(event));
+                Ok(())
+            }
+            Mode::Json => {
+                let mut out = output::stdout_lines();
+                let t_ms = self.start.elapsed().as_secs_f64() * 1000.0;
+                events::json(&mut out, t_ms, event)?;
+                out.flush()
+            }
+        }
+    }
+
+    fn data(&self, text: Option<&str>, raw: &[u8]) -> io::Result<()> {
+        if self.mode == Mode::Json {
+            return Ok(());
+        }
+        let mut out = output::stdout_lines();
+        match text {
+            Some(text) => {
+                out.write_all(text.as_bytes())?;
+                // On a terminal the next event line must not be glued to the data.
+                if self.mode == Mode::Human && !text.ends_with('\n') {
+                    out.write_all(b"\n")?;
+                }
+            }
+            None => out.write_all(raw)?,
+        }
+        out.flush()
+    }
+
+    fn decodes(&self) -> bool {
+        self.decode || self.mode == Mode::Json
+    }
+}
+
+/// The options every endpoint takes.
+pub fn common(args: &EndpointArgs) -> Common {
+    Common {
+        families: Families::from_flags(args.ipv4, args.ipv6),
+        encoding: match args.encoding.unwrap_or(EncodingName::Utf8) {
+            EncodingName::Utf8 => Encoding::Utf8,
+            EncodingName::Gbk => Encoding::Gbk,
+            EncodingName::Latin1 => Encoding::Latin1,
+            EncodingName::Hex => Encoding::Hex,
+        },
+        grace: std::time::Duration::from_millis(args.follow),
+        reuseaddr: args.reuseaddr,
+        reuseport: args.reuseport,
+        nodelay: args.nodelay,
+    }
+}
+
+/// Runs an endpoint: its sink made from the common flags, its config resolved, a failure
+/// also ending a JSON event stream with an `error` event (the one-line message still goes to
+/// stderr), so a script reading stdout sees why the stream stopped.
+pub fn endpoint<C>(
+    host: &dyn Host,
+    args: &EndpointArgs,
+    proto: Proto,
+    config: impl FnOnce() -> Result<C>,
+    run: impl FnOnce(&C, Reporter) -> Result<Exit>,
+) -> Result<Exit> {
+    crate::interrupt::install();
+    let sink = Terminal::new(args);
+    let result = config().and_then(|c| run(&c, Reporter::new(host, &sink)));
+    if let (Err(e), true) = (&result, sink.json()) {
+        let mut event = Event::new(EventKind::Error, proto);
+        event.error = Some(format!("{e:#}"));
+        let _ = sink.event(&event);
+    }
+    result
+}

@@ -1,0 +1,92 @@
+//! The shared filter flags, resolved into a `Query`.
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::{FilterArgs, SortKey};
+use crate::host::Host;
+use crate::model::{Family, Proto, TcpState};
+use crate::ports::parse_port;
+use crate::query::{OwnerLookup, Query, StateSet, parse_states};
+use crate::render::sockets::Order;
+
+/// What the flags ask for. `need_owners` says whether the output shows owners; `all_owners`
+/// turns off the early stop of a port-filtered owner scan.
+pub fn query(
+    host: &dyn Host,
+    f: &FilterArgs,
+    need_owners: bool,
+    all_owners: bool,
+) -> Result<Query> {
+    let protos = pick(f.tcp, f.udp, [Proto::Tcp, Proto::Udp]);
+    let families = pick(f.ipv4, f.ipv6, [Family::Ipv4, Family::Ipv6]);
+    let mut states = if f.state.is_empty() {
+        StateSet::ALL
+    } else {
+        StateSet::of(&parse_states(&f.state)?)
+    };
+    if f.listening {
+        states = states.intersect(StateSet::of(&[TcpState::Listen, TcpState::Unconn]));
+    }
+    let port = |text: &Option<String>, what: &str| -> Result<Option<u16>> {
+        text.as_deref()
+            .map(|t| parse_port(t).with_context(|| what.to_string()))
+            .transpose()
+    };
+    let uid = f
+        .user
+        .as_deref()
+        .map(|u| resolve_user(host, u))
+        .transpose()?;
+    let wants_owner = need_owners || f.pid.is_some() || f.process.is_some();
+    // A port filter leaves few sockets, so the scan may stop at their first holders.
+    let by_port = f.port.is_some() || f.sport.is_some() || f.dport.is_some();
+    let owners = match (wants_owner, f.pid) {
+        (false, _) => OwnerLookup::Skip,
+        (true, Some(pid)) => OwnerLookup::Pid(pid),
+        (true, None) => OwnerLookup::Scan {
+            stop_early: by_port && !all_owners,
+        },
+    };
+    Ok(Query {
+        protos,
+        families,
+        states,
+        any_port: port(&f.port, "--port")?,
+        local_port: port(&f.sport, "--sport")?,
+        remote_port: port(&f.dport, "--dport")?,
+        uid,
+        pid: f.pid,
+        process: f.process.clone(),
+        owners,
+    })
+}
+
+/// The display order asked for.
+pub fn order(key: Option<SortKey>) -> Order {
+    match key {
+        None => Order::Listeners,
+        Some(SortKey::Port) => Order::Port,
+        Some(SortKey::State) => Order::State,
+        Some(SortKey::Pid) => Order::Pid,
+        Some(SortKey::Proto) => Order::Proto,
+    }
+}
+
+/// Both flags or neither means both kinds.
+pub fn pick<T: Copy>(first: bool, second: bool, kinds: [T; 2]) -> Vec<T> {
+    match (first, second) {
+        (true, false) => vec![kinds[0]],
+        (false, true) => vec![kinds[1]],
+        _ => kinds.to_vec(),
+    }
+}
+
+fn resolve_user(host: &dyn Host, text: &str) -> Result<u32> {
+    if let Ok(uid) = text.parse::<u32>() {
+        return Ok(uid);
+    }
+    match host.uid_of(text) {
+        Some(uid) => Ok(uid),
+        None => bail!("unknown user '{}'", crate::text::escaped(text)),
+    }
+}

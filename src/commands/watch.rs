@@ -1,0 +1,66 @@
+//! `portscope watch`: the socket table over time, as a live screen or a stream of changes.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use super::{filters, output, watch_screen};
+use crate::Exit;
+use crate::cli::WatchArgs;
+use crate::host::Host;
+use crate::interrupt::{self, install};
+use crate::render::{self, Style};
+use crate::watch::Watcher;
+
+pub fn run(host: &dyn Host, args: &WatchArgs, style: Style) -> Result<Exit> {
+    if args.interval < 0.05 {
+        bail!("--interval must be at least 0.05 seconds");
+    }
+    install();
+    let query = filters::query(host, &args.filter, true, false)?;
+    let watcher = Watcher::new(host, query);
+    let every = Duration::from_secs_f64(args.interval);
+    if args.json || !style.terminal {
+        return stream(watcher, every);
+    }
+    // A terminal on stdout but no controlling terminal to read keys from (setsid, some
+    // schedulers): the event stream, as in a pipe.
+    match watch_screen::Terminal::enter() {
+        Ok(terminal) => {
+            watch_screen::run(terminal, watcher, every, filters::order(args.sort), style)
+        }
+        Err(_) => stream(watcher, every),
+    }
+}
+
+/// One JSON object per change, one per line, flushed after each look.
+fn stream(mut watcher: Watcher, every: Duration) -> Result<Exit> {
+    let started = Instant::now();
+    let mut out = output::stdout();
+    let mut baseline = true;
+    loop {
+        let next = Instant::now() + every;
+        let changes = watcher.look()?;
+        output::notes(&watcher.notes);
+        if baseline {
+            baseline = false;
+            // Changes from now on are reported: a script starting watch can go ahead.
+            output::diagnostic(&format!(
+                "watching {} sockets; changes follow",
+                watcher.tracker.sockets().count()
+            ));
+        }
+        if !changes.is_empty() {
+            let t_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let inv = watcher.inventory(Vec::new());
+            for change in &changes {
+                render::watch::event(&mut out, t_ms, change, &inv)?;
+            }
+            out.flush()?;
+        }
+        if interrupt::sleep(next.saturating_duration_since(Instant::now())) {
+            return Ok(Exit::Interrupted);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The host: the one place that reads sockets, their owners, processes, users and port
+//! settings. Every command receives a `&dyn Host` from `lib::run`; which one (this network
+//! namespace, another one, the portable backend, a fake in tests) is decided here.
+
+#[cfg(test)]
+pub mod fake;
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+mod netlink;
+#[cfg(not(target_os = "linux"))]
+mod portable;
+mod process;
+#[cfg(target_os = "linux")]
+mod procfs;
+#[cfg(target_os = "linux")]
+mod procnet;
+#[cfg(target_os = "linux")]
+mod sysctl;
+#[cfg(all(test, target_os = "linux"))]
+mod tests;
+mod users;
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+
+use crate::model::{PortSettings, Process, Proto, Socket};
+use crate::query::Query;
+
+/// What a look at the socket table found, before owners.
+#[derive(Debug, Default)]
+pub struct Table {
+    pub sockets: Vec<Socket>,
+    /// Things the user should know about how the table was read (a fallback, say).
+    pub notes: Vec<String>,
+}
+
+/// Which processes an owner scan reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every process; with `stop_early`, stop once each wanted inode has an owner.
+    All { stop_early: bool },
+    /// Only this process's descriptors.
+    Pid(u32),
+}
+
+/// Socket inode -> the pids holding it, and what could not be read.
+#[derive(Debug, Default)]
+pub struct Owners {
+    pub by_inode: HashMap<u32, Vec<u32>>,
+    /// Processes whose descriptors could not be read (another user's, without privileges).
+    pub unreadable: usize,
+}
+
+/// Sockets the kernel destroyed since the last call (empty when none).
+pub type DestroyFeed = Box<dyn FnMut() -> Vec<Socket> + Send>;
+
+/// Everything portscope reads about the machine, behind one seam.
+pub trait Host: Sync {
+    /// The sockets the query's kernel-side filters ask for (protocols, families, states and
+    /// ports where the backend can apply them); more is fine, the caller filters again.
+    /// Backends that learn owners with the table (netstat2) fill `pids` in.
+    fn sockets(&self, query: &Query) -> Result<Table>;
+
+    /// The processes holding these socket inodes.
+    fn owners(&self, inodes: &[u32], scope: Scope) -> Owners;
+
+    /// Name, command line and user of these pids; a pid that exited meanwhile is absent.
+    /// Processes are host-wide, whichever network namespace the sockets come from.
+    fn processes(&self, pids: &[u32]) -> HashMap<u32, Process> {
+        process::describe(pids)
+    }
+
+    /// The name of a uid (NSS-aware where the platform has it).
+    fn user_name(&self, uid: u32) -> Option<String> {
+        users::lookup_user(uid)
+    }
+
+    /// The uid of a user name.
+    fn uid_of(&self, name: &str) -> Option<u32> {
+        users::uid_of(name)
+    }
+
+    /// How the kernel hands out ports here; the error says what could not be read.
+    fn port_settings(&self) -> Result<PortSettings>;
+
+    /// Subscribes to the kernel's socket-destroy notifications where it offers them (Linux,
+    /// CAP_NET_ADMIN); None elsewhere.
+    fn destroy_feed(&self, protos: &[Proto]) -> Option<DestroyFeed>;
+}
+
+/// The host as this process sees it, in its own network namespace.
+#[cfg(target_os = "linux")]
+pub fn local() -> Box<dyn Host> {
+    Box::new(linux::LinuxHost::current())
+}
+
+/// The host seen from inside another network namespace, entered through a file that names
+/// it: `/run/netns/NAME`, `/proc/PID/ns/net` or any other nsfs path. Sockets and port
+/// settings are that namespace's; processes and users stay host-wide.
+#[cfg(target_os = "linux")]
+pub fn in_netns(path: &std::path::Path) -> Result<Box<dyn Host>> {
+    Ok(Box::new(linux::LinuxHost::entered(path)?))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn local() -> Box<dyn Host> {
+    Box::new(portable::PortableHost)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn in_netns(_path: &std::path::Path) -> Result<Box<dyn Host>> {
+    anyhow::bail!("network namespaces exist on Linux only")
+}
