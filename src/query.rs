@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
 
-use crate::model::{Family, Proto, Socket, TcpState};
+use crate::model::{Family, Proto, Socket, TcpState, UnixSocket};
 
 /// A set of socket states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,15 @@ impl StateSet {
             .filter(|s| applies(s) && self.contains(**s))
             .fold(0, |mask, s| mask | 1 << s.kernel_number())
     }
+
+    /// The unix_diag state mask; 0 means no Unix socket can match.
+    pub fn unix_mask(self) -> u32 {
+        TcpState::ALL
+            .iter()
+            .filter(|s| self.contains(**s))
+            .filter_map(|s| UnixSocket::kernel_number(*s))
+            .fold(0, |mask, n| mask | 1 << n)
+    }
 }
 
 /// How owning processes are looked up.
@@ -48,16 +57,20 @@ impl StateSet {
 pub enum OwnerLookup {
     /// Nothing shown or filtered needs them.
     Skip,
-    /// Scan every process; with `stop_early`, stop once each wanted socket has an owner.
-    Scan { stop_early: bool },
-    /// Only this process's descriptors.
-    Pid(u32),
+    /// Every holder of every socket: every process's descriptors are read.
+    Complete,
+    /// `--first-owner`: the first holder of each socket is enough (the scan stops once each
+    /// has one); with a pid filter, only that process is read.
+    First,
 }
 
 #[derive(Debug, Clone)]
 pub struct Query {
+    /// TCP and UDP: which protocols, in which families.
     pub protos: Vec<Proto>,
     pub families: Vec<Family>,
+    /// Unix domain sockets too.
+    pub unix: bool,
     pub states: StateSet,
     pub any_port: Option<u16>,
     pub local_port: Option<u16>,
@@ -74,6 +87,7 @@ impl Query {
         Query {
             protos: vec![Proto::Tcp, Proto::Udp],
             families: vec![Family::Ipv4, Family::Ipv6],
+            unix: false,
             states: StateSet::ALL,
             any_port: None,
             local_port: None,
@@ -81,7 +95,7 @@ impl Query {
             uid: None,
             pid: None,
             process: None,
-            owners: OwnerLookup::Scan { stop_early: false },
+            owners: OwnerLookup::Complete,
         }
     }
 
@@ -89,6 +103,15 @@ impl Query {
     pub fn port(port: u16) -> Query {
         Query {
             local_port: Some(port),
+            ..Query::everything()
+        }
+    }
+
+    /// Every Unix domain socket and nothing else, with owners.
+    pub fn unix_sockets() -> Query {
+        Query {
+            protos: Vec::new(),
+            unix: true,
             ..Query::everything()
         }
     }
@@ -147,7 +170,9 @@ impl Query {
 
     /// The filters that need only what the kernel reported (no owners).
     pub fn matches_kernel_fields(&self, s: &Socket) -> bool {
-        self.states.contains(s.state)
+        self.protos.contains(&s.proto)
+            && self.families.contains(&s.family)
+            && self.states.contains(s.state)
             && self
                 .any_port
                 .is_none_or(|p| s.local.port == p || s.remote.port == p)
@@ -156,12 +181,20 @@ impl Query {
             && self.uid.is_none_or(|uid| s.inode != 0 && s.uid == uid)
     }
 
-    /// The filters on owners, given the socket's processes' names.
-    pub fn matches_owner<'a>(&self, s: &Socket, names: impl Fn(u32) -> Option<&'a str>) -> bool {
-        self.pid.is_none_or(|pid| s.pids.contains(&pid))
+    /// The same for a Unix socket: it has no port, so a port filter leaves it out.
+    pub fn matches_unix_kernel_fields(&self, s: &UnixSocket) -> bool {
+        self.states.contains(s.state)
+            && self.any_port.is_none()
+            && self.local_port.is_none()
+            && self.remote_port.is_none()
+            && self.uid.is_none_or(|uid| s.uid == Some(uid))
+    }
+
+    /// The filters on owners, given a socket's holders and their processes' names.
+    pub fn matches_owner<'a>(&self, pids: &[u32], names: impl Fn(u32) -> Option<&'a str>) -> bool {
+        self.pid.is_none_or(|pid| pids.contains(&pid))
             && self.process.as_deref().is_none_or(|wanted| {
-                s.pids
-                    .iter()
+                pids.iter()
                     .filter_map(|pid| names(*pid))
                     .any(|name| name.contains(wanted))
             })
@@ -211,7 +244,13 @@ mod tests {
         assert_eq!(listening.kernel_mask(Proto::Udp), 1 << 7);
         let tw = StateSet::of(&[TcpState::TimeWait]);
         assert_eq!(tw.kernel_mask(Proto::Udp), 0);
-        assert_eq!(StateSet::ALL.kernel_mask(Proto::Tcp), 0xffe);
+        assert_eq!(StateSet::ALL.kernel_mask(Proto::Tcp), 0x2ffe);
+        let bound = StateSet::of(&[TcpState::Bound]);
+        assert_eq!(bound.kernel_mask(Proto::Tcp), 1 << 13);
+        assert_eq!(bound.kernel_mask(Proto::Udp), 0);
         assert_eq!(StateSet::ALL.kernel_mask(Proto::Udp), (1 << 7) | (1 << 1));
+        assert_eq!(StateSet::ALL.unix_mask(), (1 << 10) | (1 << 7) | (1 << 1));
+        assert_eq!(listening.unix_mask(), (1 << 10) | (1 << 7));
+        assert_eq!(tw.unix_mask(), 0);
     }
 }

@@ -15,13 +15,17 @@ use crate::render::{self, Style, json};
 
 pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     let need_owners = !args.summary && !args.no_owners;
-    let query = filters::query(host, &args.filter, need_owners, args.all_owners)?;
+    let query = filters::query(host, &args.filter, need_owners, args.owners.first_owner)?;
     let mut inv = inventory::collect(host, &query)?;
     sockets::sort(&mut inv.sockets, filters::order(args.sort));
+    sockets::sort_unix(&mut inv.unix, filters::order(args.sort));
     style.header = !args.no_header;
     let mut out = output::stdout();
     if args.summary {
-        let summary = Summary::of(&inv.sockets);
+        let mut summary = Summary::of(&inv.sockets);
+        if query.unix {
+            summary = summary.with_unix(&inv.unix);
+        }
         if args.json {
             json::value(&mut out, &summary)?;
         } else {
@@ -37,5 +41,5 @@ pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     }
     out.flush()?;
     output::report_gaps(&inv);
-    Ok(Exit::found(!inv.sockets.is_empty()))
+    Ok(Exit::found(!inv.is_empty()))
 }

@@ -1,14 +1,16 @@
 //! A host made of fixtures, for unit tests of the commands' loops (watch, wait, ephemeral
-//! --watch, why-bind): each look at the table takes the next scripted table, the last one
-//! repeating; owners, processes and settings come from the fixtures.
+//! --watch, why-bind) and of Unix socket queries: each look at the table takes the next
+//! scripted table, the last one repeating; owners, processes, files and settings come from
+//! the fixtures.
 
 use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Result, anyhow};
 
 use super::{DestroyFeed, Host, Owners, Scope, Table};
-use crate::model::{PortSettings, Process, Proto, Socket};
+use crate::model::{FileId, PortSettings, Process, Proto, Socket, UnixSocket};
 use crate::query::Query;
 
 #[derive(Default)]
@@ -18,6 +20,10 @@ pub struct FakeHost {
     /// Owners as the fixtures' `pids` say, learnt from every table handed out.
     owners: Mutex<HashMap<u32, Vec<u32>>>,
     taken: Mutex<usize>,
+    /// Unix sockets, the same at every look; their `pids` and `peer_pids` are the owners.
+    pub unix: Vec<UnixSocket>,
+    /// What `file_id` answers.
+    pub files: HashMap<PathBuf, FileId>,
     pub processes: HashMap<u32, Process>,
     pub users: HashMap<u32, String>,
     pub settings: Option<PortSettings>,
@@ -39,7 +45,7 @@ impl FakeHost {
 }
 
 impl Host for FakeHost {
-    fn sockets(&self, _query: &Query) -> Result<Table> {
+    fn sockets(&self, query: &Query) -> Result<Table> {
         let mut looks = self.looks.lock().unwrap_or_else(|e| e.into_inner());
         let table = if looks.len() > 1 {
             looks.pop_front()
@@ -59,10 +65,30 @@ impl Host for FakeHost {
                 s
             })
             .collect();
+        let unix = if query.unix {
+            self.unix.clone()
+        } else {
+            Vec::new()
+        };
+        let unix = unix
+            .into_iter()
+            .map(|mut s| {
+                if s.peer_inode != 0 && !s.peer_pids.is_empty() {
+                    owners.insert(s.peer_inode, std::mem::take(&mut s.peer_pids));
+                }
+                owners.insert(s.inode, std::mem::take(&mut s.pids));
+                s
+            })
+            .collect();
         Ok(Table {
             sockets,
+            unix,
             notes: Vec::new(),
         })
+    }
+
+    fn file_id(&self, path: &Path) -> Option<FileId> {
+        self.files.get(path).copied()
     }
 
     fn owners(&self, inodes: &[u32], scope: Scope) -> Owners {
@@ -75,7 +101,7 @@ impl Host for FakeHost {
                     .iter()
                     .copied()
                     .filter(|pid| match scope {
-                        Scope::All { .. } => true,
+                        Scope::All | Scope::FirstHolder => true,
                         Scope::Pid(only) => only == *pid,
                     })
                     .collect();

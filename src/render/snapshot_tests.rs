@@ -106,7 +106,7 @@ fn watch_screen_rows_with_marks() {
             0 => Mark::New,
             1 => Mark::Grew,
             6 => Mark::Changed(TcpState::SynSent),
-            11 => Mark::Gone,
+            _ if i == inv.sockets.len() - 1 => Mark::Gone,
             _ => Mark::Plain,
         })
         .collect();
@@ -136,4 +136,71 @@ fn ephemeral_report_text() {
     let report = crate::ephemeral::report::build(&settings, &inv.sockets);
     let text = render(|out| super::ephemeral::text(out, &report, &inv, &style(false, 0)));
     insta::assert_snapshot!(text);
+}
+
+fn sorted_with_unix() -> crate::model::Inventory {
+    let mut inv = fixtures::with_unix();
+    sort(&mut inv.sockets, super::sockets::Order::Listeners);
+    super::sockets::sort_unix(&mut inv.unix, super::sockets::Order::Listeners);
+    inv
+}
+
+/// `ls -tux`: TCP and UDP rows, then Unix rows whose foreign side is the peer's process.
+#[test]
+fn unix_rows_in_plain_columns() {
+    let inv = sorted_with_unix();
+    let text = render(|out| rows(out, &SocketRows { inventory: &inv }, &style(false, 0)));
+    assert!(
+        !text.contains('\x1b') && !text.contains("evil\n"),
+        "a hostile path is escaped:\n{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn unix_rows_fitted_to_a_terminal() {
+    let inv = sorted_with_unix();
+    let text = render(|out| rows(out, &SocketRows { inventory: &inv }, &style(true, 110)));
+    assert!(text.lines().all(|l| l.chars().count() <= 110), "{text}");
+    assert!(text.contains("u_seq"), "{text}");
+}
+
+/// JSON carries the hostile path exactly; the Unix objects have their own keys.
+#[test]
+fn unix_json() {
+    let inv = sorted_with_unix();
+    let text = render(|out| json::sockets(out, &inv));
+    let parsed: Vec<serde_json::Value> = serde_json::from_str(&text).expect("JSON");
+    let evil = parsed
+        .iter()
+        .find(|v| v["inode"] == 5010)
+        .expect("the hostile path");
+    assert_eq!(evil["path"], "/tmp/evil\n\x1b[2J.sock");
+    let unix_only: Vec<&str> = text.lines().filter(|l| l.contains("\"unix\"")).collect();
+    let unix_only = unix_only.join("\n");
+    insta::assert_snapshot!(unix_only);
+}
+
+#[test]
+fn who_unix_lines() {
+    let inv = sorted_with_unix();
+    let app: std::collections::HashSet<u32> = inv
+        .unix
+        .iter()
+        .filter(|s| s.path.as_deref() == Some("/run/app.sock"))
+        .map(|s| s.inode)
+        .collect();
+    let mut text = render(|out| who::write_unix(out, &inv, &app));
+    let log = std::collections::HashSet::from([5006]);
+    text.push_str(&render(|out| who::write_unix(out, &inv, &log)));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn summary_with_unix() {
+    let inv = sorted_with_unix();
+    let summary = Summary::of(&inv.sockets).with_unix(&inv.unix);
+    let table = render(|out| rows(out, &summary.rows(), &style(false, 0)));
+    let text = render(|out| json::value(out, &summary));
+    insta::assert_snapshot!(format!("{table}\n{text}"));
 }

@@ -1,9 +1,10 @@
-//! The `ls` table: one row per socket, in the order the user asked for.
+//! The `ls` table: one row per socket, in the order the user asked for; TCP and UDP first,
+//! then Unix sockets (their addresses are names, their foreign side the peer's processes).
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 
-use crate::model::{Inventory, Socket};
+use crate::model::{Inventory, Socket, UnixSocket};
 
 use super::text::{self, state_tint};
 use super::{Rows, Tint};
@@ -38,12 +39,14 @@ impl Rows for SocketRows<'_> {
     }
 
     fn len(&self) -> usize {
-        self.inventory.sockets.len()
+        self.inventory.sockets.len() + self.inventory.unix.len()
     }
 
     fn cell(&self, row: usize, column: usize, out: &mut String) {
         let inv = self.inventory;
-        let s = &inv.sockets[row];
+        let Some(s) = inv.sockets.get(row) else {
+            return unix_cell(&inv.unix[row - inv.sockets.len()], inv, column, out);
+        };
         let iface = s.iface.as_deref();
         match column {
             0 => out.push_str(text::proto_label(s)),
@@ -62,9 +65,31 @@ impl Rows for SocketRows<'_> {
     }
 
     fn tint(&self, row: usize, column: usize) -> Option<Tint> {
+        let inv = self.inventory;
+        let state = match inv.sockets.get(row) {
+            Some(s) => s.state,
+            None => inv.unix[row - inv.sockets.len()].state,
+        };
         (column == STATE_COLUMN)
-            .then(|| state_tint(self.inventory.sockets[row].state))
+            .then(|| state_tint(state))
             .flatten()
+    }
+}
+
+fn unix_cell(s: &UnixSocket, inv: &Inventory, column: usize, out: &mut String) {
+    match column {
+        0 => out.push_str(s.kind.label()),
+        1 => {
+            let _ = write!(out, "{}", s.recv_q);
+        }
+        2 => {
+            let _ = write!(out, "{}", s.send_q);
+        }
+        3 => text::unix_name(s, out),
+        4 => text::unix_peer(s, inv, out),
+        5 => out.push_str(s.state.name()),
+        6 => text::holders(s.owner(inv.owners_looked_up), inv, out),
+        _ => text::unix_user(s, inv, out),
     }
 }
 
@@ -129,4 +154,27 @@ pub fn sort(sockets: &mut [Socket], order: Order) {
         }
     };
     sockets.sort_unstable_by(compare);
+}
+
+/// Sorts Unix sockets for display: a path stands for the port, the type for the protocol.
+pub fn sort_unix(sockets: &mut [UnixSocket], order: Order) {
+    let by_name = |a: &UnixSocket, b: &UnixSocket| {
+        // Named sockets first, then by name, type and inode.
+        (a.path.is_none(), &a.path, a.kind, a.inode).cmp(&(
+            b.path.is_none(),
+            &b.path,
+            b.kind,
+            b.inode,
+        ))
+    };
+    let first_pid = |s: &UnixSocket| s.pids.first().copied().unwrap_or(u32::MAX);
+    sockets.sort_unstable_by(|a, b| match order {
+        Order::Listeners => (!a.state.is_listening())
+            .cmp(&!b.state.is_listening())
+            .then_with(|| by_name(a, b)),
+        Order::Port => by_name(a, b),
+        Order::State => a.state.cmp(&b.state).then_with(|| by_name(a, b)),
+        Order::Pid => first_pid(a).cmp(&first_pid(b)).then_with(|| by_name(a, b)),
+        Order::Proto => a.kind.cmp(&b.kind).then_with(|| by_name(a, b)),
+    });
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use crate::model::{Endpoint, Inventory, Owner, Socket, TcpState, is_link_local};
+use crate::model::{Endpoint, Inventory, Owner, Socket, TcpState, UnixSocket, is_link_local};
 pub use crate::text::{escape_into, escaped};
 
 use super::Tint;
@@ -52,7 +52,12 @@ pub fn endpoint(e: &Endpoint, iface: Option<&str>, out: &mut String) {
 
 /// `812/nginx`, several joined by commas, or why there is no process.
 pub fn owner(s: &Socket, inv: &Inventory, out: &mut String) {
-    match s.owner(inv.owners_looked_up) {
+    holders(s.owner(inv.owners_looked_up), inv, out);
+}
+
+/// `812/nginx,813/nginx`, or the label saying why no process is shown.
+pub fn holders(owner: Owner<'_>, inv: &Inventory, out: &mut String) {
+    match owner {
         Owner::Processes(pids) => {
             for (i, pid) in pids.iter().enumerate() {
                 if i > 0 {
@@ -71,10 +76,40 @@ pub fn owner(s: &Socket, inv: &Inventory, out: &mut String) {
 
 /// The socket's user; `-` when no file holds it (the kernel reports uid 0 then).
 pub fn user(s: &Socket, inv: &Inventory, out: &mut String) {
-    match inv.user_name(s.uid) {
-        Some(name) if s.inode != 0 => escape_into(name, out),
-        _ => out.push('-'),
+    let uid = (s.inode != 0).then_some(s.uid);
+    user_of(uid, inv, out);
+}
+
+fn user_of(uid: Option<u32>, inv: &Inventory, out: &mut String) {
+    match uid.and_then(|uid| inv.user_name(uid)) {
+        Some(name) => escape_into(name, out),
+        None => out.push('-'),
     }
+}
+
+/// A Unix socket's name: its path or `@abstract` name, escaped; `*` when unnamed.
+pub fn unix_name(s: &UnixSocket, out: &mut String) {
+    match &s.path {
+        Some(path) => escape_into(path, out),
+        None => out.push('*'),
+    }
+}
+
+/// The other end of a Unix socket: the processes holding the peer (`4242/curl`), or, when
+/// none can be named, `*` and the peer's inode as ss shows it; `*` when not connected.
+pub fn unix_peer(s: &UnixSocket, inv: &Inventory, out: &mut String) {
+    if s.peer_pids.is_empty() {
+        out.push('*');
+        if s.peer_inode != 0 {
+            let _ = write!(out, " {}", s.peer_inode);
+        }
+    } else {
+        holders(Owner::Processes(&s.peer_pids), inv, out);
+    }
+}
+
+pub fn unix_user(s: &UnixSocket, inv: &Inventory, out: &mut String) {
+    user_of(s.uid, inv, out);
 }
 
 pub fn state_tint(state: TcpState) -> Option<Tint> {
@@ -87,6 +122,7 @@ pub fn state_tint(state: TcpState) -> Option<Tint> {
         TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing | TcpState::LastAck => {
             Some(Tint::Yellow)
         }
+        TcpState::Bound => Some(Tint::Blue),
         TcpState::Close => None,
     }
 }

@@ -42,6 +42,9 @@ fn advice(f: &Findings, inv: &Inventory) -> (String, String) {
     let reuseaddr = match (f.proto, f.listening, f.holders.is_empty(), f.time_wait) {
         (Proto::Tcp, true, _, _) => "would not help: a listener holds the address".to_string(),
         (Proto::Tcp, false, true, 0) => "not needed: nothing holds the port".to_string(),
+        (Proto::Tcp, false, false, _) if f.bound_only => "would help only if every holder set \
+            SO_REUSEADDR too: a socket bound without it (BOUND) keeps the port to itself"
+            .to_string(),
         (Proto::Tcp, false, _, _) => {
             "would help: only connections (and TIME_WAIT) hold the port, no listener".to_string()
         }
@@ -79,7 +82,7 @@ pub fn text(out: &mut dyn Write, f: &Findings, inv: &Inventory) -> io::Result<()
     let mut connections: std::collections::BTreeMap<&str, usize> = Default::default();
     for i in &f.holders {
         let s = &inv.sockets[*i];
-        if s.proto == Proto::Tcp && !s.state.is_listening() {
+        if s.proto == Proto::Tcp && !s.state.is_unconnected() {
             *connections.entry(s.state.name()).or_default() += 1;
             continue;
         }

@@ -49,8 +49,49 @@ impl JsonSocket {
     }
 }
 
+/// A Unix socket in the `ls --json` array (docs/json.md). Unknown keys fail the test.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonUnix {
+    pub proto: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: Option<String>,
+    pub state: String,
+    pub recv_q: u32,
+    pub send_q: u32,
+    pub uid: Option<u32>,
+    pub inode: u32,
+    pub peer_inode: u32,
+    pub processes: Vec<JsonProcess>,
+    pub peer_processes: Vec<JsonProcess>,
+}
+
+impl JsonUnix {
+    pub fn pids(&self) -> Vec<u32> {
+        self.processes.iter().map(|p| p.pid).collect()
+    }
+
+    pub fn peer_pids(&self) -> Vec<u32> {
+        self.peer_processes.iter().map(|p| p.pid).collect()
+    }
+}
+
+/// One element of an `ls --json` array that may hold both kinds.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum JsonRow {
+    Ip(JsonSocket),
+    Unix(JsonUnix),
+}
+
 /// Runs a command that prints `ls --json` output; exit 0 or 1 are both fine.
-pub fn json_of(mut cmd: Command) -> Vec<JsonSocket> {
+pub fn json_of(cmd: Command) -> Vec<JsonSocket> {
+    json_rows(cmd)
+}
+
+/// `json_of` for any element type (`JsonUnix`, `JsonRow`).
+pub fn json_rows<T: serde::de::DeserializeOwned>(mut cmd: Command) -> Vec<T> {
     let out = cmd.output().unwrap();
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
