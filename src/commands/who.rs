@@ -17,12 +17,18 @@ use crate::render::sockets::{self, Order};
 use crate::render::{json, who};
 
 pub fn run(host: &dyn Host, args: &WhoArgs) -> Result<Exit> {
-    let (mut inv, targets) = if is_unix_name(args) {
-        let (inv, targets) = inventory::unix_holders(host, &args.port)?;
+    let (mut inv, targets) = if let Some(name) = unix_name(args) {
+        let (inv, targets) = inventory::unix_holders(host, name)?;
         (inv, Some(targets))
     } else {
-        let port = parse_port(&args.port)?;
-        let protos = filters::pick(args.tcp, args.udp, [Proto::Tcp, Proto::Udp]);
+        // `8080/tcp` as /etc/services writes it: the port and one protocol.
+        let (port, tcp, udp) = match args.port.rsplit_once('/') {
+            Some((port, "tcp")) => (port, true, false),
+            Some((port, "udp")) => (port, false, true),
+            _ => (args.port.as_str(), args.tcp, args.udp),
+        };
+        let port = parse_port(port)?;
+        let protos = filters::pick(tcp, udp, [Proto::Tcp, Proto::Udp]);
         let mut query = Query::port(port).protos(&protos);
         if args.owners.first_owner {
             query.owners = OwnerLookup::First;
@@ -42,8 +48,11 @@ pub fn run(host: &dyn Host, args: &WhoArgs) -> Result<Exit> {
     Ok(Exit::found(!inv.is_empty()))
 }
 
-/// A Unix socket is named by `-x`, by a path (a slash in it) or by `@name`; anything else is
-/// a port number or service name.
-fn is_unix_name(args: &WhoArgs) -> bool {
-    args.unix || args.port.contains('/') || args.port.starts_with('@')
+/// A Unix socket is named by `-x`, by a path (a slash in it, but not `8080/tcp`) or by
+/// `@name`; anything else is a port number or service name.
+fn unix_name(args: &WhoArgs) -> Option<&str> {
+    let name = args.port.as_str();
+    let port_and_proto = matches!(name.rsplit_once('/'), Some((_, "tcp" | "udp")));
+    let unix = args.unix || name.starts_with('@') || (name.contains('/') && !port_and_proto);
+    unix.then_some(name)
 }
