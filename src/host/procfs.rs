@@ -1,11 +1,13 @@
 //! Socket inode -> owning pids, by looking at every descriptor in /proc/<pid>/fd.
 //!
 //! This is where `ss -p` and `netstat -p` spend most of their time, so it is kept lean: one
-//! `openat` per process, then one `fstatat` per descriptor relative to the open fd directory
+//! `openat` per process, then one `statx` per descriptor relative to the open fd directory
 //! (the kernel follows the link to the socket and reports its inode, without formatting the
 //! `socket:[N]` text that `readlink` costs), processes shared between threads in pid order.
-//! The calling thread scans too, so a host that refuses new threads (`ulimit -v`, a pid
-//! limit) still gets its answer.
+//! Only the type and inode are asked for, without syncing: an open file on a dead NFS server
+//! or a stuck FUSE daemon is answered from the cache, not waited for. The calling thread
+//! scans too, so a host that refuses new threads (`ulimit -v`, a pid limit) still gets its
+//! answer.
 
 use std::collections::HashMap;
 use std::ffi::CStr;
@@ -72,10 +74,10 @@ fn worker_count(processes: usize) -> usize {
     cores.min(8).min(processes.div_ceil(64)).max(1)
 }
 
-/// The device number of sockfs, where every socket's inode lives: a descriptor that leads to
-/// a socket *file* on disk (an O_PATH descriptor of /run/x.sock) is not a socket. None when
-/// no socket can be made here (out of descriptors); then any socket-typed inode counts.
-fn sockfs_device() -> Option<libc::dev_t> {
+/// The device (major, minor) of sockfs, where every socket's inode lives: a descriptor that
+/// leads to a socket *file* on disk (an O_PATH descriptor of /run/x.sock) is not a socket.
+/// None when no socket can be made here (out of descriptors); then any socket counts.
+fn sockfs_device() -> Option<(u32, u32)> {
     // SAFETY: plain socket(2); the descriptor is owned below.
     let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
@@ -83,10 +85,19 @@ fn sockfs_device() -> Option<libc::dev_t> {
     }
     // SAFETY: `fd` was just opened and is owned by nobody else.
     let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: an all-zero stat is a valid value to be overwritten.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid descriptor and a stat buffer.
-    (unsafe { libc::fstat(socket.as_raw_fd(), &mut st) } == 0).then_some(st.st_dev)
+    let st = type_and_inode(socket.as_raw_fd(), c"", libc::AT_EMPTY_PATH)?;
+    Some((st.stx_dev_major, st.stx_dev_minor))
+}
+
+/// statx for the file type and inode only, from the cache (AT_STATX_DONT_SYNC).
+fn type_and_inode(dir: libc::c_int, name: &CStr, flags: libc::c_int) -> Option<libc::statx> {
+    // SAFETY: an all-zero statx is a valid value to be overwritten.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    let flags = flags | libc::AT_STATX_DONT_SYNC;
+    let mask = libc::STATX_TYPE | libc::STATX_INO;
+    // SAFETY: `name` is NUL-terminated and `st` is a statx buffer.
+    let found = unsafe { libc::statx(dir, name.as_ptr(), flags, mask, &mut st) } == 0;
+    found.then_some(st)
 }
 
 /// One scan, shared by the threads that work on it.
@@ -95,7 +106,7 @@ struct Scan<'a> {
     pids: &'a [u32],
     next: AtomicUsize,
     wanted: &'a Wanted,
-    sockfs: Option<libc::dev_t>,
+    sockfs: Option<(u32, u32)>,
 }
 
 impl Scan<'_> {
@@ -139,16 +150,13 @@ impl Scan<'_> {
     /// The inode of the socket this descriptor refers to; None for anything else, and for a
     /// descriptor closed mid-scan.
     fn socket_inode(&self, fd_dir: &Dir, name: &CStr) -> Option<u32> {
-        // SAFETY: an all-zero stat is a valid value to be overwritten.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: `name` is NUL-terminated and `st` is a stat buffer.
-        if unsafe { libc::fstatat(fd_dir.fd(), name.as_ptr(), &mut st, 0) } != 0 {
-            return None;
-        }
-        let socket = st.st_mode & libc::S_IFMT == libc::S_IFSOCK
-            && self.sockfs.is_none_or(|dev| dev == st.st_dev);
+        let st = type_and_inode(fd_dir.fd(), name, 0)?;
+        let socket = u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFSOCK
+            && self
+                .sockfs
+                .is_none_or(|dev| dev == (st.stx_dev_major, st.stx_dev_minor));
         // Socket inodes come from the kernel's 32-bit inode counter (`socket:[N]`).
-        socket.then(|| u32::try_from(st.st_ino).ok()).flatten()
+        socket.then(|| u32::try_from(st.stx_ino).ok()).flatten()
     }
 }
 
