@@ -2,7 +2,6 @@
 //! then Unix sockets (their addresses are names, their foreign side the peer's processes).
 
 use std::cmp::Ordering;
-use std::fmt::Write as _;
 
 use crate::model::{Inventory, Socket, UnixSocket};
 
@@ -50,12 +49,8 @@ impl Rows for SocketRows<'_> {
         let iface = s.iface.as_deref();
         match column {
             0 => out.push_str(text::proto_label(s)),
-            1 => {
-                let _ = write!(out, "{}", s.recv_q);
-            }
-            2 => {
-                let _ = write!(out, "{}", s.send_q);
-            }
+            1 => text::number(s.recv_q, out),
+            2 => text::number(s.send_q, out),
             3 => text::endpoint(&s.local, iface, out),
             4 => text::endpoint(&s.remote, iface, out),
             5 => out.push_str(s.state.name()),
@@ -79,12 +74,8 @@ impl Rows for SocketRows<'_> {
 fn unix_cell(s: &UnixSocket, inv: &Inventory, column: usize, out: &mut String) {
     match column {
         0 => out.push_str(s.kind.label()),
-        1 => {
-            let _ = write!(out, "{}", s.recv_q);
-        }
-        2 => {
-            let _ = write!(out, "{}", s.send_q);
-        }
+        1 => text::number(s.recv_q, out),
+        2 => text::number(s.send_q, out),
         3 => text::unix_name(s, out),
         4 => text::unix_peer(s, inv, out),
         5 => out.push_str(s.state.name()),

@@ -24,12 +24,42 @@ pub fn proto_label(s: &Socket) -> &'static str {
 
 /// An IP as JSON and `who` print it: IPv6 without brackets, `%iface` for a link-local one.
 pub fn ip(ip: &IpAddr, iface: Option<&str>, out: &mut String) {
-    let _ = write!(out, "{ip}");
+    match ip {
+        // The common case, written digit by digit: a table of 20,000 rows formats 80,000
+        // addresses (measured, then printed), and the formatting machinery showed in profiles.
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                number(u32::from(octet), out);
+            }
+        }
+        IpAddr::V6(_) => {
+            let _ = write!(out, "{ip}");
+        }
+    }
     if let Some(name) = iface.filter(|_| is_link_local(ip)) {
         out.push('%');
         // Interface names are chosen by whoever made the interface.
         escape_into(name, out);
     }
+}
+
+/// A number in decimal, without the formatting machinery.
+pub fn number(n: u32, out: &mut String) {
+    let mut digits = [0u8; 10];
+    let mut rest = n;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
 /// `127.0.0.1:8080`, `[::1]:8080`, and `*` for the port of an unconnected peer.
@@ -46,7 +76,7 @@ pub fn endpoint(e: &Endpoint, iface: Option<&str>, out: &mut String) {
     if e.port == 0 {
         out.push('*');
     } else {
-        let _ = write!(out, "{}", e.port);
+        number(u32::from(e.port), out);
     }
 }
 
@@ -63,7 +93,8 @@ pub fn holders(owner: Owner<'_>, inv: &Inventory, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                let _ = write!(out, "{pid}/");
+                number(*pid, out);
+                out.push('/');
                 match inv.processes.get(pid) {
                     Some(p) => escape_into(&p.name, out),
                     None => out.push('?'),
