@@ -162,19 +162,10 @@ impl Scan<'_> {
 
 /// "<pid>/fd\0" in `buf`, relative to /proc.
 fn fd_path(pid: u32, buf: &mut [u8; 24]) -> &CStr {
-    let mut digits = [0u8; 10];
-    let mut n = pid;
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let pid_len = digits.len() - start;
-    buf[..pid_len].copy_from_slice(&digits[start..]);
+    let mut number = [0; 10];
+    let digits = crate::text::decimal(pid, &mut number).as_bytes();
+    let pid_len = digits.len();
+    buf[..pid_len].copy_from_slice(digits);
     buf[pid_len..pid_len + 4].copy_from_slice(b"/fd\0");
     CStr::from_bytes_until_nul(&buf[..]).unwrap_or(c"")
 }

@@ -48,18 +48,7 @@ pub fn ip(ip: &IpAddr, iface: Option<&str>, out: &mut String) {
 
 /// A number in decimal, without the formatting machinery.
 pub fn number(n: u32, out: &mut String) {
-    let mut digits = [0u8; 10];
-    let mut rest = n;
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+    out.push_str(crate::text::decimal(n, &mut [0; 10]));
 }
 
 /// `127.0.0.1:8080`, `[::1]:8080`, and `*` for the port of an unconnected peer.
