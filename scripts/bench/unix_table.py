@@ -7,10 +7,11 @@ it (both ends held by the process), 50 socketpairs and one datagram socket bound
 stdin closes. Usage: unix_table.py DIR
 """
 import os
-import resource
 import signal
 import socket
 import sys
+
+from table import fork_holder, hold, raise_fd_limit
 
 HOLDERS, CONNECTIONS, PAIRS = 20, 200, 50
 
@@ -38,29 +39,12 @@ def holder(directory, index, report):
 
 def main():
     directory = sys.argv[1]
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 4 * CONNECTIONS
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), max(hard, wanted)))
-    children = []
-    for index in range(HOLDERS):
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_end)
-            holder(directory, index, write_end)
-            os._exit(0)
-        os.close(write_end)
-        with os.fdopen(read_end) as r:
-            r.read()
-        children.append(pid)
-    print("ready", flush=True)
-    try:
-        sys.stdin.read()
-    finally:
-        for pid in children:
-            os.kill(pid, signal.SIGKILL)
-        for pid in children:
-            os.waitpid(pid, 0)
+    raise_fd_limit(4 * CONNECTIONS)
+    children = [
+        fork_holder(lambda report, i=index: holder(directory, i, report))[0]
+        for index in range(HOLDERS)
+    ]
+    hold(children, "ready")
 
 
 if __name__ == "__main__":
