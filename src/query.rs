@@ -168,6 +168,11 @@ impl Query {
         }
     }
 
+    /// No port filter: the kernel sends the whole table (of the asked protocols and states).
+    pub fn is_broad(&self) -> bool {
+        self.any_port.is_none() && self.local_port.is_none() && self.remote_port.is_none()
+    }
+
     /// The filters that need only what the kernel reported (no owners).
     pub fn matches_kernel_fields(&self, s: &Socket) -> bool {
         self.protos.contains(&s.proto)

@@ -19,6 +19,9 @@ pub struct FakeHost {
     looks: Mutex<VecDeque<Vec<Socket>>>,
     /// Owners as the fixtures' `pids` say, learnt from every table handed out.
     owners: Mutex<HashMap<u32, Vec<u32>>>,
+    /// Owners as every scripted table says, for `every_owner` (which may run while a table
+    /// is being handed out).
+    scripted_owners: HashMap<u32, Vec<u32>>,
     taken: Mutex<usize>,
     /// Unix sockets, the same at every look; their `pids` and `peer_pids` are the owners.
     pub unix: Vec<UnixSocket>,
@@ -32,8 +35,15 @@ pub struct FakeHost {
 impl FakeHost {
     /// A host whose table is each of `looks` in turn, then the last one for ever.
     pub fn new(looks: Vec<Vec<Socket>>) -> FakeHost {
+        let scripted_owners = looks
+            .iter()
+            .flatten()
+            .filter(|s| s.inode != 0 && !s.pids.is_empty())
+            .map(|s| (s.inode, s.pids.clone()))
+            .collect();
         FakeHost {
             looks: Mutex::new(looks.into()),
+            scripted_owners,
             ..FakeHost::default()
         }
     }
@@ -112,6 +122,21 @@ impl Host for FakeHost {
             by_inode,
             unreadable: 0,
         }
+    }
+
+    fn every_owner(&self) -> Option<Owners> {
+        let mut by_inode = self.scripted_owners.clone();
+        for s in &self.unix {
+            by_inode.insert(s.inode, s.pids.clone());
+            if s.peer_inode != 0 && !s.peer_pids.is_empty() {
+                by_inode.insert(s.peer_inode, s.peer_pids.clone());
+            }
+        }
+        by_inode.retain(|_, pids| !pids.is_empty());
+        Some(Owners {
+            by_inode,
+            unreadable: 0,
+        })
     }
 
     fn processes(&self, pids: &[u32]) -> HashMap<u32, Process> {

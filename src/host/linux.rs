@@ -84,7 +84,11 @@ impl Host for LinuxHost {
 
     fn owners(&self, inodes: &[u32], scope: Scope) -> Owners {
         // Socket inodes are unique host-wide, so the scan needs no namespace.
-        procfs::find_owners(inodes, scope)
+        procfs::find_owners(Some(inodes), scope)
+    }
+
+    fn every_owner(&self) -> Option<Owners> {
+        Some(procfs::find_owners(None, Scope::All))
     }
 
     fn port_settings(&self) -> Result<PortSettings> {

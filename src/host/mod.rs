@@ -73,6 +73,12 @@ pub trait Host: Sync {
     /// The processes holding these socket inodes.
     fn owners(&self, inodes: &[u32], scope: Scope) -> Owners;
 
+    /// Every socket any process holds, with its holders: a scan that needs no table first,
+    /// so that it can run while the table is read. None where owners come another way.
+    fn every_owner(&self) -> Option<Owners> {
+        None
+    }
+
     /// Name, command line and user of these pids; a pid that exited meanwhile is absent.
     /// Processes are host-wide, whichever network namespace the sockets come from.
     fn processes(&self, pids: &[u32]) -> HashMap<u32, Process> {

@@ -19,9 +19,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::{Owners, Scope};
 
-/// Finds the processes holding these socket inodes.
-pub fn find_owners(wanted: &[u32], scope: Scope) -> Owners {
-    if wanted.is_empty() {
+/// Finds the processes holding these socket inodes; None: every socket any process holds.
+pub fn find_owners(wanted: Option<&[u32]>, scope: Scope) -> Owners {
+    if wanted.is_some_and(<[u32]>::is_empty) {
         return Owners::default();
     }
     let Ok(proc_dir) = open_dir(None, c"/proc") else {
@@ -32,7 +32,10 @@ pub fn find_owners(wanted: &[u32], scope: Scope) -> Owners {
         Scope::FirstHolder => (list_pids(&proc_dir), true),
         Scope::Pid(pid) => (vec![pid], false),
     };
-    let wanted = Wanted::new(wanted, stop_early);
+    let wanted = match wanted {
+        Some(inodes) => Wanted::new(inodes, stop_early),
+        None => Wanted::every(),
+    };
     let scan = Scan {
         proc_dir: &proc_dir,
         pids: &pids,
@@ -224,6 +227,8 @@ struct Wanted {
     found: Vec<AtomicBool>,
     remaining: AtomicUsize,
     stop_early: bool,
+    /// Every socket is wanted.
+    every: bool,
 }
 
 impl Wanted {
@@ -234,13 +239,21 @@ impl Wanted {
             remaining: AtomicUsize::new(index.len()),
             index,
             stop_early,
+            every: false,
+        }
+    }
+
+    fn every() -> Wanted {
+        Wanted {
+            every: true,
+            ..Wanted::new(&[], false)
         }
     }
 
     /// Whether this inode is wanted; notes it as found.
     fn take(&self, inode: u32) -> bool {
         let Some(i) = self.index.get(&inode) else {
-            return false;
+            return self.every;
         };
         if !self.found[*i].swap(true, Ordering::Relaxed) {
             self.remaining.fetch_sub(1, Ordering::Relaxed);
@@ -358,7 +371,7 @@ mod tests {
         let socket = socket_inode(listener.as_raw_fd());
         let on_disk = std::fs::metadata(&path).unwrap().ino() as u32;
         let me = Scope::Pid(std::process::id());
-        let owners = find_owners(&[socket, on_disk], me);
+        let owners = find_owners(Some(&[socket, on_disk]), me);
         assert_eq!(
             owners.by_inode.get(&socket),
             Some(&vec![std::process::id()])

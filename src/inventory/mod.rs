@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::host::{Host, Scope, Table};
+use crate::host::{Host, Owners, Scope, Table};
 use crate::model::{FileId, Inventory, Process, Proto, Socket, UnixSocket};
 use crate::query::{OwnerLookup, Query};
 
@@ -85,6 +85,8 @@ pub struct Collector<'h> {
     looked: HashSet<u32>,
     processes: HashMap<u32, Process>,
     unreadable: usize,
+    /// Owners of every socket, read while the table was (a first, broad look).
+    early: Option<Owners>,
 }
 
 impl<'h> Collector<'h> {
@@ -96,6 +98,7 @@ impl<'h> Collector<'h> {
             looked: HashSet::new(),
             processes: HashMap::new(),
             unreadable: 0,
+            early: None,
         }
     }
 
@@ -106,8 +109,30 @@ impl<'h> Collector<'h> {
     }
 
     pub fn collect(&mut self, query: &Query) -> Result<Inventory> {
+        if self.looked.is_empty() && query.is_broad() && scope(query) == Some(Scope::All) {
+            let (table, owners) = self.read_alongside(query);
+            self.early = owners;
+            return Ok(self.assemble(query, table?));
+        }
         let table = self.host.sockets(query)?;
         Ok(self.assemble(query, table))
+    }
+
+    /// The table, and meanwhile on another thread every process's sockets (None when the
+    /// host has no such scan or no thread can be started). A large table takes the kernel as
+    /// long to dump as a core takes to read a third of the processes, so the two overlap;
+    /// for a narrow query the dump is short and the scan for a few inodes is cheaper alone.
+    /// A socket born while both run may miss its owners (as with `ss -p`, which reads the
+    /// processes first); every socket that existed when the look began has them.
+    fn read_alongside(&self, query: &Query) -> (Result<Table>, Option<Owners>) {
+        std::thread::scope(|scope| {
+            let scan = std::thread::Builder::new()
+                .name("owners".into())
+                .spawn_scoped(scope, || self.host.every_owner());
+            let table = self.host.sockets(query);
+            let owners = scan.ok().and_then(|s| s.join().ok()).flatten();
+            (table, owners)
+        })
     }
 
     /// An inventory from a table read: kernel-field filters, owners, processes, owner
@@ -161,10 +186,17 @@ impl<'h> Collector<'h> {
             .filter(|i| !self.looked.contains(i))
             .collect();
         if !new.is_empty() {
-            let found = self.host.owners(&new, scope);
+            let found = match self.early.take() {
+                Some(every) => every,
+                None => self.host.owners(&new, scope),
+            };
             self.unreadable = found.unreadable;
             self.looked.extend(new);
-            self.owners.extend(found.by_inode);
+            let current_only = found
+                .by_inode
+                .into_iter()
+                .filter(|(i, _)| current.contains(i));
+            self.owners.extend(current_only);
         }
         let owners = |inode: u32| self.owners.get(&inode).cloned().unwrap_or_default();
         for socket in sockets.iter_mut().filter(|s| s.pids.is_empty()) {
