@@ -17,7 +17,7 @@ pub fn write(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<
         for (column, width) in widths.iter_mut().enumerate() {
             text.clear();
             rows.cell(row, column, &mut text);
-            *width = (*width).max(text.chars().count());
+            *width = (*width).max(shown_width(&text));
         }
     }
     if style.header {
@@ -56,11 +56,31 @@ pub fn write(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<
     Ok(())
 }
 
+/// Characters on screen; most cells are ASCII, where that is the length.
+fn shown_width(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    }
+}
+
+/// Appends `n` spaces, a slice at a time.
+fn spaces(line: &mut String, n: usize) {
+    const SPACES: &str = "                                ";
+    let mut left = n;
+    while left > 0 {
+        let now = left.min(SPACES.len());
+        line.push_str(&SPACES[..now]);
+        left -= now;
+    }
+}
+
 /// Appends `text` padded to `width`, then the column gap; the last column is not padded.
 fn pad(line: &mut String, text: &str, width: usize, align: Align, last: bool, tint: Option<Tint>) {
-    let fill = width.saturating_sub(text.chars().count());
+    let fill = width.saturating_sub(shown_width(text));
     if align == Align::Right {
-        line.extend(std::iter::repeat_n(' ', fill));
+        spaces(line, fill);
     }
     match tint {
         Some(tint) => {
@@ -72,7 +92,7 @@ fn pad(line: &mut String, text: &str, width: usize, align: Align, last: bool, ti
     }
     if !last {
         if align == Align::Left {
-            line.extend(std::iter::repeat_n(' ', fill));
+            spaces(line, fill);
         }
         line.push_str("  ");
     }
