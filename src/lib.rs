@@ -29,6 +29,7 @@ pub mod watch;
 unix_only! {
     pub mod bench;
     pub mod endpoint;
+    pub mod exporter;
     pub mod fdlimit;
     pub mod lifecycle;
     pub mod poll;

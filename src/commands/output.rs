@@ -170,7 +170,10 @@ mod tests {
     fn only_stdout_going_away_is_quiet() {
         let on_a_socket = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe))
             .context("sending a request");
-        assert!(!crate::is_broken_pipe(&on_a_socket), "a socket's EPIPE is an error");
+        assert!(
+            !crate::is_broken_pipe(&on_a_socket),
+            "a socket's EPIPE is an error"
+        );
         let on_stdout = Stdout(Gone).write_all(b"row\n").unwrap_err();
         let on_stdout = anyhow::Error::new(on_stdout).context("writing the table");
         assert!(crate::is_broken_pipe(&on_stdout));
