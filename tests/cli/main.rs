@@ -7,6 +7,7 @@ mod support;
 mod endpoints;
 mod ephemeral;
 mod errors;
+mod exporter;
 mod fallback;
 mod filters;
 mod lifecycle;
