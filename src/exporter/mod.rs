@@ -11,6 +11,7 @@ mod collect;
 mod http;
 mod latest;
 pub mod look;
+mod request;
 mod textfile;
 
 #[cfg(test)]
