@@ -18,7 +18,8 @@ source scripts/bench/table.sh
 echo "kernel $(uname -r); $(nproc) cores; table in netns $ns:"
 inns ss -s | sed -n '1p;/^TCP:/p'
 log=$(mktemp)
-inns "$bin" exporter --listen 127.0.0.1:0 2>"$log" &
+# `ip netns exec` execs the exporter, so $! is its pid; fd 3 (what keeps the table) stays here.
+ip netns exec "$ns" "$bin" exporter --listen 127.0.0.1:0 2>"$log" 3>&- &
 exporter=$!
 until grep -q 'serving metrics on' "$log"; do sleep 0.1; done
 url=$(grep -o 'http://[^ ]*' "$log")

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+#[cfg(target_os = "linux")]
 use anyhow::{Context, Result};
 
 /// Every counter of both files: section -> name -> value. Most are counters since boot (or
