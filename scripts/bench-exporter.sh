@@ -7,16 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-30}
-[ "$(id -u)" = 0 ] || { echo "bench-exporter.sh: needs root for ip netns" >&2; exit 2; }
-for tool in ip ss python3; do
-    command -v "$tool" >/dev/null || { echo "bench-exporter.sh: $tool is missing" >&2; exit 2; }
-done
-cargo build --release --quiet
-bin=$PWD/target/release/portscope
+tools=(ss)
 # shellcheck source=bench/table.sh
 source scripts/bench/table.sh
-echo "kernel $(uname -r); $(nproc) cores; table in netns $ns:"
-inns ss -s | sed -n '1p;/^TCP:/p'
 log=$(mktemp)
 # `ip netns exec` execs the exporter, so $! is its pid; fd 3 (what keeps the table) stays here.
 ip netns exec "$ns" "$bin" exporter --listen 127.0.0.1:0 2>"$log" 3>&- &

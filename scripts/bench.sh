@@ -11,16 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-15}
 watch_secs=${WATCH_SECS:-60}
-[ "$(id -u)" = 0 ] || { echo "bench.sh: needs root for ip netns" >&2; exit 2; }
-for tool in ip ss netstat lsof python3; do
-    command -v "$tool" >/dev/null || { echo "bench.sh: $tool is missing" >&2; exit 2; }
-done
-cargo build --release --quiet
-bin=$PWD/target/release/portscope
+tools=(ss netstat lsof)
 # shellcheck source=bench/table.sh
 source scripts/bench/table.sh
-echo "kernel $(uname -r); $(nproc) cores; table in netns $ns:"
-inns ss -s | sed -n '1p;/^TCP:/p'
 echo "TIME_WAIT now: $(inns ss -tan state time-wait | tail -n +2 | wc -l); who target ports: $client_port (one socket), $listen_port (a listener and its 500 connections)"
 inns python3 scripts/bench/timeit.py "$rounds" \
     "ls (all sockets, owners):portscope:$bin ls" \
