@@ -36,14 +36,17 @@ impl<'h> Collection<'h> {
         }
     }
 
-    /// A fresh look, with what went wrong as notes.
+    /// A fresh look, with notes on how it was read and what could not be (a failure counts
+    /// as a scrape error; a note such as a fallback to /proc/net does not).
     pub fn snapshot(&mut self) -> Snapshot {
         let started = Instant::now();
         let mut notes = Vec::new();
-        let look = self.look(&mut notes);
-        if !notes.is_empty() {
+        let mut failures = Vec::new();
+        let look = self.look(&mut notes, &mut failures);
+        if !failures.is_empty() {
             self.errors_total += 1;
         }
+        notes.append(&mut failures);
         Snapshot {
             look,
             duration: started.elapsed(),
@@ -52,11 +55,9 @@ impl<'h> Collection<'h> {
         }
     }
 
-    fn look(&mut self, notes: &mut Vec<String>) -> Look {
+    fn look(&mut self, notes: &mut Vec<String>, failures: &mut Vec<String>) -> Look {
         let mut look = Look::default();
-        let failed = |notes: &mut Vec<String>, what: &str, e: anyhow::Error| {
-            notes.push(format!("{what}: {e:#}"));
-        };
+        let mut failed = |what: &str, e: anyhow::Error| failures.push(format!("{what}: {e:#}"));
         // The whole table, without owners: only the listeners' owners are labels.
         match self.host.sockets(&Query::everything().without_owners()) {
             Ok(table) => {
@@ -72,29 +73,29 @@ impl<'h> Collection<'h> {
                         look.owners_visible = inv.unreadable_processes == 0;
                         look.listeners = look::listeners(&inv, &table, self.config.limits.max_ports);
                     }
-                    Err(e) => failed(notes, "reading the listeners", e),
+                    Err(e) => failed("reading the listeners", e),
                 }
                 match self.host.port_settings() {
                     Ok(settings) => {
                         look.ephemeral =
                             Some(look::ephemeral(&settings, &table, self.config.limits.top));
                     }
-                    Err(e) => failed(notes, "reading the ephemeral port settings", e),
+                    Err(e) => failed("reading the ephemeral port settings", e),
                 }
             }
-            Err(e) => failed(notes, "reading the socket table", e),
+            Err(e) => failed("reading the socket table", e),
         }
         match self.host.counters().and_then(|c| {
             ListenCounters::from_kernel(&c).context("no TcpExt ListenOverflows/ListenDrops")
         }) {
             Ok(counters) => look.listen_counters = Some(counters),
-            Err(e) => failed(notes, "reading the kernel's TCP counters", e),
+            Err(e) => failed("reading the kernel's TCP counters", e),
         }
         if !self.config.probes.is_empty() {
             self.attempt += 1;
             match probes(&self.config.probes, self.config.probe_timeout, self.attempt) {
                 Ok(results) => look.probes = results,
-                Err(e) => failed(notes, "probing", e),
+                Err(e) => failed("probing", e),
             }
         }
         look
