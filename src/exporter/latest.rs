@@ -1,6 +1,8 @@
 //! The latest look, encoded, shared between the collector and the HTTP workers. A worker that
 //! wants a fresh look asks for one and waits; every worker waiting meanwhile is answered by
-//! the same collection, so a burst of scrapes costs one look, not one each.
+//! the same collection, so a burst of scrapes costs one look, not one each. Fresh means begun
+//! after the request arrived: a look already under way may have read the table before what
+//! the scraper did just before asking (opened a listener, connected), so it does not count.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -8,7 +10,8 @@ use std::time::{Duration, Instant};
 /// A look in both exposition formats.
 #[derive(Debug)]
 pub struct Published {
-    pub finished: Instant,
+    /// When the look began reading the host.
+    pub started: Instant,
     pub prometheus: Vec<u8>,
     pub openmetrics: Vec<u8>,
 }
@@ -42,13 +45,13 @@ impl Latest {
         self.published.notify_all();
     }
 
-    /// A look that finished at or after `since` (any look, when None), asking the collector
-    /// for one when needed; None when `deadline` passes first or the exporter stops.
+    /// A look that began at or after `since` (any look, when None), asking the collector for
+    /// one when needed; None when `deadline` passes first or the exporter stops.
     pub fn get(&self, since: Option<Instant>, deadline: Instant) -> Option<Arc<Published>> {
         let mut state = self.lock();
         loop {
             if let Some(current) = &state.current {
-                if since.is_none_or(|since| current.finished >= since) {
+                if since.is_none_or(|since| current.started >= since) {
                     return Some(current.clone());
                 }
             }
@@ -104,7 +107,7 @@ mod tests {
 
     fn published() -> Published {
         Published {
-            finished: Instant::now(),
+            started: Instant::now(),
             prometheus: b"p".to_vec(),
             openmetrics: b"o".to_vec(),
         }
@@ -124,10 +127,34 @@ mod tests {
             latest.publish(published());
             let looks: Vec<_> = waiters.into_iter().map(|w| w.join().unwrap()).collect();
             let first = looks[0].clone().expect("a look");
-            assert!(first.finished >= since);
+            assert!(first.started >= since);
             assert!(looks.iter().all(|l| Arc::ptr_eq(l.as_ref().unwrap(), &first)));
         });
         assert!(!latest.wait_for_demand(Duration::ZERO), "nobody waits now");
+    }
+
+    #[test]
+    fn a_look_begun_before_the_request_is_not_fresh() {
+        let latest = Latest::default();
+        let started = Instant::now();
+        let since = started + Duration::from_millis(1);
+        // Under way when the request arrived, finished after it.
+        latest.publish(Published {
+            started,
+            ..published()
+        });
+        assert!(latest.get(Some(since), since).is_none(), "not that one");
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| latest.get(Some(since), since + Duration::from_secs(60)));
+            assert!(latest.wait_for_demand(Duration::from_secs(10)), "asked for");
+            let fresh = Published {
+                started: since + Duration::from_millis(1),
+                ..published()
+            };
+            latest.publish(fresh);
+            let look = waiter.join().unwrap().expect("the next look");
+            assert!(look.started >= since);
+        });
     }
 
     #[test]

@@ -148,10 +148,11 @@ fn collect_loop(
                 }
             }
         }
+        let started = Instant::now();
         let snapshot = collection.snapshot();
         outlet.notes(&snapshot.notes);
         let published = Published {
-            finished: Instant::now(),
+            started,
             prometheus: outlet.encode(&snapshot, Format::Prometheus).into_bytes(),
             openmetrics: outlet.encode(&snapshot, Format::OpenMetrics).into_bytes(),
         };
