@@ -120,6 +120,10 @@ fn serving_line(addr: SocketAddr) -> String {
 
 fn once(host: &dyn Host, config: Config, args: &ExporterArgs) -> Result<Exit> {
     let snapshot = Collection::new(host, config).snapshot();
+    if interrupt::interrupted() {
+        // The probes stopped early: their failures would be false; write nothing.
+        return Ok(Exit::Interrupted);
+    }
     output::notes(&snapshot.notes);
     let text = render::metrics::encode(&snapshot, Format::Prometheus);
     match &args.textfile {

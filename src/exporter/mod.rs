@@ -150,6 +150,10 @@ fn collect_loop(
         }
         let started = Instant::now();
         let snapshot = collection.snapshot();
+        if interrupted() {
+            // A signal cut the look short (the probes see it): not a look to publish or write.
+            break;
+        }
         outlet.notes(&snapshot.notes);
         let published = Published {
             started,
