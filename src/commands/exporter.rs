@@ -62,6 +62,9 @@ pub fn run(host: &dyn Host, args: &ExporterArgs) -> Result<Exit> {
         (None, Some(_)) => None,
         (None, None) => Some(DEFAULT_LISTEN),
     };
+    if let Some(path) = &serving.textfile {
+        exporter::check_textfile(path)?;
+    }
     let server = listen.map(|text| bind(host, text)).transpose()?;
     if let Some(server) = &server {
         let addr = server.local_addr().context("reading the bound address")?;

@@ -25,7 +25,7 @@ use anyhow::Result;
 
 pub use collect::Collection;
 pub use http::Server;
-pub use textfile::write as write_textfile;
+pub use textfile::{check as check_textfile, write as write_textfile};
 
 use crate::host::Host;
 use crate::interrupt::interrupted;

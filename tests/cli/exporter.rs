@@ -278,6 +278,42 @@ fn a_look_cut_short_by_sigterm_is_not_written() {
 }
 
 #[test]
+fn a_textfile_that_cannot_be_written_is_refused_at_start() {
+    let test = "a_textfile_that_cannot_be_written_is_refused_at_start";
+    let dir = std::env::temp_dir().join(format!("portscope-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("no-such-dir").join("portscope.prom");
+    for (path, says) in [
+        (missing.as_path(), "the directory does not exist"),
+        (dir.as_path(), "it is a directory"),
+    ] {
+        let mut exporter = Running::spawn(portscope(&[
+            "exporter",
+            "--textfile",
+            path.to_str().unwrap(),
+        ]));
+        assert_eq!(exporter.exit_code(), Some(2), "{path:?}");
+        let err = exporter.rest_of_stderr();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(
+            err[0].starts_with("portscope: writing the textfile ") && err[0].contains(says),
+            "{err:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    if let Some(as_nobody) = as_nobody(test) {
+        // A directory this user may not write to: why, and what to do.
+        let out = as_nobody(&["exporter", "--once", "--textfile", "/portscope.prom"]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("Permission denied") && err.contains("must be able to write"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn bad_listen_addresses_and_probe_targets_are_one_line_errors() {
     let (_l, port) = listener();
     let taken = format!("127.0.0.1:{port}");
