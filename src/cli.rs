@@ -654,7 +654,7 @@ pub struct ExporterArgs {
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub max_ports: usize,
-    /// Clients served at once; more wait in the listen backlog
+    /// Scrapes answered at once; more wait their turn
     #[arg(long, value_name = "N", default_value_t = 16,
           value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub max_clients: usize,

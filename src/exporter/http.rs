@@ -1,33 +1,44 @@
-//! A small HTTP/1.1 server for `/metrics`: a fixed set of worker threads, one connection
-//! each, `Connection: close` after every answer. A client gets `client_timeout` to send its
-//! request (a silent one is answered 408 and dropped) and to take the answer; connections
-//! past the worker count are not accepted until a worker is free, so they wait in the
-//! kernel's listen backlog rather than in this process's memory. Requests are parsed by
-//! `httparse` from one fixed buffer.
+//! A small HTTP/1.1 server for `/metrics`: the accepting thread reads every connection's
+//! request head as it arrives (`heads`), and a fixed set of worker threads answers the
+//! complete ones, `Connection: close` after every answer. A client gets `client_timeout` to
+//! send its request (a silent one is answered 408 and dropped) and to take the answer; slow
+//! or silent clients hold a small buffer each, not a worker, so they cannot keep scrapes
+//! waiting. Past `CONNECTIONS` at once, new ones wait in the kernel's listen backlog rather
+//! than in this process's memory. Requests are parsed by `httparse`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Socket, Type};
 
+use super::heads::Arriving;
 use super::latest::Latest;
-use super::request::{Head, Request, parse};
+use super::request::{Head, Request};
 use super::{Format, Serving};
 use crate::interrupt::interrupted;
 use crate::poll;
 
-/// A request's head must fit in this many bytes (Prometheus sends about 300).
-const HEAD_LIMIT: usize = 8 * 1024;
+/// Connections held at once, their heads arriving or waiting for a worker: at most this many
+/// descriptors and head buffers (8 KiB each at worst).
+const CONNECTIONS: usize = 256;
 /// How often blocked threads look at the signal flag.
 const SLICE: Duration = Duration::from_millis(100);
-/// Worker threads parse a request head and copy an answer: a small stack is plenty.
+/// Worker threads copy an answer: a small stack is plenty.
 const WORKER_STACK: usize = 256 * 1024;
 /// The listen backlog: a burst of scrapers waits here (the kernel caps it at somaxconn).
 const BACKLOG: i32 = 1024;
+
+/// A connection with its request head, for a worker to answer.
+struct Job {
+    stream: TcpStream,
+    accepted: Instant,
+    head: Head,
+}
 
 pub struct Server {
     listener: TcpListener,
@@ -53,23 +64,26 @@ impl Server {
 
     /// Serves until SIGINT or SIGTERM; every worker has finished when it returns.
     pub fn serve(&self, serving: &Serving, latest: &Latest) -> io::Result<()> {
-        let workers = serving.max_clients.max(1);
-        let slots = Slots::new(workers);
-        let (send, receive) = mpsc::sync_channel::<(TcpStream, Instant)>(workers);
+        let (send, receive) = mpsc::sync_channel::<Job>(CONNECTIONS);
         let receive = Mutex::new(receive);
+        // Jobs sent and not yet taken by a worker.
+        let queued = AtomicUsize::new(0);
         std::thread::scope(|scope| {
-            for _ in 0..workers {
+            for _ in 0..serving.max_clients.max(1) {
                 std::thread::Builder::new()
                     .name("http".into())
                     .stack_size(WORKER_STACK)
                     .spawn_scoped(scope, || {
-                        while let Ok((stream, accepted)) = next(&receive) {
-                            answer(stream, accepted, serving, latest);
-                            slots.give();
+                        while let Ok(job) = next(&receive) {
+                            queued.fetch_sub(1, Ordering::Relaxed);
+                            // Stopping: answers not begun are not begun.
+                            if !interrupted() {
+                                answer(job, serving, latest);
+                            }
                         }
                     })?;
             }
-            let accepted = self.accept_loop(&slots, &send);
+            let accepted = self.accept_loop(serving, &queued, &send);
             // Workers waiting for a look answer at once; then they see the channel close.
             latest.stop();
             drop(send);
@@ -77,34 +91,76 @@ impl Server {
         })
     }
 
+    /// Accepts connections and reads their heads until a signal; complete heads (and late or
+    /// refused ones, to be answered with an error) go to the workers.
     fn accept_loop(
         &self,
-        slots: &Slots,
-        send: &mpsc::SyncSender<(TcpStream, Instant)>,
+        serving: &Serving,
+        queued: &AtomicUsize,
+        send: &mpsc::SyncSender<Job>,
     ) -> io::Result<()> {
+        let mut arriving: Vec<Arriving> = Vec::new();
+        let room = |arriving: &Vec<Arriving>| {
+            arriving.len() + queued.load(Ordering::Relaxed) < CONNECTIONS
+        };
         while !interrupted() {
-            if !slots.take(SLICE) {
-                continue;
-            }
-            let stream = loop {
-                if interrupted() {
-                    return Ok(());
-                }
-                let mut fds = [poll::entry(self.listener.as_raw_fd(), poll::IN)];
-                if poll::wait(&mut fds, SLICE)? == 0 {
+            let listening = if room(&arriving) {
+                self.listener.as_raw_fd()
+            } else {
+                -1
+            };
+            let mut fds = vec![poll::entry(listening, poll::IN)];
+            fds.extend(
+                arriving
+                    .iter()
+                    .map(|a| poll::entry(a.stream.as_raw_fd(), poll::IN)),
+            );
+            let now = Instant::now();
+            let wait = arriving
+                .iter()
+                .map(|a| (a.accepted + serving.client_timeout).saturating_duration_since(now))
+                .fold(SLICE, Duration::min);
+            poll::wait(&mut fds, wait)?;
+            let now = Instant::now();
+            // From the end, so that removing one leaves the indices before it valid.
+            for i in (0..arriving.len()).rev() {
+                let head = if poll::readable(&fds[i + 1]) {
+                    arriving[i].read()
+                } else if now >= arriving[i].accepted + serving.client_timeout {
+                    Some(Head::Answer(408, "the request did not arrive in time
+"))
+                } else {
+                    None
+                };
+                let Some(head) = head else { continue };
+                let Arriving {
+                    stream, accepted, ..
+                } = arriving.swap_remove(i);
+                if matches!(head, Head::Gone) {
                     continue;
                 }
+                queued.fetch_add(1, Ordering::Relaxed);
+                // Never blocks: the channel holds CONNECTIONS and fewer are queued.
+                if send.send(Job { stream, accepted, head }).is_err() {
+                    return Ok(());
+                }
+            }
+            while poll::readable(&fds[0]) && room(&arriving) {
                 match self.listener.accept() {
-                    Ok((stream, _)) => break stream,
+                    Ok((stream, _)) => {
+                        if stream.set_nonblocking(true).is_ok() {
+                            arriving.push(Arriving::new(stream, Instant::now()));
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     // Gone before accept (ECONNABORTED), or out of descriptors for a moment:
                     // the listener stays and the next client is served.
-                    Err(e) if transient(&e) => std::thread::sleep(Duration::from_millis(10)),
+                    Err(e) if transient(&e) => {
+                        std::thread::sleep(Duration::from_millis(10));
+                        break;
+                    }
                     Err(e) => return Err(e),
                 }
-            };
-            // Never blocks: a slot was free, so a worker is.
-            if send.send((stream, Instant::now())).is_err() {
-                return Ok(());
             }
         }
         Ok(())
@@ -112,62 +168,27 @@ impl Server {
 }
 
 fn transient(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted)
+    e.kind() == io::ErrorKind::Interrupted
         || matches!(
             e.raw_os_error(),
             Some(libc::ECONNABORTED | libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
         )
 }
 
-fn next(
-    receive: &Mutex<mpsc::Receiver<(TcpStream, Instant)>>,
-) -> Result<(TcpStream, Instant), mpsc::RecvError> {
+fn next(receive: &Mutex<mpsc::Receiver<Job>>) -> Result<Job, mpsc::RecvError> {
     receive.lock().unwrap_or_else(|e| e.into_inner()).recv()
 }
 
-/// Connections being served, at most `max`.
-struct Slots {
-    busy: Mutex<usize>,
-    freed: Condvar,
-    max: usize,
-}
-
-impl Slots {
-    fn new(max: usize) -> Slots {
-        Slots {
-            busy: Mutex::new(0),
-            freed: Condvar::new(),
-            max,
-        }
-    }
-
-    /// Takes a slot, waiting up to `timeout` for one; false when none came free.
-    fn take(&self, timeout: Duration) -> bool {
-        let busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
-        let (mut busy, _) = self
-            .freed
-            .wait_timeout_while(busy, timeout, |b| *b >= self.max)
-            .unwrap_or_else(|e| e.into_inner());
-        if *busy >= self.max {
-            return false;
-        }
-        *busy += 1;
-        true
-    }
-
-    fn give(&self) {
-        let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
-        *busy = busy.saturating_sub(1);
-        self.freed.notify_one();
-    }
-}
-
-fn answer(mut stream: TcpStream, accepted: Instant, serving: &Serving, latest: &Latest) {
-    let deadline = accepted + serving.client_timeout;
+fn answer(job: Job, serving: &Serving, latest: &Latest) {
+    let Job {
+        mut stream,
+        accepted,
+        head,
+    } = job;
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(serving.client_timeout));
-    let (status, content_type, body, head_only) = match read_head(&mut stream, deadline) {
+    let (status, content_type, body, head_only) = match head {
         Head::Gone => return,
         Head::Answer(status, text) => (status, TEXT, text.as_bytes().into(), false),
         Head::Complete(request) => {
@@ -228,43 +249,6 @@ fn route(
             b"portscope exporter: metrics at /metrics\n".as_slice().into(),
         ),
         _ => (404, TEXT, b"not found: metrics are at /metrics\n".as_slice().into()),
-    }
-}
-
-/// Reads until the request head is complete, the deadline passes (408), or it is malformed.
-fn read_head(stream: &mut TcpStream, deadline: Instant) -> Head {
-    let mut buf = [0u8; HEAD_LIMIT];
-    let mut len = 0;
-    loop {
-        if interrupted() {
-            return Head::Gone;
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Head::Answer(408, "the request did not arrive in time\n");
-        }
-        let _ = stream.set_read_timeout(Some(left.min(SLICE)));
-        match stream.read(&mut buf[len..]) {
-            Ok(0) => return Head::Gone,
-            Ok(n) => len += n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
-            }
-            Err(_) => return Head::Gone,
-        }
-        match parse(&buf[..len]) {
-            Ok(Some(head)) => return head,
-            Ok(None) if len == buf.len() => {
-                return Head::Answer(431, "the request head is too large\n");
-            }
-            Ok(None) => {}
-            Err(()) => return Head::Answer(400, "malformed request\n"),
-        }
     }
 }
 

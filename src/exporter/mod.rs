@@ -2,12 +2,14 @@
 //! a file for node_exporter's textfile collector.
 //!
 //! One collector thread looks at the host (`collect`) and publishes each look encoded
-//! (`latest`); a fixed set of HTTP workers (`http`) hands the latest look to scrapers. Slow or
-//! silent clients hold a worker for at most the client timeout and never the collector; many
-//! clients wait in the kernel's accept queue, not in memory. Collection is per host, so that
+//! (`latest`); a fixed set of HTTP workers (`http`) hands the latest look to scrapers whose
+//! request heads the accepting thread has read (`heads`). Slow or silent clients hold a small
+//! buffer until the client timeout, never a worker nor the collector; many clients wait in the
+//! kernel's accept queue, not in memory. Collection is per host, so that
 //! several hosts (network namespaces) can be looked at later, each with its own `Collection`.
 
 mod collect;
+mod heads;
 mod http;
 mod latest;
 pub mod look;
@@ -90,7 +92,7 @@ pub struct Serving {
     pub textfile: Option<PathBuf>,
     /// A client must send its request, and take the answer, within this time.
     pub client_timeout: Duration,
-    /// Clients served at once; the others wait in the listen backlog.
+    /// Scrapes answered at once; the others wait their turn.
     pub max_clients: usize,
 }
 

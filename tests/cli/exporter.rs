@@ -169,6 +169,45 @@ fn http_serves_both_formats_drops_silent_clients_and_ends_on_sigterm() {
 }
 
 #[test]
+fn clients_slow_to_send_their_request_hold_no_worker() {
+    // Two workers and ten clients that send half a request head and stop (each has 30 s to
+    // finish it): a scrape is answered while every one of them still waits.
+    let (mut exporter, addr) = start(portscope(&[
+        "exporter",
+        "--listen",
+        "127.0.0.1:0",
+        "--max-clients",
+        "2",
+        "--client-timeout",
+        "30",
+    ]));
+    let slow: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream
+                .write_all(b"GET /metrics HTTP/1.1\r\nHost: a\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    let (head, text) = get(addr, "/metrics", None);
+    assert_eq!(status(&head), Some(200), "{head}");
+    assert!(text.contains("portscope_build_info"), "{text}");
+    for mut stream in &slow {
+        stream.set_nonblocking(true).unwrap();
+        let mut byte = [0u8; 1];
+        let read = stream.read(&mut byte);
+        assert!(
+            read.as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+            "a slow client was answered before its time: {read:?}"
+        );
+    }
+    exporter.signal(libc::SIGTERM);
+    assert_eq!(exporter.exit_code(), Some(143));
+}
+
+#[test]
 fn textfile_is_replaced_whole_under_a_reader() {
     let test = "textfile_is_replaced_whole_under_a_reader";
     let dir = std::env::temp_dir().join(format!("portscope-{test}-{}", std::process::id()));
