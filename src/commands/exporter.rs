@@ -111,8 +111,9 @@ fn bind(host: &dyn Host, text: &str) -> Result<exporter::Server> {
 /// Where the metrics are, and who can reach them: the exporter's ready line.
 fn serving_line(addr: SocketAddr) -> String {
     let reach = if addr.ip().is_loopback() {
+        let any = if addr.is_ipv6() { "[::]" } else { "0.0.0.0" };
         format!(
-            "loopback only: other hosts cannot scrape it; --listen 0.0.0.0:{} to serve them",
+            "loopback only: other hosts cannot scrape it; --listen {any}:{} to serve them",
             addr.port()
         )
     } else {
@@ -138,4 +139,20 @@ fn once(host: &dyn Host, config: Config, args: &ExporterArgs) -> Result<Exit> {
         }
     }
     Ok(Exit::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serving_line;
+
+    #[test]
+    fn the_ready_line_says_how_to_serve_other_hosts_in_the_same_family() {
+        let v4 = serving_line("127.0.0.1:9917".parse().unwrap());
+        assert!(v4.contains("--listen 0.0.0.0:9917 to serve them"), "{v4}");
+        let v6 = serving_line("[::1]:9917".parse().unwrap());
+        assert!(v6.starts_with("serving metrics on http://[::1]:9917/metrics"), "{v6}");
+        assert!(v6.contains("--listen [::]:9917 to serve them"), "{v6}");
+        let any = serving_line("0.0.0.0:9917".parse().unwrap());
+        assert!(any.contains("reachable from other hosts"), "{any}");
+    }
 }
