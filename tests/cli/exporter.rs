@@ -513,12 +513,15 @@ fn two_hundred_concurrent_scrapes_beside_twenty_thousand_sockets() {
     }
     // The server sides wait in one listener's accept queue: sockets without descriptors.
     ns.sysctl("net.core.somaxconn", "16384");
+    // Each scrape may wait for the look under way and then a whole look of its own (debug
+    // build, 20,000 sockets, a loaded machine): the deadline leaves room for that; the silent
+    // client is dropped at the same time.
     let (mut exporter, addr) = start(ns.portscope(&[
         "exporter",
         "--listen",
         "127.0.0.1:0",
         "--client-timeout",
-        "1",
+        "5",
     ]));
     let pid = exporter.child.id();
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
