@@ -17,12 +17,10 @@ fn main() -> ExitCode {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(e) if portscope::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line, whatever the message holds (an argument with a newline, say).
-            let _ = writeln!(
-                std::io::stderr(),
-                "portscope: {}",
-                escaped(&format!("{e:#}"))
-            );
+            // One line, whatever the message holds (an argument with a newline, say), in one
+            // write that a signal can end when nobody drains stderr.
+            let line = format!("portscope: {}\n", escaped(&format!("{e:#}")));
+            let _ = portscope::interrupt::stderr().write_all(line.as_bytes());
             ExitCode::from(Exit::for_error(&e).code())
         }
     }

@@ -4,12 +4,14 @@
 
 mod support;
 
+mod bench;
 mod endpoints;
 mod ephemeral;
 mod errors;
 mod fallback;
 mod filters;
 mod lifecycle;
+mod limits;
 mod ls;
 mod probe;
 mod signals;

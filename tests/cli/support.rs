@@ -8,11 +8,35 @@ use std::process::{Command, Output};
 
 use serde::Deserialize;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_portscope");
+/// The binary under test: this build, or another one named by `PORTSCOPE_BIN` (to check that
+/// a test fails on an older build).
+pub fn bin() -> &'static str {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("PORTSCOPE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_portscope").into())
+    })
+}
 
 pub fn portscope(args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.args(args).env("NO_COLOR", "1");
+    cmd
+}
+
+/// The shell line that sets `limit` (`-n 64`, `-v 200000`: ulimit's flags) and then becomes
+/// portscope, so the limit is that child's alone.
+fn limited(limit: &str) -> [String; 3] {
+    [
+        "-c".into(),
+        format!("ulimit {limit} && exec \"$0\" \"$@\""),
+        bin().into(),
+    ]
+}
+
+/// portscope under a resource limit set by a child shell.
+pub fn portscope_limited(limit: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.args(limited(limit)).args(args).env("NO_COLOR", "1");
     cmd
 }
 
@@ -170,7 +194,17 @@ impl Netns {
     /// portscope inside the namespace.
     pub fn portscope(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.name, BIN])
+        cmd.args(["netns", "exec", &self.name, bin()])
+            .args(args)
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// portscope inside the namespace, under a resource limit set by a child shell.
+    pub fn portscope_limited(&self, limit: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.name, "sh"])
+            .args(limited(limit))
             .args(args)
             .env("NO_COLOR", "1");
         cmd
@@ -319,6 +353,11 @@ impl Running {
             );
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+    }
+
+    /// What is left on stdout once the child has exited.
+    pub fn rest_of_stdout(&self) -> Vec<String> {
+        self.out.iter().collect()
     }
 
     /// What is left on stderr once the child has exited.

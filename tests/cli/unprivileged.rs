@@ -19,7 +19,7 @@ fn other_users_owners_are_hidden_with_one_hint() {
     let (_l, port) = listener();
     let as_nobody = |args: &[&str]| {
         Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin()])
             .args(args)
             .env("NO_COLOR", "1")
             .output()
