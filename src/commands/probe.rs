@@ -110,7 +110,7 @@ impl Iterator for Rounds<'_> {
                 return None;
             }
         };
-        round.sort_by_key(|o| (self.targets[o.target].port, o.target));
+        round.sort_by_key(|o| (self.targets[o.target].port(), o.target));
         for o in &round {
             self.tally.add(o);
         }

@@ -229,7 +229,7 @@ fn local_addr(socket: &Socket) -> Option<SocketAddr> {
 /// Opens the socket and sends the SYN (TCP) or the datagram (UDP). An immediate answer comes
 /// back as the outcome.
 fn start(target: &Target, index: usize, plan: &Plan) -> Start {
-    let addr = SocketAddr::new(target.addr, target.port);
+    let addr = target.addr;
     let answered_at_once = |e: io::Error| Start::Answered(classify(index, target.proto, &e, None));
     let socket = match sockopt::socket(addr, target.proto, true) {
         Ok(socket) => socket,
@@ -251,7 +251,7 @@ fn start(target: &Target, index: usize, plan: &Plan) -> Start {
             let _ = sockopt::set_recverr(&socket, addr.is_ipv6());
             let sent = socket
                 .connect(&addr.into())
-                .and_then(|()| socket.send(&(plan.payload)(target.port)));
+                .and_then(|()| socket.send(&(plan.payload)(target.port())));
             match sent {
                 Ok(_) => {}
                 Err(e) if out_of_sockets(&e) => return Start::NoSocket,
@@ -399,8 +399,7 @@ mod tests {
         let targets: Vec<Target> = (0..40)
             .map(|_| Target {
                 host: Arc::from("127.0.0.1"),
-                addr: "127.0.0.1".parse().unwrap(),
-                port,
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
                 proto: Proto::Tcp,
             })
             .collect();

@@ -1,7 +1,7 @@
 //! What a probe asks and what it found: plain data.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,13 +30,19 @@ impl Status {
     }
 }
 
-/// One address and port to probe; `host` is what the user typed.
+/// One address and port to probe (with its scope, for a link-local address); `host` is what
+/// the user typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub host: Arc<str>,
-    pub addr: IpAddr,
-    pub port: u16,
+    pub addr: SocketAddr,
     pub proto: Proto,
+}
+
+impl Target {
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
 }
 
 /// The answer to one probe of one target.

@@ -12,8 +12,17 @@ fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// `127.0.0.1:22/tcp`, `[fe80::1%2]:22/tcp` (a link-local address with its interface index).
 fn place(t: &Target) -> String {
-    format!("{}/{}", SocketAddr::new(t.addr, t.port), t.proto.name())
+    format!("{}/{}", t.addr, t.proto.name())
+}
+
+/// The address for JSON: `::1`, and `fe80::1%2` with the interface index when scoped.
+fn ip(addr: &SocketAddr) -> String {
+    match addr {
+        SocketAddr::V6(v6) if v6.scope_id() != 0 => format!("{}%{}", v6.ip(), v6.scope_id()),
+        other => other.ip().to_string(),
+    }
 }
 
 /// `127.0.0.1:22/tcp  open  0.08 ms  (local port 40312)`.
@@ -65,7 +74,7 @@ pub fn summary(tally: &Tally) -> String {
 /// Per target, in port order: probes, open, loss and RTT min/avg/max (tcping style).
 pub fn statistics(out: &mut dyn Write, targets: &[Target], tally: &Tally) -> io::Result<()> {
     let mut order: Vec<usize> = (0..targets.len().min(tally.targets.len())).collect();
-    order.sort_by_key(|i| (targets[*i].port, *i));
+    order.sort_by_key(|i| (targets[*i].port(), *i));
     for index in order {
         let stats = &tally.targets[index];
         if stats.probes == 0 {
@@ -117,8 +126,8 @@ pub fn json(
             let t = &targets[o.target];
             JsonProbe {
                 host: &t.host,
-                addr: t.addr.to_string(),
-                port: t.port,
+                addr: ip(&t.addr),
+                port: t.port(),
                 proto: t.proto.name(),
                 status: o.status.name(),
                 rtt_ms: o.rtt.map(|d| (ms(d) * 1000.0).round() / 1000.0),
@@ -142,8 +151,7 @@ mod tests {
     fn target(port: u16) -> Target {
         Target {
             host: "localhost".into(),
-            addr: "127.0.0.1".parse().unwrap(),
-            port,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
             proto: Proto::Tcp,
         }
     }

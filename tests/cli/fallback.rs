@@ -30,7 +30,7 @@ fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
 }
 
 /// Installs, in the calling (child) process, a filter refusing netlink sockets.
-fn refuse_netlink() -> std::io::Result<()> {
+pub fn refuse_netlink() -> std::io::Result<()> {
     use libc::*;
     let filter = [
         stmt(BPF_LD | BPF_W | BPF_ABS, 4), // seccomp_data.arch

@@ -225,3 +225,48 @@ fn ctrl_c_ends_a_listener_blocked_on_a_full_pipe() {
     };
     ends_with_a_full_stdout(listen, connect, libc::SIGINT);
 }
+
+/// Ctrl-C while `ephemeral sample` makes its connections (most of its time is spent inside
+/// connect() and accept(), which the signal interrupts): 130, never an error about the connect.
+/// A run may finish before the signal lands (exit 0); then it runs again.
+#[test]
+fn ctrl_c_ends_ephemeral_sample_with_130() {
+    let Some(ns) = Netns::new("ctrl_c_ends_ephemeral_sample_with_130") else {
+        return;
+    };
+    ns.sysctl("net.ipv4.ip_local_port_range", "1024 65535");
+    // As many connections as the descriptors allow (two each), for the longest run.
+    let mut limit: libc::rlimit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    let n = (limit.rlim_max.saturating_sub(100) / 2)
+        .clamp(100, 20_000)
+        .to_string();
+    let mut interrupted = 0;
+    for _ in 0..10 {
+        let mut cmd = ns.portscope(&["ephemeral", "sample", "--connect", &n, "--json"]);
+        cmd.stdin(std::process::Stdio::null());
+        let mut sample = Running::spawn(cmd);
+        eventually("the sample's first connections", || {
+            let made = ns.ls_json(&["-t", "--state", "established"]);
+            let done = sample.child.try_wait().unwrap().is_some();
+            seen(done || !made.is_empty(), made.len())
+        });
+        sample.signal(libc::SIGINT);
+        match sample.exit_code() {
+            Some(130) => interrupted += 1,
+            Some(0) => {}
+            other => panic!("{other:?}: {:?}", sample.rest_of_stderr()),
+        }
+        if interrupted >= 3 {
+            return;
+        }
+    }
+    assert!(
+        interrupted > 0,
+        "no run was still going when the signal came"
+    );
+}
