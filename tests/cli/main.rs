@@ -5,6 +5,7 @@
 mod support;
 
 mod bench;
+mod corpus;
 mod edges;
 mod endpoints;
 mod ephemeral;
