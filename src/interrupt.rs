@@ -81,9 +81,6 @@ enum Which {
     Err,
 }
 
-/// How long, after a signal, a write waits for a pipe to take something.
-const DRAIN_GRACE: Duration = Duration::from_millis(250);
-
 /// stdout or stderr, unbuffered. std's own handles retry a write that EINTR cut short, so a
 /// reader that never drains the pipe would keep a command alive through every Ctrl-C. Here a
 /// signal ends a blocked write (no SA_RESTART): after one, output that can go through at once
@@ -104,6 +101,8 @@ pub fn stderr() -> Stream {
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         use crate::poll;
+        /// How long, after a signal, a write waits for a pipe to take something.
+        const DRAIN_GRACE: Duration = Duration::from_millis(250);
         let fd = match self.0 {
             Which::Out => libc::STDOUT_FILENO,
             Which::Err => libc::STDERR_FILENO,

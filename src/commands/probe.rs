@@ -36,16 +36,17 @@ pub fn run(args: &ProbeArgs) -> Result<Exit> {
         parallel: parallel(args.parallel),
         payload: &payload,
     };
+    let numbered = args.count != 1;
     let mut rounds = Rounds {
         targets: &targets,
         plan: &plan,
         args,
         attempt: 0,
-        tally: Tally::new(targets.len()),
+        // Figures per target only for the repeat statistics; one round needs the counts.
+        tally: Tally::new(if numbered { targets.len() } else { 0 }),
         ended: None,
         failed: None,
     };
-    let numbered = args.count != 1;
     let mut out = output::stdout();
     if args.json {
         // Written as the rounds come: a long repeat run keeps no results, only the tally.

@@ -80,7 +80,8 @@ impl TargetStats {
     }
 }
 
-/// Every probe of a run, summed up: per target (by index) and per status.
+/// Every probe of a run, summed up: per status, and per target (by index) for as many
+/// targets as it was made for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tally {
     pub targets: Vec<TargetStats>,
