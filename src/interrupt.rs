@@ -59,16 +59,9 @@ pub fn install() {
 pub fn install() {}
 
 /// A write to stdout or stderr gave up: a signal came while nobody was draining the pipe.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("stopped by a signal while the output was full")]
 pub struct Stopped;
-
-impl std::fmt::Display for Stopped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("stopped by a signal while the output was full")
-    }
-}
-
-impl std::error::Error for Stopped {}
 
 /// Whether an error is a write that a signal ended (the exit status is then 130 or 143).
 pub fn stopped(error: &anyhow::Error) -> bool {
