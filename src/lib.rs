@@ -30,6 +30,7 @@ pub mod workers;
 unix_only! {
     pub mod bench;
     pub mod endpoint;
+    pub mod exporter;
     pub mod fdlimit;
     pub mod lifecycle;
     pub mod poll;

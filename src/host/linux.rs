@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 
 use super::netlink::{Diag, PortFilter};
-use super::{DestroyFeed, Host, Owners, Scope, Table, procfs, procnet, sysctl};
+use super::{Counters, DestroyFeed, Host, Owners, Scope, Table, counters, procfs, procnet, sysctl};
 use crate::model::{Family, PortSettings, Proto};
 use crate::query::Query;
 
@@ -94,6 +94,10 @@ impl Host for LinuxHost {
 
     fn port_settings(&self) -> Result<PortSettings> {
         self.inside(sysctl::port_settings)?
+    }
+
+    fn counters(&self) -> Result<Counters> {
+        self.inside(counters::read)?
     }
 
     fn destroy_feed(&self, protos: &[Proto]) -> Option<DestroyFeed> {

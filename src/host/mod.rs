@@ -2,6 +2,7 @@
 //! settings. Every command receives a `&dyn Host` from `lib::run`; which one (this network
 //! namespace, another one, the portable backend, a fake in tests) is decided here.
 
+mod counters;
 #[cfg(test)]
 pub mod fake;
 #[cfg(target_os = "linux")]
@@ -27,6 +28,8 @@ use anyhow::Result;
 
 use crate::model::{PortSettings, Process, Proto, Socket};
 use crate::query::Query;
+
+pub use counters::Counters;
 
 /// What a look at the socket table found, before owners.
 #[derive(Debug, Default)]
@@ -84,6 +87,12 @@ pub trait Host: Sync {
 
     /// How the kernel hands out ports here; the error says what could not be read.
     fn port_settings(&self) -> Result<PortSettings>;
+
+    /// The kernel's protocol counters (/proc/net/netstat and /proc/net/snmp on Linux), by
+    /// section and name.
+    fn counters(&self) -> Result<Counters> {
+        anyhow::bail!("the kernel's protocol counters are read on Linux only")
+    }
 
     /// Subscribes to the kernel's socket-destroy notifications where it offers them (Linux,
     /// CAP_NET_ADMIN); None elsewhere.

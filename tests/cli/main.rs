@@ -10,6 +10,7 @@ mod edges;
 mod endpoints;
 mod ephemeral;
 mod errors;
+mod exporter;
 pub mod fallback;
 mod filters;
 mod lifecycle;

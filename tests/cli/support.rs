@@ -148,6 +148,35 @@ pub fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// portscope run as uid 65534 (nobody) through setpriv; None, with a loud skip, when the
+/// test cannot drop privileges (not root, no setpriv, a binary nobody may not run).
+pub fn as_nobody(test: &str) -> Option<impl Fn(&[&str]) -> Output> {
+    if !is_root() {
+        skip(
+            test,
+            "needs root to own a listener and drop to another user",
+        );
+        return None;
+    }
+    if !have("setpriv") {
+        skip(test, "needs setpriv (util-linux)");
+        return None;
+    }
+    let run = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin()])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    if !run(&["--version"]).status.success() {
+        skip(test, "the test binary is not executable by uid 65534");
+        return None;
+    }
+    Some(run)
+}
+
 /// A private network namespace, removed on drop. Sockets are made inside it by a thread that
 /// joins it; portscope runs inside it through `ip netns exec`.
 pub struct Netns {
