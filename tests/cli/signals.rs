@@ -269,4 +269,40 @@ fn ctrl_c_ends_ephemeral_sample_with_130() {
         interrupted > 0,
         "no run was still going when the signal came"
     );
+/// A probe waiting on a port that never answers (a listener whose accept queue is full drops
+/// the SYN) ends on Ctrl-C with 130 and shows what the round found so far.
+#[test]
+fn ctrl_c_ends_a_probe_waiting_for_an_answer() {
+    let (open, open_port) = listener();
+    let full = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    full.bind(
+        &"127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    full.listen(0).unwrap();
+    let full_addr = full.local_addr().unwrap().as_socket().unwrap();
+    let _queued = TcpStream::connect(full_addr).unwrap();
+    let ports = format!("{open_port},{}", full_addr.port());
+    let probe = Running::spawn(portscope(&[
+        "probe",
+        "127.0.0.1",
+        &ports,
+        "--timeout",
+        "60000",
+    ]));
+    // In flight: the probe's SYN_SENT socket towards the full listener is in the table.
+    let dport = full_addr.port().to_string();
+    eventually("the probe's SYN_SENT socket", || {
+        let sent = ls_json(&["-t", "--state", "syn-sent", "--dport", &dport]);
+        seen(!sent.is_empty(), sent)
+    });
+    probe.signal(libc::SIGINT);
+    let mut probe = probe;
+    assert_eq!(probe.exit_code(), Some(130));
+    let found = probe.out_line(&format!("127.0.0.1:{open_port}/tcp"));
+    assert!(found.contains(" open "), "{found}");
+    drop(open);
 }
