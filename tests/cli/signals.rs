@@ -269,6 +269,8 @@ fn ctrl_c_ends_ephemeral_sample_with_130() {
         interrupted > 0,
         "no run was still going when the signal came"
     );
+}
+
 /// A probe waiting on a port that never answers (a listener whose accept queue is full drops
 /// the SYN) ends on Ctrl-C with 130 and shows what the round found so far.
 #[test]
