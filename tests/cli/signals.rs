@@ -308,3 +308,14 @@ fn ctrl_c_ends_a_probe_waiting_for_an_answer() {
     assert!(found.contains(" open "), "{found}");
     drop(open);
 }
+
+/// The lab waits on the kernel between steps (the overflow step for a SYN retransmission,
+/// 1 s at least): Ctrl-C ends it there with 130.
+#[test]
+fn ctrl_c_ends_the_lifecycle_lab() {
+    let lab = Running::spawn(portscope(&["lifecycle"]));
+    lab.out_line("Step 1 ");
+    lab.signal(libc::SIGINT);
+    let mut lab = lab;
+    assert_eq!(lab.exit_code(), Some(130));
+}
