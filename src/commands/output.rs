@@ -11,6 +11,7 @@ use crate::cli::ColorChoice;
 use crate::interrupt::{self, Stream};
 use crate::model::Inventory;
 use crate::render::{FALLBACK_WIDTH, Style};
+use crate::text::errno;
 
 /// stdout went away (`portscope | head`): the one failure that ends a command quietly, with 0.
 /// A broken pipe anywhere else (a socket) is an error like any other.
@@ -33,7 +34,7 @@ impl<W: Write> Stdout<W> {
         if e.kind() == io::ErrorKind::BrokenPipe {
             io::Error::new(io::ErrorKind::BrokenPipe, StdoutClosed)
         } else {
-            e
+            io::Error::new(e.kind(), format!("writing to stdout: {}", errno(&e)))
         }
     }
 }

@@ -138,3 +138,28 @@ fn completions_and_man_page() {
         &man[..man.len().min(200)]
     );
 }
+
+/// A stdout that cannot take the output (a full disk) is an error that says what failed.
+#[test]
+fn a_full_stdout_says_so_in_one_line() {
+    let (_l, port) = listener();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    for args in [
+        vec!["ls", "--sport", &port.to_string()],
+        vec!["who", &port.to_string()],
+    ] {
+        let out = portscope(&args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr_of(&out);
+        assert_eq!(
+            err, "portscope: writing to stdout: ENOSPC (no space left on device)\n",
+            "{args:?}"
+        );
+    }
+}
