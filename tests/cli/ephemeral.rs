@@ -200,16 +200,7 @@ fn why_bind_advice_on_time_wait_agrees_with_the_trial() {
     };
     for reuse in [false, true] {
         let port = ns.inside(|| {
-            let l =
-                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-            l.set_reuse_address(reuse).unwrap();
-            l.bind(
-                &"127.0.0.1:0"
-                    .parse::<std::net::SocketAddr>()
-                    .unwrap()
-                    .into(),
-            )
-            .unwrap();
+            let l = bound_tcp(reuse);
             l.listen(1).unwrap();
             let l: TcpListener = l.into();
             let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();

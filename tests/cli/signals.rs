@@ -276,17 +276,7 @@ fn ctrl_c_ends_ephemeral_sample_with_130() {
 #[test]
 fn ctrl_c_ends_a_probe_waiting_for_an_answer() {
     let (open, open_port) = listener();
-    let full = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    full.bind(
-        &"127.0.0.1:0"
-            .parse::<std::net::SocketAddr>()
-            .unwrap()
-            .into(),
-    )
-    .unwrap();
-    full.listen(0).unwrap();
-    let full_addr = full.local_addr().unwrap().as_socket().unwrap();
-    let _queued = TcpStream::connect(full_addr).unwrap();
+    let (_full, _queued, full_addr) = full_listener();
     let ports = format!("{open_port},{}", full_addr.port());
     let probe = Running::spawn(portscope(&[
         "probe",

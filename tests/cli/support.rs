@@ -122,6 +122,26 @@ pub fn listener() -> (TcpListener, u16) {
     (l, port)
 }
 
+/// A TCP socket bound to a kernel-chosen loopback port, not listening yet.
+pub fn bound_tcp(reuse_address: bool) -> socket2::Socket {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_reuse_address(reuse_address).unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    socket.bind(&any.into()).unwrap();
+    socket
+}
+
+/// A listener whose accept queue is full (backlog 0, one connection waiting): the kernel
+/// drops every further SYN, so a connect to it gets no answer. The listener, the queued
+/// client, the address.
+pub fn full_listener() -> (socket2::Socket, TcpStream, std::net::SocketAddr) {
+    let full = bound_tcp(false);
+    full.listen(0).unwrap();
+    let addr = full.local_addr().unwrap().as_socket().unwrap();
+    let queued = TcpStream::connect(addr).unwrap();
+    (full, queued, addr)
+}
+
 /// A connected pair over loopback: (client, server side).
 pub fn pair(l: &TcpListener) -> (TcpStream, TcpStream) {
     let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
@@ -306,14 +326,15 @@ pub struct Running {
 pub const HANG: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Running {
-    pub fn spawn(mut cmd: Command) -> Running {
+    pub fn spawn(cmd: Command) -> Running {
+        Running::spawn_to(cmd, std::process::Stdio::piped())
+    }
+
+    /// Like `spawn`, with stdout going to `stdout` (its lines are read only when piped).
+    pub fn spawn_to(mut cmd: Command, stdout: std::process::Stdio) -> Running {
         use std::io::BufRead;
         use std::process::Stdio;
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = cmd.stdout(stdout).stderr(Stdio::piped()).spawn().unwrap();
         let lines = |pipe: Box<dyn std::io::Read + Send>| {
             let (send, receive) = std::sync::mpsc::channel();
             std::thread::spawn(move || {
@@ -325,7 +346,10 @@ impl Running {
             });
             receive
         };
-        let out = lines(Box::new(child.stdout.take().unwrap()));
+        let out = match child.stdout.take() {
+            Some(stdout) => lines(Box::new(stdout)),
+            None => std::sync::mpsc::channel().1,
+        };
         let err = lines(Box::new(child.stderr.take().unwrap()));
         Running { child, out, err }
     }
