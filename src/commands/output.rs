@@ -33,8 +33,11 @@ impl<W: Write> Stdout<W> {
     fn mark(e: io::Error) -> io::Error {
         if e.kind() == io::ErrorKind::BrokenPipe {
             io::Error::new(io::ErrorKind::BrokenPipe, StdoutClosed)
-        } else {
+        } else if e.raw_os_error().is_some() {
             io::Error::new(e.kind(), format!("writing to stdout: {}", errno(&e)))
+        } else {
+            // Ours already (a write a signal cut short): keep what it carries.
+            e
         }
     }
 }
