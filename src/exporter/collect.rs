@@ -110,7 +110,7 @@ fn probes(specs: &[ProbeSpec], timeout: Duration, attempt: u64) -> Result<Vec<Pr
         for addr in &spec.addrs {
             targets.extend(probe::targets(
                 &spec.label,
-                &[addr.ip()],
+                &[*addr],
                 &[addr.port()],
                 Proto::Tcp,
             ));

@@ -84,7 +84,12 @@ impl Host for LinuxHost {
 
     fn owners(&self, inodes: &[u32], scope: Scope) -> Owners {
         // Socket inodes are unique host-wide, so the scan needs no namespace.
-        procfs::find_owners(inodes, scope)
+        let mut owners = procfs::find_owners(inodes, scope);
+        if owners.unreadable == 0 && proc_hides_processes() {
+            // Hidden processes are not listed at all, so the scan could not count them.
+            owners.unreadable = 1;
+        }
+        owners
     }
 
     fn port_settings(&self) -> Result<PortSettings> {
@@ -98,6 +103,13 @@ impl Host for LinuxHost {
     fn destroy_feed(&self, protos: &[Proto]) -> Option<DestroyFeed> {
         self.inside(|| destroy_feed(protos)).ok().flatten()
     }
+}
+
+/// Whether /proc hides other users' processes from us (mounted with hidepid=2, "invisible"):
+/// then pid 1, which always exists, is not there.
+fn proc_hides_processes() -> bool {
+    let present = |path: &str| std::fs::symlink_metadata(path).is_ok();
+    present("/proc/self") && !present("/proc/1")
 }
 
 /// What the /proc/net tables cannot tell.

@@ -122,3 +122,17 @@ pub fn local() -> Box<dyn Host> {
 pub fn in_netns(_path: &std::path::Path) -> Result<Box<dyn Host>> {
     anyhow::bail!("network namespaces exist on Linux only")
 }
+
+/// The index of a network interface, by name (the scope of a link-local address).
+#[cfg(unix)]
+pub fn interface_index(name: &str) -> Option<u32> {
+    let name = std::ffi::CString::new(name).ok()?;
+    // SAFETY: a NUL-terminated string; if_nametoindex only reads it.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    (index != 0).then_some(index)
+}
+
+#[cfg(not(unix))]
+pub fn interface_index(_name: &str) -> Option<u32> {
+    None
+}

@@ -32,7 +32,7 @@ pub fn write(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
                     }
                 }
             }
-            other => no_owner(s, other, &mut line),
+            other => no_owner(s, other, inv, &mut line),
         }
         line.push('\n');
         out.write_all(line.as_bytes())?;
@@ -63,7 +63,7 @@ fn where_line(s: &Socket, line: &mut String) {
     }
 }
 
-fn no_owner(s: &Socket, owner: Owner<'_>, line: &mut String) {
+fn no_owner(s: &Socket, owner: Owner<'_>, inv: &Inventory, line: &mut String) {
     match owner {
         Owner::Closed => {
             line.push_str("no process: closed by its owner, the kernel finishes the close");
@@ -78,9 +78,14 @@ fn no_owner(s: &Socket, owner: Owner<'_>, line: &mut String) {
             line.push_str("no process yet: waiting in the listener's accept queue")
         }
         Owner::Handshake => line.push_str("no process yet: handshake in progress (SYN queue)"),
-        Owner::Hidden => {
+        Owner::Hidden if inv.unreadable_processes > 0 => {
             line.push_str("owner hidden (another user's process; run as root to see it)")
         }
+        // Every process was readable: the holder is out of sight, not another user's.
+        Owner::Hidden => line.push_str(
+            "owner not found (no process visible here holds it: one in another PID namespace, \
+             or a descriptor in flight between processes)",
+        ),
         Owner::NotLooked | Owner::Processes(_) => line.push('-'),
     }
 }

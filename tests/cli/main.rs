@@ -4,16 +4,22 @@
 
 mod support;
 
+mod bench;
+mod corpus;
+mod edges;
 mod endpoints;
 mod ephemeral;
 mod errors;
 mod exporter;
-mod fallback;
+pub mod fallback;
 mod filters;
 mod lifecycle;
+mod limits;
 mod ls;
 mod probe;
+mod scoped;
 mod signals;
+mod streams;
 mod unprivileged;
 mod watch;
 mod who;
