@@ -268,36 +268,20 @@ fn textfile_is_replaced_whole_under_a_reader() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A loopback listener with a full accept queue (listen(0) and one connection waiting): the
-/// kernel drops new SYNs, so a probe of it waits for its timeout. Keep the pair alive.
-fn full_listener() -> (socket2::Socket, TcpStream, u16) {
-    let full = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    full.bind(&any.into()).unwrap();
-    full.listen(0).unwrap();
-    let addr = full.local_addr().unwrap().as_socket().unwrap();
-    let queued = TcpStream::connect(addr).unwrap();
-    (full, queued, addr.port())
-}
-
 /// Waits until a connect() towards loopback `port` is in SYN_SENT: a probe under way.
 fn probing(port: u16) {
-    let remote = format!(":{port:04X}");
-    eventually("a probe in SYN_SENT", || {
-        let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
-        let found = table.lines().skip(1).any(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            fields.len() > 3 && fields[2].ends_with(&remote) && fields[3] == "02"
-        });
-        seen(found, "no SYN_SENT socket")
+    let dport = port.to_string();
+    eventually("the probe's SYN_SENT socket", || {
+        let sent = ls_json(&["-t", "--state", "syn-sent", "--dport", &dport]);
+        seen(!sent.is_empty(), sent)
     });
 }
 
 #[test]
 fn a_look_cut_short_by_sigterm_is_not_written() {
     let test = "a_look_cut_short_by_sigterm_is_not_written";
-    let (_full, _queued, port) = full_listener();
-    let target = format!("127.0.0.1:{port}");
+    let (_full, _queued, full) = full_listener();
+    let target = full.to_string();
     let dir = std::env::temp_dir().join(format!("portscope-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("portscope.prom");
@@ -309,7 +293,7 @@ fn a_look_cut_short_by_sigterm_is_not_written() {
         vec!["exporter", "--textfile", textfile, "--interval", "0.1"],
     ] {
         let mut exporter = Running::spawn(portscope(&[run.as_slice(), &probe].concat()));
-        probing(port);
+        probing(full.port());
         exporter.signal(libc::SIGTERM);
         assert_eq!(exporter.exit_code(), Some(143), "{run:?}");
         assert!(!path.exists(), "{run:?}: an interrupted look was written");
