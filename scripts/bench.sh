@@ -11,33 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-15}
 watch_secs=${WATCH_SECS:-60}
-[ "$(id -u)" = 0 ] || { echo "bench.sh: needs root for ip netns" >&2; exit 2; }
-for tool in ip ss netstat lsof python3; do
-    command -v "$tool" >/dev/null || { echo "bench.sh: $tool is missing" >&2; exit 2; }
-done
-cargo build --release --quiet
-bin=$PWD/target/release/portscope
-ns=portscope-bench-$$
-fifo=$(mktemp -u)
-mkfifo "$fifo"
-cleanup() {
-    exec 3>&- 2>/dev/null || true
-    wait 2>/dev/null || true
-    ip netns del "$ns" 2>/dev/null || true
-    rm -f "$fifo"
-}
-trap cleanup EXIT
-ip netns add "$ns"
-ip -n "$ns" link set lo up
-# The table lives as long as fd 3 (its stdin) stays open.
-ip netns exec "$ns" python3 scripts/bench/table.py <"$fifo" >"$fifo.out" &
-exec 3>"$fifo"
-until [ -s "$fifo.out" ]; do sleep 0.2; done
-read -r _ listen_port client_port <"$fifo.out"
-rm -f "$fifo.out"
-inns() { ip netns exec "$ns" "$@"; }
-echo "kernel $(uname -r); $(nproc) cores; table in netns $ns:"
-inns ss -s | sed -n '1p;/^TCP:/p'
+tools=(ss netstat lsof)
+# shellcheck source=bench/table.sh
+source scripts/bench/table.sh
 echo "TIME_WAIT now: $(inns ss -tan state time-wait | tail -n +2 | wc -l); who target ports: $client_port (one socket), $listen_port (a listener and its 500 connections)"
 inns python3 scripts/bench/timeit.py "$rounds" \
     "ls (all sockets, owners):portscope:$bin ls" \

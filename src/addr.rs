@@ -1,10 +1,14 @@
-//! Addresses as people type them: `8080`, `127.0.0.1:8080`, `[::1]:8080`, `localhost:8080`.
+//! Addresses as people type them: `8080`, `127.0.0.1:8080`, `[::1]:8080`, `localhost:8080`,
+//! and link-local IPv6 with its interface, `[fe80::1%eth0]:8080` or `fe80::1%2` (the form `ls`
+//! prints). An address is a `SocketAddr` from the start so that the scope (the interface
+//! index) travels with it to bind() and connect(); without it the kernel says EINVAL.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::ports::parse_port;
+use crate::text::escaped;
 
 /// Which address families a command may use (-4 / -6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,13 +40,19 @@ impl Families {
 fn split(text: &str) -> Result<(Option<&str>, &str)> {
     if let Some(rest) = text.strip_prefix('[') {
         let Some((host, port)) = rest.split_once("]:") else {
-            bail!("'{text}': write an IPv6 address and port as [ADDR]:PORT");
+            bail!(
+                "'{}': write an IPv6 address and port as [ADDR]:PORT",
+                escaped(text)
+            );
         };
         return Ok((Some(host), port));
     }
     match text.rsplit_once(':') {
         Some((host, _)) if host.contains(':') => {
-            bail!("'{text}': write an IPv6 address and port as [ADDR]:PORT, e.g. [::1]:8080")
+            bail!(
+                "'{}': write an IPv6 address and port as [ADDR]:PORT, e.g. [::1]:8080",
+                escaped(text)
+            )
         }
         Some((host, port)) => Ok((Some(host), port)),
         None => Ok((None, text)),
@@ -57,16 +67,15 @@ pub fn local(text: &str, families: Families) -> Result<SocketAddr> {
         "0" => 0,
         other => parse_port(other)?,
     };
-    let ip = match host {
+    let mut addr = match host {
         None | Some("") | Some("*") => match families {
-            Families::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-            _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            Families::V6 => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+            _ => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
         },
-        Some(host) => host
-            .parse()
-            .with_context(|| format!("'{host}' is not an IP address of this host"))?,
+        Some(host) => literal(host)
+            .unwrap_or_else(|| bail!("'{}' is not an IP address of this host", escaped(host)))?,
     };
-    let addr = SocketAddr::new(ip, port);
+    addr.set_port(port);
     if !families.allows(&addr) {
         bail!("{addr} is not of the address family asked for (-4/-6)");
     }
@@ -78,48 +87,86 @@ pub fn local(text: &str, families: Families) -> Result<SocketAddr> {
 pub fn remote(text: &str, families: Families) -> Result<Vec<SocketAddr>> {
     let (host, port) = split(text.trim())?;
     let Some(host) = host.filter(|h| !h.is_empty()) else {
-        bail!("'{text}': give a host and a port, HOST:PORT");
+        bail!("'{}': give a host and a port, HOST:PORT", escaped(text));
     };
     let port = parse_port(port)?;
-    Ok(resolve(host, families)?
-        .into_iter()
-        .map(|ip| SocketAddr::new(ip, port))
-        .collect())
+    let mut addrs = resolve(host, families)?;
+    for addr in &mut addrs {
+        addr.set_port(port);
+    }
+    Ok(addrs)
 }
 
-/// A host name or address (IPv6 with or without brackets), resolved with getaddrinfo (so
-/// /etc/hosts and DNS), in the resolver's order, filtered by -4/-6, without repeats.
-pub fn resolve(host: &str, families: Families) -> Result<Vec<IpAddr>> {
+/// A host name or an address (IPv6 with or without brackets, with or without a scope),
+/// resolved with getaddrinfo (so /etc/hosts and DNS), in the resolver's order, filtered by
+/// -4/-6, without repeats. Port 0, the scope kept.
+pub fn resolve(host: &str, families: Families) -> Result<Vec<SocketAddr>> {
     let host = host.trim();
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let bare = unbracket(host);
     if bare.is_empty() {
         bail!("empty host name");
     }
-    let mut found: Vec<IpAddr> = match bare.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => {
+    let mut found: Vec<SocketAddr> = match literal(bare) {
+        Some(addr) => vec![addr?],
+        None => {
             check_name(bare)?;
             (bare, 0)
                 .to_socket_addrs()
                 .map_err(|e| anyhow::anyhow!("unknown host '{bare}' ({e})"))?
-                .map(|a| a.ip())
                 .collect()
         }
     };
     let mut seen = std::collections::HashSet::new();
-    found.retain(|ip| seen.insert(*ip));
-    let allowed: Vec<IpAddr> = found
+    found.retain(|addr| seen.insert(*addr));
+    let allowed: Vec<SocketAddr> = found
         .iter()
         .copied()
-        .filter(|ip| families.allows(&SocketAddr::new(*ip, 0)))
+        .filter(|addr| families.allows(addr))
         .collect();
     if allowed.is_empty() {
+        let found: Vec<IpAddr> = found.iter().map(SocketAddr::ip).collect();
         bail!("'{bare}' has no address of the family asked for (-4/-6): {found:?}");
     }
     Ok(allowed)
+}
+
+fn unbracket(text: &str) -> &str {
+    text.strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text)
+}
+
+/// An IP address as typed, port 0: `127.0.0.1`, `::1`, or IPv6 with a scope, `fe80::1%eth0`
+/// (an interface name) or `fe80::1%2` (its index). None when it is not an address at all (a
+/// host name, say); an error when the scope is wrong.
+fn literal(text: &str) -> Option<Result<SocketAddr>> {
+    let (ip, scope) = match text.split_once('%') {
+        Some((ip, scope)) => (ip, Some(scope)),
+        None => (text, None),
+    };
+    let ip: IpAddr = ip.parse().ok()?;
+    let Some(scope) = scope else {
+        return Some(Ok(SocketAddr::new(ip, 0)));
+    };
+    let IpAddr::V6(v6) = ip else {
+        return Some(Err(anyhow::anyhow!(
+            "'{}': a scope (%interface) belongs to an IPv6 address only",
+            escaped(text)
+        )));
+    };
+    let index = match scope.parse::<u32>() {
+        Ok(index) => Some(index),
+        Err(_) if scope.is_empty() => None,
+        Err(_) => crate::host::interface_index(scope),
+    };
+    Some(match index {
+        Some(index) => Ok(SocketAddr::V6(SocketAddrV6::new(v6, 0, 0, index))),
+        None => Err(anyhow::anyhow!(
+            "'{}': no network interface named '{}' here (see `ip link`)",
+            escaped(text),
+            escaped(scope)
+        )),
+    })
 }
 
 /// Refuses, without asking the resolver, what cannot be a host name: characters outside
@@ -136,12 +183,15 @@ fn check_name(name: &str) -> Result<()> {
     if !valid_chars || !labels_ok || name.len() > 253 {
         bail!(
             "'{}' is neither an IP address nor a valid host name",
-            crate::text::escaped(name)
+            escaped(name)
         );
     }
     let lower = name.trim_end_matches('.').to_ascii_lowercase();
     if lower == "invalid" || lower.ends_with(".invalid") {
-        bail!("unknown host '{name}' (the .invalid domain never resolves)");
+        bail!(
+            "unknown host '{}' (the .invalid domain never resolves)",
+            escaped(name)
+        );
     }
     Ok(())
 }
@@ -149,15 +199,23 @@ fn check_name(name: &str) -> Result<()> {
 /// `ADDR` or `ADDR:PORT` for --source; a bare address binds port 0.
 pub fn source(text: &str, families: Families) -> Result<SocketAddr> {
     let text = text.trim();
-    let bare = text.parse::<IpAddr>().ok().or_else(|| {
-        text.strip_prefix('[')
-            .and_then(|t| t.strip_suffix(']'))
-            .and_then(|t| t.parse().ok())
-    });
-    match bare {
-        Some(ip) => local(&SocketAddr::new(ip, 0).to_string(), families),
-        None => local(text, families),
+    if let Some(addr) = literal(unbracket(text)) {
+        let addr = addr?;
+        if !families.allows(&addr) {
+            bail!("{addr} is not of the address family asked for (-4/-6)");
+        }
+        return Ok(addr);
     }
+    let (host, _) = split(text)?;
+    if host.is_none() {
+        // A name alone: --source binds an address of this host, so no name is looked up.
+        bail!(
+            "'{}' is not an IP address: --source takes ADDR or ADDR:PORT, like 127.0.0.1, \
+             [::1]:5000 or fe80::1%eth0",
+            escaped(text)
+        );
+    }
+    local(text, families)
 }
 
 /// `LO-HI` for --port-range.
@@ -222,7 +280,39 @@ mod tests {
             source("127.0.0.1:5000", Families::Any).unwrap().port(),
             5000
         );
+        let err = source("localhost", Families::Any).unwrap_err().to_string();
+        assert!(err.contains("is not an IP address"), "{err}");
         assert_eq!(port_range("40000-40099").unwrap(), (40000, 40099));
         assert!(port_range("5-3").is_err());
+    }
+
+    fn scope(addr: SocketAddr) -> u32 {
+        match addr {
+            SocketAddr::V6(v6) => v6.scope_id(),
+            SocketAddr::V4(_) => 0,
+        }
+    }
+
+    #[test]
+    fn scoped_link_local_addresses_keep_their_interface() {
+        let lo = crate::host::interface_index("lo").unwrap();
+        let listen = local("[fe80::1%lo]:8080", Families::Any).unwrap();
+        assert_eq!((listen.port(), scope(listen)), (8080, lo));
+        assert_eq!(scope(local("[fe80::1%7]:0", Families::Any).unwrap()), 7);
+        let target = remote("[fe80::1%lo]:22", Families::Any).unwrap();
+        assert_eq!(scope(target[0]), lo);
+        let probed = resolve("fe80::1%lo", Families::Any).unwrap();
+        assert_eq!(scope(probed[0]), lo);
+        assert_eq!(scope(resolve("[fe80::1%3]", Families::Any).unwrap()[0]), 3);
+        assert_eq!(scope(source("fe80::1%lo", Families::Any).unwrap()), lo);
+        assert_eq!(
+            scope(source("[fe80::1%lo]:5000", Families::Any).unwrap()),
+            lo
+        );
+        for bad in ["fe80::1%no-such-if0", "127.0.0.1%lo", "fe80::1%"] {
+            assert!(resolve(bad, Families::Any).is_err(), "{bad}");
+        }
+        let err = local("[fe80::1%a\x1b[2J]:80", Families::Any).unwrap_err();
+        assert!(!err.to_string().contains('\x1b'), "{err}");
     }
 }

@@ -78,6 +78,9 @@ pub enum Command {
     /// Block until a port is listening (or, with --free, until nothing holds it)
     #[command(after_help = WAIT_EXAMPLES)]
     Wait(WaitArgs),
+    /// Serve the socket table as Prometheus metrics (/metrics), or write it for node_exporter
+    #[command(after_help = EXPORTER_EXAMPLES)]
+    Exporter(ExporterArgs),
     /// TCP test endpoints that explain themselves: listen (a server) and connect (a client)
     #[command(subcommand)]
     Tcp(TcpCommand),
@@ -630,4 +633,55 @@ pub struct WaitArgs {
     /// A UDP port: bound rather than listening
     #[arg(long, conflicts_with = "host")]
     pub udp: bool,
+}
+
+const EXPORTER_EXAMPLES: &str = "\
+Examples:
+  portscope exporter                          http://127.0.0.1:9917/metrics (loopback only)
+  portscope exporter --listen 0.0.0.0:9917    reachable from other hosts (e.g. Prometheus)
+  portscope exporter --interval 15            look every 15 s; scrapes get the last look
+  portscope exporter --probe db.internal:5432 --probe 10.0.0.7:443
+  portscope exporter --textfile /var/lib/node_exporter/textfile/portscope.prom
+  portscope exporter --once                   the metrics once, on stdout
+
+Metrics and alert examples: docs/exporter.md. Ends on SIGTERM (143) or Ctrl-C (130).";
+
+#[derive(Debug, Clone, Args)]
+pub struct ExporterArgs {
+    /// Serve /metrics on ADDR:PORT [default: 127.0.0.1:9917; port 0: the kernel chooses]
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Write the metrics to PATH every interval, atomically (node_exporter's textfile
+    /// collector); without --listen, no HTTP server is started
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<std::path::PathBuf>,
+    /// Look at the host every SECS seconds and serve the last look [default: at every scrape;
+    /// 15 with --textfile]
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
+    pub interval: Option<f64>,
+    /// Look once, write the metrics (to --textfile, else stdout) and exit
+    #[arg(long, conflicts_with_all = ["listen", "interval"])]
+    pub once: bool,
+    /// Probe HOST:PORT (TCP) at every look: probe_success and probe_duration_seconds
+    #[arg(long, value_name = "HOST:PORT")]
+    pub probe: Vec<String>,
+    /// Give up on a --probe target after MS milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 1000,
+          value_parser = RangedU64ValueParser::<u64>::new().range(1..=60_000))]
+    pub probe_timeout: u64,
+    /// Destinations shown in the per-destination metrics (the busiest first)
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=1000))]
+    pub top: usize,
+    /// Listening ports shown one by one; the rest are summed under port="other"
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=10_000))]
+    pub max_ports: usize,
+    /// Scrapes answered at once; more wait their turn
+    #[arg(long, value_name = "N", default_value_t = 16,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024))]
+    pub max_clients: usize,
+    /// Seconds a client has to send its request and to take the answer
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = seconds)]
+    pub client_timeout: f64,
 }

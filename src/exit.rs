@@ -41,3 +41,14 @@ impl Exit {
         }
     }
 }
+
+/// Whether an error chain holds an I/O error carrying a `T` (a marker such as
+/// `output::StdoutClosed` or `interrupt::Stopped`).
+pub fn io_error_marked<T: std::error::Error + 'static>(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|e| e.get_ref())
+            .is_some_and(|inner| inner.is::<T>())
+    })
+}

@@ -26,9 +26,11 @@ pub mod query;
 pub mod render;
 pub mod text;
 pub mod watch;
+pub mod workers;
 unix_only! {
     pub mod bench;
     pub mod endpoint;
+    pub mod exporter;
     pub mod fdlimit;
     pub mod lifecycle;
     pub mod poll;
@@ -47,7 +49,11 @@ pub use exit::Exit;
 /// Runs the command the user asked for, on this host.
 pub fn run(cli: Cli) -> Result<Exit> {
     let host = host::local();
-    let exit = commands::run(cli, host.as_ref())?;
+    let exit = match commands::run(cli, host.as_ref()) {
+        // Output nobody drained, given up on at a signal: the signal's status.
+        Err(e) if interrupt::stopped(&e) => Exit::Interrupted,
+        other => other?,
+    };
     // A command stopped by a signal says which: 130 for Ctrl-C, 143 for SIGTERM.
     Ok(match exit {
         Exit::Interrupted if interrupt::terminated() => Exit::Terminated,
@@ -58,10 +64,5 @@ pub fn run(cli: Cli) -> Result<Exit> {
 /// Whether an error is only stdout going away (`portscope | head`), which is not a failure.
 /// A broken pipe on a socket is.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .and_then(|e| e.get_ref())
-            .is_some_and(|inner| inner.is::<commands::output::StdoutClosed>())
-    })
+    exit::io_error_marked::<commands::output::StdoutClosed>(error)
 }

@@ -11,18 +11,19 @@ fn main() -> ExitCode {
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             return printed(write!(std::io::stdout(), "{}", e.render()));
         }
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            return missing_subcommand(&e);
+        }
         Err(e) => return usage_error(&e),
     };
     match portscope::run(cli) {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(e) if portscope::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line, whatever the message holds (an argument with a newline, say).
-            let _ = writeln!(
-                std::io::stderr(),
-                "portscope: {}",
-                escaped(&format!("{e:#}"))
-            );
+            // One line, whatever the message holds (an argument with a newline, say), in one
+            // write that a signal can end when nobody drains stderr.
+            let line = format!("portscope: {}\n", escaped(&format!("{e:#}")));
+            let _ = portscope::interrupt::stderr().write_all(line.as_bytes());
             ExitCode::from(Exit::for_error(&e).code())
         }
     }
@@ -62,5 +63,33 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     {
         let _ = writeln!(err, "portscope: {}", escaped(tip));
     }
+    ExitCode::from(Exit::Error.code())
+}
+
+/// `portscope tcp` alone: clap would print the whole help; one line names the subcommands
+/// and the usage instead.
+fn missing_subcommand(e: &clap::Error) -> ExitCode {
+    let help = e.render().to_string();
+    let usage = help
+        .lines()
+        .find_map(|l| l.strip_prefix("Usage: "))
+        .unwrap_or("portscope <COMMAND>")
+        .trim();
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    let command = usage
+        .trim_end_matches(" <COMMAND>")
+        .replace(" [OPTIONS]", "");
+    let line = format!(
+        "{command} needs a subcommand: {} (usage: {usage}; see {command} --help)",
+        commands.join(", ")
+    );
+    let _ = writeln!(std::io::stderr(), "portscope: {}", escaped(&line));
     ExitCode::from(Exit::Error.code())
 }

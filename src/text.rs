@@ -88,6 +88,7 @@ const ERRNOS: &[(i32, &str, &str)] = &[
     (libc::ENFILE, "ENFILE", "too many open files on this host"),
     (libc::ENOBUFS, "ENOBUFS", "no buffer space"),
     (libc::ENOMEM, "ENOMEM", "out of memory"),
+    (libc::ENOSPC, "ENOSPC", "no space left on device"),
     (libc::EAGAIN, "EAGAIN", "resource temporarily unavailable"),
     (libc::EINVAL, "EINVAL", "invalid argument"),
 ];

@@ -1,7 +1,7 @@
 //! Waiting for a port: until something listens on it (here, or on a remote host), or until it
 //! is free.
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -21,7 +21,7 @@ pub enum Condition {
     /// A remote host accepting TCP connections on a port; `host` is what the user typed.
     Accepting {
         host: String,
-        addrs: Vec<IpAddr>,
+        addrs: Vec<SocketAddr>,
         port: u16,
     },
 }

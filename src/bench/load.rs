@@ -6,12 +6,13 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use super::Bench;
+use crate::model::Proto;
 use crate::poll;
 
 /// What one run measured.
@@ -52,6 +53,8 @@ pub struct Server {
 }
 
 impl Server {
+    /// Up to `workers` threads; fewer when no more can be started, and an error only when
+    /// not one can (the clients need a server running beside them).
     pub fn start(size: usize, workers: usize) -> Result<Server> {
         let listener = TcpListener::bind("127.0.0.1:0").context("starting the bench server")?;
         listener.set_nonblocking(true)?;
@@ -61,6 +64,7 @@ impl Server {
         let mut handles = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (listener, stop) = (listener.clone(), stop.clone());
+            let (mut request, response) = (buffer(size, 0)?, buffer(size, b'r')?);
             let spawned = std::thread::Builder::new().spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let mut fds = [poll::entry(listener.as_raw_fd(), poll::IN)];
@@ -68,15 +72,19 @@ impl Server {
                         continue;
                     }
                     if let Ok((stream, _)) = listener.accept() {
-                        serve(stream, size, &stop);
+                        serve(stream, &mut request, &response, &stop);
                     }
                 }
             });
             match spawned {
                 Ok(handle) => handles.push(handle),
-                // Fewer threads than asked (a memory limit): serve with those there are.
                 Err(_) if !handles.is_empty() => break,
-                Err(e) => return Err(e).context("starting the bench server's threads"),
+                Err(e) => {
+                    return Err(e).context(
+                        "starting the bench server: not one thread could be started for it \
+                         (the clients run beside it)",
+                    );
+                }
             }
         }
         Ok(Server {
@@ -95,14 +103,21 @@ impl Server {
     }
 }
 
-fn serve(mut stream: TcpStream, size: usize, stop: &AtomicBool) {
+/// `len` bytes of `fill`; short of memory, an error rather than an abort.
+pub fn buffer(len: usize, fill: u8) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len)
+        .with_context(|| format!("allocating a {len}-byte buffer"))?;
+    buf.resize(len, fill);
+    Ok(buf)
+}
+
+fn serve(mut stream: TcpStream, request: &mut [u8], response: &[u8], stop: &AtomicBool) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(SLICE));
-    let mut request = vec![0u8; size];
-    let response = vec![b'r'; size];
-    while read_full(&mut stream, &mut request, &|| stop.load(Ordering::Relaxed)).is_ok() {
-        if stream.write_all(&response).is_err() {
+    while read_full(&mut stream, request, &|| stop.load(Ordering::Relaxed)).is_ok() {
+        if stream.write_all(response).is_err() {
             break;
         }
     }
@@ -145,8 +160,9 @@ fn exchange(stream: &mut TcpStream, request: &[u8], reply: &mut [u8]) -> Result<
     Ok(())
 }
 
-/// Runs the exchanges split over the clients, a new connection per request when `short`;
-/// `tick` is called per request (progress).
+/// Runs the exchanges over the clients (fewer when no more threads can be started: they share
+/// the requests), a new connection per request when `short`; `tick` is called per request
+/// (progress).
 pub fn run(
     addr: SocketAddr,
     bench: &Bench,
@@ -154,38 +170,18 @@ pub fn run(
     tick: &(dyn Fn() + Sync),
 ) -> Result<Measured> {
     let requests = bench.requests;
-    let concurrency = bench.concurrency.clamp(1, requests.max(1));
-    let size = bench.size;
+    let clients = bench.concurrency.clamp(1, requests.max(1));
+    let taken = AtomicUsize::new(0);
+    let load = Load {
+        addr,
+        requests,
+        size: bench.size,
+        short,
+        taken: &taken,
+        tick,
+    };
     let started = Instant::now();
-    let results: Vec<Result<(Vec<Duration>, HashSet<u16>)>> = std::thread::scope(|scope| {
-        let mut clients = Vec::with_capacity(concurrency);
-        let mut spawn_failed = None;
-        for i in 0..concurrency {
-            let share = requests / concurrency + usize::from(i < requests % concurrency);
-            match std::thread::Builder::new()
-                .spawn_scoped(scope, move || client(addr, share, size, short, tick))
-            {
-                Ok(handle) => clients.push(handle),
-                Err(e) => {
-                    spawn_failed = Some(e);
-                    break;
-                }
-            }
-        }
-        let mut results: Vec<_> = clients
-            .into_iter()
-            .map(|c| {
-                c.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a bench client failed")))
-            })
-            .collect();
-        if let Some(e) = spawn_failed {
-            results.push(Err(anyhow::anyhow!(
-                "starting {concurrency} bench clients: {e}"
-            )));
-        }
-        results
-    });
+    let results = crate::workers::spread(clients, &|_| client(&load));
     let seconds = started.elapsed().as_secs_f64();
     let mut latencies = Vec::with_capacity(requests);
     let mut ports = HashSet::new();
@@ -203,29 +199,38 @@ pub fn run(
     })
 }
 
-fn client(
+/// What every client of a run shares: the requests are taken one at a time.
+struct Load<'a> {
     addr: SocketAddr,
     requests: usize,
     size: usize,
     short: bool,
-    tick: &(dyn Fn() + Sync),
-) -> Result<(Vec<Duration>, HashSet<u16>)> {
-    let request = vec![b'q'; size];
-    let mut reply = vec![0u8; size];
-    let mut latencies = Vec::with_capacity(requests);
+    taken: &'a AtomicUsize,
+    tick: &'a (dyn Fn() + Sync),
+}
+
+fn client(load: &Load) -> Result<(Vec<Duration>, HashSet<u16>)> {
+    let addr = load.addr;
+    let request = buffer(load.size, b'q')?;
+    let mut reply = buffer(load.size, 0)?;
+    let mut latencies = Vec::new();
     let mut ports = HashSet::new();
     let connect = || -> Result<TcpStream> {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-            .map_err(|e| anyhow::anyhow!("connecting to {addr}: {}", crate::text::errno(&e)))?;
+        let timeout = Duration::from_secs(2);
+        // Its own server out of reach is a failure of the bench, whatever the reason: exit 2.
+        let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
+            let (why, _) = crate::endpoint::why_not_connected(&e, Proto::Tcp, timeout);
+            anyhow::anyhow!("connecting to the bench server {addr}: {why}")
+        })?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(SLICE))?;
         Ok(stream)
     };
-    let mut kept = if short { None } else { Some(connect()?) };
+    let mut kept = if load.short { None } else { Some(connect()?) };
     if let Some(stream) = &kept {
         ports.insert(stream.local_addr()?.port());
     }
-    for _ in 0..requests {
+    while load.taken.fetch_add(1, Ordering::Relaxed) < load.requests {
         if crate::interrupt::interrupted() {
             anyhow::bail!("interrupted");
         }
@@ -240,7 +245,7 @@ fn client(
             }
         }
         latencies.push(started.elapsed());
-        tick();
+        (load.tick)();
     }
     Ok((latencies, ports))
 }

@@ -35,6 +35,7 @@ pub fn run(
     tick: &(dyn Fn() + Sync),
     notes: &mut Vec<String>,
 ) -> Result<Option<(Outcome, Outcome)>> {
+    check_memory(bench)?;
     let server = load::Server::start(bench.size, bench.concurrency.max(1) + 1)?;
     refuse_if_exhausting(host, bench.requests, server.addr.port(), notes)?;
     // TIME_WAIT left behind by a run: the count after it less the count before it.
@@ -53,6 +54,24 @@ pub fn run(
         return Ok(None);
     }
     result.map(Some)
+}
+
+/// Each client and server thread holds a request and a response of `size` bytes: asked for
+/// up front, so that a size the process cannot hold is one clear error, not an abort.
+fn check_memory(bench: &Bench) -> Result<()> {
+    let threads = 2 * bench.concurrency.max(1) + 1;
+    let needed = bench.size.saturating_mul(2).saturating_mul(threads);
+    // Reserved, not touched: only whether the address space is there.
+    if Vec::<u8>::new().try_reserve_exact(needed).is_err() {
+        bail!(
+            "--size {} with --concurrency {} needs {} MiB of buffers, more than this process may \
+             allocate (see ulimit -v); use a smaller --size or --concurrency",
+            bench.size,
+            bench.concurrency,
+            needed >> 20
+        );
+    }
+    Ok(())
 }
 
 /// TIME_WAIT sockets of connections to the bench server, once the count stops moving (the

@@ -61,7 +61,7 @@ impl Sink for Terminal {
             Mode::Quiet => Ok(()),
             // People's lines are diagnostics: a closed stderr must not end the endpoint.
             Mode::Human => {
-                let _ = writeln!(io::stderr().lock(), "{}", events::human(event));
+                output::stderr_line(&events::human(event));
                 Ok(())
             }
             Mode::Json => {

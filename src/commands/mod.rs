@@ -12,6 +12,7 @@ mod who;
 unix_only! {
     mod bench;
     mod events;
+    mod exporter;
     mod lifecycle;
     mod probe;
     mod sample;

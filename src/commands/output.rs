@@ -2,14 +2,16 @@
 //! the style of tables (terminal or not, width, colour).
 
 use std::collections::HashSet;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, IsTerminal, LineWriter, Write};
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::ColorChoice;
+use crate::interrupt::{self, Stream};
 use crate::model::Inventory;
 use crate::render::{FALLBACK_WIDTH, Style};
+use crate::text::errno;
 
 /// stdout went away (`portscope | head`): the one failure that ends a command quietly, with 0.
 /// A broken pipe anywhere else (a socket) is an error like any other.
@@ -31,7 +33,10 @@ impl<W: Write> Stdout<W> {
     fn mark(e: io::Error) -> io::Error {
         if e.kind() == io::ErrorKind::BrokenPipe {
             io::Error::new(io::ErrorKind::BrokenPipe, StdoutClosed)
+        } else if e.raw_os_error().is_some() {
+            io::Error::new(e.kind(), format!("writing to stdout: {}", errno(&e)))
         } else {
+            // Ours already (a write a signal cut short): keep what it carries.
             e
         }
     }
@@ -47,14 +52,15 @@ impl<W: Write> Write for Stdout<W> {
     }
 }
 
-/// Buffered stdout; every command flushes it before returning so a closed pipe is noticed.
-pub fn stdout() -> Stdout<BufWriter<io::StdoutLock<'static>>> {
-    Stdout(BufWriter::with_capacity(64 * 1024, io::stdout().lock()))
+/// Buffered stdout; every command flushes it before returning so a closed pipe is noticed. A
+/// signal ends a write blocked on a full pipe (`interrupt::Stream`).
+pub fn stdout() -> Stdout<BufWriter<Stream>> {
+    Stdout(BufWriter::with_capacity(64 * 1024, interrupt::stdout()))
 }
 
 /// stdout for a line at a time (events, the lab's steps), flushed by the caller.
-pub fn stdout_lines() -> Stdout<io::StdoutLock<'static>> {
-    Stdout(io::stdout().lock())
+pub fn stdout_lines() -> Stdout<LineWriter<Stream>> {
+    Stdout(LineWriter::new(interrupt::stdout()))
 }
 
 /// Colour, terminal and width, from the flag, `NO_COLOR` and stdout.
@@ -99,7 +105,16 @@ pub fn stderr_is_terminal() -> bool {
 /// One line on stderr. A diagnostic that cannot be written (stderr closed or full) is dropped:
 /// it must never end the command or change its exit status.
 pub fn diagnostic(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "portscope: {line}");
+    stderr_line(&format!("portscope: {line}"));
+}
+
+/// A line on stderr in one write, dropped when stderr cannot take it (closed, or full when a
+/// signal comes).
+pub fn stderr_line(line: &str) {
+    let mut text = String::with_capacity(line.len() + 1);
+    text.push_str(line);
+    text.push('\n');
+    let _ = interrupt::stderr().write_all(text.as_bytes());
 }
 
 /// Notes about how the table was read, each said once however often a command looks.

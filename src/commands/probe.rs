@@ -12,14 +12,19 @@ use crate::cli::ProbeArgs;
 use crate::interrupt::{self, interrupted};
 use crate::model::Proto;
 use crate::ports::parse_ports;
-use crate::probe::model::{Outcome, Status, Target};
+use crate::probe::model::{Outcome, Status, Tally, Target};
 use crate::probe::{self, Plan, payload};
 use crate::render::probe as render;
 
 /// Above this many probes a progress bar shows on a terminal's stderr.
 const PROGRESS_FROM: usize = 300;
 
+/// Descriptors kept free beside the probes' sockets (output, /etc files, a progress bar).
+const FD_MARGIN: u64 = 8;
+
 pub fn run(args: &ProbeArgs) -> Result<Exit> {
+    // Ctrl-C ends the run after showing what the interrupted round found.
+    interrupt::install();
     let ports = parse_ports(&args.ports).context("PORTS")?;
     let addrs = addr::resolve(&args.host, Families::from_flags(args.ipv4, args.ipv6))?;
     let proto = if args.udp { Proto::Udp } else { Proto::Tcp };
@@ -28,53 +33,95 @@ pub fn run(args: &ProbeArgs) -> Result<Exit> {
     let payload = |port| given.clone().unwrap_or_else(|| payload::well_known(port));
     let plan = Plan {
         timeout: Duration::from_millis(args.timeout),
-        parallel: args.parallel.unwrap_or_else(default_parallel).max(1),
+        parallel: parallel(args.parallel),
         payload: &payload,
     };
-    let mut all: Vec<Outcome> = Vec::new();
+    let numbered = args.count != 1;
+    let mut rounds = Rounds {
+        targets: &targets,
+        plan: &plan,
+        args,
+        attempt: 0,
+        // Figures per target only for the repeat statistics; one round needs the counts.
+        tally: Tally::new(if numbered { targets.len() } else { 0 }),
+        ended: None,
+        failed: None,
+    };
     let mut out = output::stdout();
-    let mut attempt = 0;
-    let finished = loop {
-        attempt += 1;
-        // Interrupted or not, what this round found is shown.
-        let mut round = probe_round(&targets, attempt, &plan)?;
-        round.sort_by_key(|o| (targets[o.target].port, o.target));
-        if !args.json {
-            for o in round
-                .iter()
-                .filter(|o| !args.open || o.status == Status::Open)
-            {
-                writeln!(
-                    out,
-                    "{}",
-                    render::line(&targets[o.target], o, args.count != 1)
-                )?;
+    if args.json {
+        // Written as the rounds come: a long repeat run keeps no results, only the tally.
+        render::json(&mut out, &targets, rounds.by_ref().flatten(), numbered)?;
+    } else {
+        for round in rounds.by_ref() {
+            for o in round.iter().filter(|o| !args.open || o.status == Status::Open) {
+                writeln!(out, "{}", render::line(&targets[o.target], o, numbered))?;
             }
             out.flush()?;
         }
-        all.extend(round);
-        if interrupted() {
-            break false;
+        if numbered {
+            render::statistics(&mut out, &targets, &rounds.tally)?;
+        } else {
+            writeln!(out, "{}", render::summary(&rounds.tally))?;
         }
-        if args.count != 0 && attempt >= args.count {
-            break true;
-        }
-        if interrupt::sleep(Duration::from_millis(args.interval)) {
-            break false;
-        }
-    };
-    if args.json {
-        render::json(&mut out, &targets, &all, args.count != 1)?;
-    } else if args.count != 1 {
-        render::statistics(&mut out, &targets, &all)?;
-    } else {
-        writeln!(out, "{}", render::summary(&all))?;
     }
     out.flush()?;
-    if !finished {
+    if let Some(e) = rounds.failed {
+        return Err(e);
+    }
+    if rounds.ended == Some(Ended::Interrupted) {
         return Ok(Exit::Interrupted);
     }
-    Ok(Exit::found(all.iter().all(|o| o.status == Status::Open)))
+    Ok(Exit::found(rounds.tally.all_open()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Counted,
+    Interrupted,
+}
+
+/// The rounds of a run, each sorted by port, counted into the tally as they come; ends after
+/// `--count` rounds, on Ctrl-C (after showing what the interrupted round found) or an error.
+struct Rounds<'a> {
+    targets: &'a [Target],
+    plan: &'a Plan<'a>,
+    args: &'a ProbeArgs,
+    attempt: u64,
+    tally: Tally,
+    ended: Option<Ended>,
+    failed: Option<anyhow::Error>,
+}
+
+impl Iterator for Rounds<'_> {
+    type Item = Vec<Outcome>;
+
+    fn next(&mut self) -> Option<Vec<Outcome>> {
+        if self.ended.is_some() || self.failed.is_some() {
+            return None;
+        }
+        if self.attempt > 0 && interrupt::sleep(Duration::from_millis(self.args.interval)) {
+            self.ended = Some(Ended::Interrupted);
+            return None;
+        }
+        self.attempt += 1;
+        let mut round = match probe_round(self.targets, self.attempt, self.plan) {
+            Ok(round) => round,
+            Err(e) => {
+                self.failed = Some(e);
+                return None;
+            }
+        };
+        round.sort_by_key(|o| (self.targets[o.target].port(), o.target));
+        for o in &round {
+            self.tally.add(o);
+        }
+        if interrupted() {
+            self.ended = Some(Ended::Interrupted);
+        } else if self.args.count != 0 && self.attempt >= self.args.count {
+            self.ended = Some(Ended::Counted);
+        }
+        Some(round)
+    }
 }
 
 /// One round, with a progress bar when it is long.
@@ -94,8 +141,21 @@ fn probe_round(targets: &[Target], attempt: u64, plan: &Plan) -> Result<Vec<Outc
     Ok(round)
 }
 
-/// From the open-files limit (raised to its hard maximum first): most of it, at most 1024,
-/// since poll's cost grows with the set (a filtered sweep is bounded by the timeout anyway).
-fn default_parallel() -> usize {
-    (crate::fdlimit::raise().saturating_sub(64) as usize).clamp(16, 1024)
+/// Probes in flight at once: as asked, or most of the free descriptors but at most 1024 (poll's
+/// cost grows with the set; a filtered sweep is bounded by the timeout anyway). Never more
+/// than the descriptors free: each probe holds one.
+fn parallel(asked: Option<usize>) -> usize {
+    let free = crate::fdlimit::free().saturating_sub(FD_MARGIN).max(1);
+    let free = usize::try_from(free).unwrap_or(usize::MAX);
+    match asked {
+        Some(n) if n > free => {
+            output::diagnostic(&format!(
+                "note: --parallel {n} lowered to {free}: only {free} more descriptors may be \
+                 opened (ulimit -n)"
+            ));
+            free
+        }
+        Some(n) => n.max(1),
+        None => free.min(1024),
+    }
 }

@@ -2,7 +2,7 @@
 
 use anyhow::{Result, bail};
 
-use super::{bench, lifecycle, probe, sample, tcp, udp, wait, why_bind};
+use super::{bench, exporter, lifecycle, probe, sample, tcp, udp, wait, why_bind};
 use crate::Exit;
 use crate::cli::{Command, SampleArgs};
 use crate::host::Host;
@@ -15,6 +15,7 @@ pub fn run(host: &dyn Host, command: Command, style: Style) -> Result<Exit> {
         Command::Lifecycle(args) => lifecycle::run(host, &args, style),
         Command::Bench(args) => bench::run(host, &args, style),
         Command::Wait(args) => wait::run(host, &args),
+        Command::Exporter(args) => exporter::run(host, &args),
         Command::Tcp(command) => tcp::run(host, &command),
         Command::Udp(command) => udp::run(host, &command),
         // `commands::run` handles the others before it comes here.

@@ -94,23 +94,39 @@ pub fn connect_error(
     timeout: Duration,
 ) -> anyhow::Error {
     let what = format!("connecting to {to}/{}", proto.name());
-    let not_there = |why: String| anyhow::Error::new(NotThere(format!("{what}: {why}")));
+    match why_not_connected(&e, proto, timeout) {
+        (why, true) => anyhow::Error::new(NotThere(format!("{what}: {why}"))),
+        (why, false) => anyhow!("{what}: {why}"),
+    }
+}
+
+/// Why a connect failed, in words, and whether that means the peer is not there (refused,
+/// no answer, unreachable) rather than a failure on this side.
+pub fn why_not_connected(e: &io::Error, proto: Proto, timeout: Duration) -> (String, bool) {
     match e.raw_os_error() {
-        Some(libc::ECONNREFUSED) => not_there(match proto {
-            Proto::Tcp => "connection refused (nothing listens there)".into(),
-            Proto::Udp => "nothing listens there (ICMP port unreachable came back)".into(),
-        }),
-        Some(libc::ETIMEDOUT) => not_there(format!(
-            "no answer within {} ms (a firewall drops the packets, the host is down, or its \
-             accept queue is full)",
-            timeout.as_millis()
-        )),
-        Some(libc::EHOSTUNREACH) => not_there("host unreachable".into()),
-        Some(libc::ENETUNREACH) => not_there("network unreachable (no route)".into()),
-        Some(libc::EADDRNOTAVAIL) => anyhow!(
-            "{what}: no local port left (every port of the ephemeral range is in use for this \
-             destination)"
+        Some(libc::ECONNREFUSED) => (
+            match proto {
+                Proto::Tcp => "connection refused (nothing listens there)".into(),
+                Proto::Udp => "nothing listens there (ICMP port unreachable came back)".into(),
+            },
+            true,
         ),
-        _ => anyhow!("{what}: {}", crate::text::errno(&e)),
+        Some(libc::ETIMEDOUT) => (
+            format!(
+                "no answer within {} ms (a firewall drops the packets, the host is down, or \
+                 its accept queue is full)",
+                timeout.as_millis()
+            ),
+            true,
+        ),
+        Some(libc::EHOSTUNREACH) => ("host unreachable".into(), true),
+        Some(libc::ENETUNREACH) => ("network unreachable (no route)".into(), true),
+        Some(libc::EADDRNOTAVAIL) => (
+            "no local port left (every port of the ephemeral range is in use for this \
+             destination)"
+                .into(),
+            false,
+        ),
+        _ => (crate::text::errno(e), false),
     }
 }

@@ -16,7 +16,7 @@ mod udp;
 use std::io;
 
 pub use conn::Answer;
-pub use errors::bind_error;
+pub use errors::{bind_error, why_not_connected};
 pub use setup::Common;
 pub use tcp_connect::{Connect, connect};
 pub use tcp_listen::{Listen, listen};

@@ -121,10 +121,11 @@ pub fn send(config: &UdpSend, reporter: Reporter) -> Result<Exit> {
         None => setup.socket(target, Proto::Udp)?.into(),
     };
     let chosen_now = socket.local_addr().map_or(true, |a| a.port() == 0);
-    // Connected, so that an ICMP port unreachable comes back as ECONNREFUSED.
+    // Connected, so that an ICMP port unreachable comes back as ECONNREFUSED. No route is
+    // "not there" as it is for `tcp connect`.
     socket
         .connect(target)
-        .with_context(|| format!("connecting the UDP socket to {target}"))?;
+        .map_err(|e| errors::connect_error(e, target, Proto::Udp, config.wait))?;
     let local = socket.local_addr()?;
     let mut event = Event::new(EventKind::Connected, Proto::Udp)
         .addrs(Some(local), Some(target))

@@ -56,9 +56,13 @@ fn check_budget(method: Method, n: usize, range: (u16, u16), reserved: usize) ->
     let limit = crate::fdlimit::raise() as usize;
     let needed = n * per_socket + 32;
     if needed > limit {
+        let why = if per_socket == 2 {
+            "; each connection also has its accepted end"
+        } else {
+            ""
+        };
         bail!(
-            "{n} sockets need about {needed} open files but the limit is {limit} \
-             (ulimit -n; each connection also has its accepted end)"
+            "{n} sockets need about {needed} open files but the limit is {limit} (ulimit -n{why})"
         );
     }
     Ok(())

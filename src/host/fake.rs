@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use anyhow::{Result, anyhow};
 
-use super::{DestroyFeed, Host, Owners, Scope, Table};
+use super::{Counters, DestroyFeed, Host, Owners, Scope, Table};
 use crate::model::{FileId, PortSettings, Process, Proto, Socket, UnixSocket};
 use crate::query::Query;
 
@@ -30,6 +30,7 @@ pub struct FakeHost {
     pub processes: HashMap<u32, Process>,
     pub users: HashMap<u32, String>,
     pub settings: Option<PortSettings>,
+    pub counters: Option<Counters>,
 }
 
 impl FakeHost {
@@ -160,6 +161,12 @@ impl Host for FakeHost {
         self.settings
             .clone()
             .ok_or_else(|| anyhow!("no port settings in this fake"))
+    }
+
+    fn counters(&self) -> Result<Counters> {
+        self.counters
+            .clone()
+            .ok_or_else(|| anyhow!("no counters in this fake"))
     }
 
     fn destroy_feed(&self, _protos: &[Proto]) -> Option<DestroyFeed> {

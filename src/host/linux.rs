@@ -9,7 +9,9 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 
 use super::netlink::{Diag, PortFilter};
-use super::{DestroyFeed, Host, Owners, Scope, Table, procfs, procnet, sysctl, unix_diag};
+use super::{
+    Counters, DestroyFeed, Host, Owners, Scope, Table, counters, procfs, procnet, sysctl, unix_diag,
+};
 use crate::model::{Family, PortSettings, Proto};
 use crate::query::Query;
 
@@ -84,20 +86,39 @@ impl Host for LinuxHost {
 
     fn owners(&self, inodes: &[u32], scope: Scope) -> Owners {
         // Socket inodes are unique host-wide, so the scan needs no namespace.
-        procfs::find_owners(Some(inodes), scope)
+        with_hidden(procfs::find_owners(Some(inodes), scope))
     }
 
     fn every_owner(&self) -> Option<Owners> {
-        Some(procfs::find_owners(None, Scope::All))
+        Some(with_hidden(procfs::find_owners(None, Scope::All)))
     }
 
     fn port_settings(&self) -> Result<PortSettings> {
         self.inside(sysctl::port_settings)?
     }
 
+    fn counters(&self) -> Result<Counters> {
+        self.inside(counters::read)?
+    }
+
     fn destroy_feed(&self, protos: &[Proto]) -> Option<DestroyFeed> {
         self.inside(|| destroy_feed(protos)).ok().flatten()
     }
+}
+
+/// Hidden processes are not listed at all, so the scan could not count them.
+fn with_hidden(mut owners: Owners) -> Owners {
+    if owners.unreadable == 0 && proc_hides_processes() {
+        owners.unreadable = 1;
+    }
+    owners
+}
+
+/// Whether /proc hides other users' processes from us (mounted with hidepid=2, "invisible"):
+/// then pid 1, which always exists, is not there.
+fn proc_hides_processes() -> bool {
+    let present = |path: &str| std::fs::symlink_metadata(path).is_ok();
+    present("/proc/self") && !present("/proc/1")
 }
 
 /// What the /proc/net tables cannot tell.

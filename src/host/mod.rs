@@ -2,6 +2,7 @@
 //! settings. Every command receives a `&dyn Host` from `lib::run`; which one (this network
 //! namespace, another one, the portable backend, a fake in tests) is decided here.
 
+mod counters;
 #[cfg(test)]
 pub mod fake;
 #[cfg(target_os = "linux")]
@@ -29,6 +30,8 @@ use anyhow::Result;
 
 use crate::model::{FileId, PortSettings, Process, Proto, Socket, UnixSocket};
 use crate::query::Query;
+
+pub use counters::Counters;
 
 /// What a look at the socket table found, before owners.
 #[derive(Debug, Default)]
@@ -104,6 +107,12 @@ pub trait Host: Sync {
     /// How the kernel hands out ports here; the error says what could not be read.
     fn port_settings(&self) -> Result<PortSettings>;
 
+    /// The kernel's protocol counters (/proc/net/netstat and /proc/net/snmp on Linux), by
+    /// section and name.
+    fn counters(&self) -> Result<Counters> {
+        anyhow::bail!("the kernel's protocol counters are read on Linux only")
+    }
+
     /// Subscribes to the kernel's socket-destroy notifications where it offers them (Linux,
     /// CAP_NET_ADMIN); None elsewhere.
     fn destroy_feed(&self, protos: &[Proto]) -> Option<DestroyFeed>;
@@ -145,5 +154,19 @@ fn file_id(path: &std::path::Path) -> Option<FileId> {
 
 #[cfg(not(unix))]
 fn file_id(_path: &std::path::Path) -> Option<FileId> {
+    None
+}
+
+/// The index of a network interface, by name (the scope of a link-local address).
+#[cfg(unix)]
+pub fn interface_index(name: &str) -> Option<u32> {
+    let name = std::ffi::CString::new(name).ok()?;
+    // SAFETY: a NUL-terminated string; if_nametoindex only reads it.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    (index != 0).then_some(index)
+}
+
+#[cfg(not(unix))]
+pub fn interface_index(_name: &str) -> Option<u32> {
     None
 }

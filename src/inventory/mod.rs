@@ -66,11 +66,12 @@ pub fn find_socket(
     remote: SocketAddr,
 ) -> Result<Option<Socket>> {
     let table = host.sockets(&Query::connection(proto, local, remote))?;
-    Ok(table.sockets.into_iter().find(|s| {
-        s.proto == proto
-            && SocketAddr::new(s.local.ip, s.local.port) == local
-            && SocketAddr::new(s.remote.ip, s.remote.port) == remote
-    }))
+    // Address and port only: the table's endpoints carry no scope id, a socket's own do.
+    let same = |e: &crate::model::Endpoint, a: SocketAddr| e.ip == a.ip() && e.port == a.port();
+    Ok(table
+        .sockets
+        .into_iter()
+        .find(|s| s.proto == proto && same(&s.local, local) && same(&s.remote, remote)))
 }
 
 /// Collections that remember, for a caller that asks again and again (`watch`, `ephemeral

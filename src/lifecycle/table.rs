@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use super::lab::Lab;
 use super::model::{Holder, Row};
+use crate::interrupt::interrupted;
 use crate::inventory;
 use crate::model::{Inventory, Owner, Proto, Socket, TcpState};
 use crate::query::Query;
@@ -70,7 +71,7 @@ fn owner(s: &Socket, inv: &Inventory) -> Holder {
     }
 }
 
-/// The rows once `done` holds for them, or after a short wait, whatever is there.
+/// The rows once `done` holds for them, or after a short wait (or Ctrl-C), whatever is there.
 pub fn settled(
     lab: &mut Lab,
     port: u16,
@@ -80,7 +81,7 @@ pub fn settled(
     let deadline = Instant::now() + SETTLE;
     loop {
         let rows = rows(lab, port, known)?;
-        if done(&rows) || Instant::now() > deadline {
+        if done(&rows) || Instant::now() > deadline || interrupted() {
             return Ok(rows);
         }
         std::thread::sleep(Duration::from_millis(5));

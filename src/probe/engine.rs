@@ -1,5 +1,6 @@
 //! Probes many targets at once: non-blocking sockets and one poll(2) loop per thread, the
-//! threads sharing the target list. connect()-level only: no raw packets, no root.
+//! threads sharing the target list and a budget of sockets in flight. connect()-level only:
+//! no raw packets, no root.
 
 use std::io;
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ use crate::poll;
 /// How a round of probes runs.
 pub struct Plan<'a> {
     pub timeout: Duration,
-    /// Probes in flight at once, over all threads.
+    /// Probes in flight at once, over all threads: each holds a descriptor.
     pub parallel: usize,
     /// The UDP payload for a port.
     pub payload: &'a (dyn Fn(u16) -> Vec<u8> + Sync),
@@ -30,9 +31,47 @@ struct Flight {
     started: Instant,
 }
 
+/// What starting a probe gave.
+enum Start {
+    Flying(Flight),
+    /// Answered at once (a refused connect, an unreachable network).
+    Answered(Outcome),
+    /// No descriptor (or socket buffer) free now: try again when one is.
+    NoSocket,
+}
+
+/// A round's work, shared by its threads.
+struct Round<'a> {
+    targets: &'a [Target],
+    attempt: u64,
+    plan: &'a Plan<'a>,
+    tick: &'a (dyn Fn() + Sync),
+    /// The next target no thread has taken.
+    next: AtomicUsize,
+    /// Probes in flight over all threads, at most `plan.parallel`.
+    in_flight: AtomicUsize,
+}
+
+impl Round<'_> {
+    fn take_slot(&self) -> bool {
+        self.in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.plan.parallel).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    fn free_slot(&self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// How long a thread with nothing in flight waits before asking for a socket again.
+const NO_SOCKET_WAIT: Duration = Duration::from_millis(10);
+
 /// Probes every target once; `tick` is called per finished probe (progress). Ctrl-C ends the
 /// round early with the outcomes so far. Opening sockets costs kernel time per port, so the
-/// work is spread over the cores.
+/// work is spread over the cores (fewer threads when no more can be started).
 pub fn round(
     targets: &[Target],
     attempt: u64,
@@ -41,20 +80,15 @@ pub fn round(
 ) -> io::Result<Vec<Outcome>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = cores.min(8).min(targets.len().div_ceil(256)).max(1);
-    let share = (plan.parallel / threads).max(1);
-    let next = AtomicUsize::new(0);
-    let results: Vec<io::Result<Vec<Outcome>>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| worker(targets, attempt, plan, share, &next, tick)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err(io::Error::other("a probe thread failed")))
-            })
-            .collect()
-    });
+    let round = Round {
+        targets,
+        attempt,
+        plan,
+        tick,
+        next: AtomicUsize::new(0),
+        in_flight: AtomicUsize::new(0),
+    };
+    let results = crate::workers::spread(threads, &|running| worker(&round, running));
     let mut all = Vec::with_capacity(targets.len());
     for result in results {
         all.extend(result?);
@@ -62,34 +96,62 @@ pub fn round(
     Ok(all)
 }
 
-fn worker(
-    targets: &[Target],
-    attempt: u64,
-    plan: &Plan,
-    parallel: usize,
-    next: &AtomicUsize,
-    tick: &(dyn Fn() + Sync),
-) -> io::Result<Vec<Outcome>> {
+/// One thread's loop: start probes up to its share of the budget, poll, collect answers. Out
+/// of descriptors, a target waits for one of this round's sockets to close rather than
+/// failing; only when none is open anywhere is the lack an error.
+fn worker(round: &Round, running: usize) -> io::Result<Vec<Outcome>> {
+    let (targets, plan) = (round.targets, round.plan);
     let mut outcomes = Vec::new();
     let mut done = |o: Outcome| {
-        tick();
-        outcomes.push(Outcome { attempt, ..o });
+        (round.tick)();
+        outcomes.push(Outcome {
+            attempt: round.attempt,
+            ..o
+        });
     };
+    let mut share = plan.parallel.div_ceil(running).max(1);
     let mut flying: Vec<Flight> = Vec::new();
+    // Targets taken but not started for want of a socket.
+    let mut waiting: Vec<usize> = Vec::new();
     let mut exhausted = false;
-    while (!exhausted || !flying.is_empty()) && !interrupted() {
-        while flying.len() < parallel && !exhausted {
-            let index = next.fetch_add(1, Ordering::Relaxed);
-            let Some(target) = targets.get(index) else {
-                exhausted = true;
-                break;
+    while (!exhausted || !waiting.is_empty() || !flying.is_empty()) && !interrupted() {
+        while flying.len() < share && round.take_slot() {
+            let index = match waiting.pop() {
+                Some(index) => index,
+                None => match round.next.fetch_add(1, Ordering::Relaxed) {
+                    index if index < targets.len() => index,
+                    _ => {
+                        exhausted = true;
+                        round.free_slot();
+                        break;
+                    }
+                },
             };
-            match start(target, index, plan) {
-                Ok(flight) => flying.push(flight),
-                Err(outcome) => done(outcome),
+            match start(&targets[index], index, plan) {
+                Start::Flying(flight) => flying.push(flight),
+                Start::Answered(outcome) => {
+                    round.free_slot();
+                    done(outcome);
+                }
+                Start::NoSocket => {
+                    round.free_slot();
+                    if flying.is_empty() && round.in_flight.load(Ordering::Acquire) == 0 {
+                        // Nothing of ours will close to make room: the limit is elsewhere.
+                        done(no_socket(index, targets[index].proto));
+                    } else {
+                        waiting.push(index);
+                        // What this thread holds is what the system lets it have.
+                        share = share.min(flying.len()).max(1);
+                    }
+                    break;
+                }
             }
         }
         if flying.is_empty() {
+            if !exhausted || !waiting.is_empty() {
+                // Another thread holds the budget or the descriptors: wait for it.
+                std::thread::sleep(NO_SOCKET_WAIT);
+            }
             continue;
         }
         let mut fds: Vec<libc::pollfd> = flying
@@ -125,12 +187,23 @@ fn worker(
                 } else {
                     silence(target, &flight, plan.timeout)
                 });
+                drop(flight);
+                round.free_slot();
             } else {
                 i += 1;
             }
         }
     }
+    // Ctrl-C: the sockets still in flight close here; their slots go with the round.
     Ok(outcomes)
+}
+
+/// A target that could not get a socket while none of the round's was open.
+fn no_socket(target: usize, proto: Proto) -> Outcome {
+    let e = io::Error::from_raw_os_error(libc::EMFILE);
+    let mut out = classify(target, proto, &e, None);
+    out.detail = Some("no descriptor free for a socket, with no probe in flight".into());
+    out
 }
 
 fn outcome(target: usize, status: Status, detail: Option<&'static str>) -> Outcome {
@@ -155,34 +228,50 @@ fn local_addr(socket: &Socket) -> Option<SocketAddr> {
 
 /// Opens the socket and sends the SYN (TCP) or the datagram (UDP). An immediate answer comes
 /// back as the outcome.
-fn start(target: &Target, index: usize, plan: &Plan) -> Result<Flight, Outcome> {
-    let addr = SocketAddr::new(target.addr, target.port);
-    let failed = |e: io::Error| classify(index, target.proto, &e, None);
-    let socket = sockopt::socket(addr, target.proto, true).map_err(failed)?;
+fn start(target: &Target, index: usize, plan: &Plan) -> Start {
+    let addr = target.addr;
+    let answered_at_once = |e: io::Error| Start::Answered(classify(index, target.proto, &e, None));
+    let socket = match sockopt::socket(addr, target.proto, true) {
+        Ok(socket) => socket,
+        Err(e) if out_of_sockets(&e) => return Start::NoSocket,
+        Err(e) => return answered_at_once(e),
+    };
     let started = Instant::now();
     match target.proto {
         Proto::Tcp => match socket.connect(&addr.into()) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) if out_of_sockets(&e) => return Start::NoSocket,
             Err(e) => {
-                return Err(answered(
-                    classify(index, Proto::Tcp, &e, None),
-                    &socket,
-                    started,
-                ));
+                let out = classify(index, Proto::Tcp, &e, None);
+                return Start::Answered(answered(out, &socket, started));
             }
         },
         Proto::Udp => {
             let _ = sockopt::set_recverr(&socket, addr.is_ipv6());
-            socket.connect(&addr.into()).map_err(failed)?;
-            socket.send(&(plan.payload)(target.port)).map_err(failed)?;
+            let sent = socket
+                .connect(&addr.into())
+                .and_then(|()| socket.send(&(plan.payload)(target.port())));
+            match sent {
+                Ok(_) => {}
+                Err(e) if out_of_sockets(&e) => return Start::NoSocket,
+                Err(e) => return answered_at_once(e),
+            }
         }
     }
-    Ok(Flight {
+    Start::Flying(Flight {
         target: index,
         socket,
         started,
     })
+}
+
+/// The process or the system is out of descriptors or socket memory: a wait, not an answer.
+fn out_of_sockets(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
 }
 
 /// The socket is ready: the handshake ended, a reply or an ICMP error arrived.
@@ -266,5 +355,65 @@ fn classify(target: usize, proto: Proto, e: &io::Error, icmp: Option<(u8, u8)>) 
     Outcome {
         detail: Some(detail),
         ..outcome(target, status, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::process::Command;
+    use std::sync::Arc;
+
+    use super::*;
+
+    const UNDER_LIMIT: &str = "PORTSCOPE_TEST_UNDER_FD_LIMIT";
+
+    /// More probes in flight than descriptors: the round waits for its own sockets to close
+    /// instead of failing targets. The limit is per process, so the test runs itself again in
+    /// a child under `ulimit -n 24`.
+    #[test]
+    fn probes_wait_for_a_free_descriptor() {
+        if std::env::var_os(UNDER_LIMIT).is_none() {
+            let exe = std::env::current_exe().unwrap();
+            let run = Command::new("sh")
+                .args(["-c", "ulimit -n 24 && exec \"$0\" \"$@\""])
+                .arg(exe)
+                .args([
+                    "--exact",
+                    "probe::engine::tests::probes_wait_for_a_free_descriptor",
+                    "--test-threads=1",
+                ])
+                .env(UNDER_LIMIT, "1")
+                .output()
+                .unwrap();
+            assert!(
+                run.status.success(),
+                "the run under the limit failed: {}",
+                String::from_utf8_lossy(&run.stdout)
+            );
+            return;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // Forty probes of one open port: its accept queue holds them all.
+        let targets: Vec<Target> = (0..40)
+            .map(|_| Target {
+                host: Arc::from("127.0.0.1"),
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                proto: Proto::Tcp,
+            })
+            .collect();
+        let plan = Plan {
+            timeout: Duration::from_secs(5),
+            parallel: 64,
+            payload: &|_| Vec::new(),
+        };
+        let outcomes = round(&targets, 1, &plan, &|| {}).unwrap();
+        assert_eq!(outcomes.len(), 40);
+        let statuses: Vec<Status> = outcomes.iter().map(|o| o.status).collect();
+        assert!(
+            statuses.iter().all(|s| *s == Status::Open),
+            "{outcomes:#?}"
+        );
     }
 }

@@ -5,7 +5,7 @@ mod engine;
 pub mod model;
 pub mod payload;
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,18 +15,21 @@ use model::{Status, Target};
 use crate::model::Proto;
 
 /// Every (port, address) pair to probe, ports in the order given; `host` is what the user
-/// typed.
-pub fn targets(host: &str, addrs: &[IpAddr], ports: &[u16], proto: Proto) -> Vec<Target> {
+/// typed, `addrs` what it resolved to (ports aside).
+pub fn targets(host: &str, addrs: &[SocketAddr], ports: &[u16], proto: Proto) -> Vec<Target> {
     let host: Arc<str> = host.into();
     ports
         .iter()
         .flat_map(|port| {
             let host = &host;
-            addrs.iter().map(move |addr| Target {
-                host: host.clone(),
-                addr: *addr,
-                port: *port,
-                proto,
+            addrs.iter().map(move |addr| {
+                let mut addr = *addr;
+                addr.set_port(*port);
+                Target {
+                    host: host.clone(),
+                    addr,
+                    proto,
+                }
             })
         })
         .collect()
@@ -35,7 +38,7 @@ pub fn targets(host: &str, addrs: &[IpAddr], ports: &[u16], proto: Proto) -> Vec
 /// Whether `port` is open on any of `addrs` (one TCP probe each), for `portscope wait --host`.
 pub fn tcp_open(
     host: &str,
-    addrs: &[IpAddr],
+    addrs: &[SocketAddr],
     port: u16,
     timeout: Duration,
 ) -> std::io::Result<bool> {

@@ -1,7 +1,7 @@
 //! What a probe asks and what it found: plain data.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,13 +30,19 @@ impl Status {
     }
 }
 
-/// One address and port to probe; `host` is what the user typed.
+/// One address and port to probe (with its scope, for a link-local address); `host` is what
+/// the user typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub host: Arc<str>,
-    pub addr: IpAddr,
-    pub port: u16,
+    pub addr: SocketAddr,
     pub proto: Proto,
+}
+
+impl Target {
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
 }
 
 /// The answer to one probe of one target.
@@ -53,4 +59,62 @@ pub struct Outcome {
     pub error: Option<String>,
     /// Why, for people: `RST`, `ICMP port unreachable`, `no answer in 1000 ms`.
     pub detail: Option<Cow<'static, str>>,
+}
+
+/// What the probes of one target found so far, kept as running figures so that memory stays
+/// bounded however long `--count 0` runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetStats {
+    pub probes: u64,
+    /// Open answers, each with its round-trip time.
+    pub open: u64,
+    pub rtt_min: Option<Duration>,
+    pub rtt_max: Option<Duration>,
+    pub rtt_sum: Duration,
+}
+
+impl TargetStats {
+    pub fn rtt_avg(&self) -> Option<Duration> {
+        let open = u32::try_from(self.open).ok().filter(|n| *n > 0)?;
+        Some(self.rtt_sum / open)
+    }
+}
+
+/// Every probe of a run, summed up: per status, and per target (by index) for as many
+/// targets as it was made for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tally {
+    pub targets: Vec<TargetStats>,
+    pub statuses: std::collections::BTreeMap<Status, u64>,
+}
+
+impl Tally {
+    pub fn new(targets: usize) -> Tally {
+        Tally {
+            targets: vec![TargetStats::default(); targets],
+            statuses: Default::default(),
+        }
+    }
+
+    pub fn add(&mut self, o: &Outcome) {
+        *self.statuses.entry(o.status).or_default() += 1;
+        let Some(stats) = self.targets.get_mut(o.target) else {
+            return;
+        };
+        stats.probes += 1;
+        if let (Status::Open, Some(rtt)) = (o.status, o.rtt) {
+            stats.open += 1;
+            stats.rtt_sum += rtt;
+            stats.rtt_min = Some(stats.rtt_min.map_or(rtt, |m| m.min(rtt)));
+            stats.rtt_max = Some(stats.rtt_max.map_or(rtt, |m| m.max(rtt)));
+        }
+    }
+
+    pub fn probes(&self) -> u64 {
+        self.statuses.values().sum()
+    }
+
+    pub fn all_open(&self) -> bool {
+        self.statuses.keys().all(|s| *s == Status::Open)
+    }
 }

@@ -5,9 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::model::{Inventory, Socket, UnixSocket};
-
-use super::text;
+use crate::model::{Inventory, Socket, UnixSocket, is_link_local};
 
 #[derive(Debug, Serialize)]
 pub struct JsonSocket<'a> {
@@ -35,10 +33,10 @@ pub struct JsonProcess<'a> {
 
 impl<'a> JsonSocket<'a> {
     pub fn new(s: &Socket, inv: &'a Inventory) -> JsonSocket<'a> {
-        let addr = |ip| {
-            let mut out = String::new();
-            text::ip(ip, s.iface.as_deref(), &mut out);
-            out
+        // The interface name exactly as the kernel has it: JSON escapes for itself.
+        let addr = |ip: &std::net::IpAddr| match s.iface.as_deref().filter(|_| is_link_local(ip)) {
+            Some(name) => format!("{ip}%{name}"),
+            None => ip.to_string(),
         };
         JsonSocket {
             proto: s.proto.name(),

@@ -14,6 +14,7 @@ unix_only! {
     pub mod bench;
     pub mod events;
     pub mod lifecycle;
+    pub mod metrics;
     pub mod probe;
     pub mod sample;
     pub mod why_bind;

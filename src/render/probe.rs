@@ -1,20 +1,28 @@
 //! Probe results: a line per probe for people, RTT statistics, and the JSON array.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 
 use serde::Serialize;
 
-use crate::probe::model::{Outcome, Status, Target};
+use crate::probe::model::{Outcome, Tally, Target};
 
 fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// `127.0.0.1:22/tcp`, `[fe80::1%2]:22/tcp` (a link-local address with its interface index).
 fn place(t: &Target) -> String {
-    format!("{}/{}", SocketAddr::new(t.addr, t.port), t.proto.name())
+    format!("{}/{}", t.addr, t.proto.name())
+}
+
+/// The address for JSON: `::1`, and `fe80::1%2` with the interface index when scoped.
+fn ip(addr: &SocketAddr) -> String {
+    match addr {
+        SocketAddr::V6(v6) if v6.scope_id() != 0 => format!("{}%{}", v6.ip(), v6.scope_id()),
+        other => other.ip().to_string(),
+    }
 }
 
 /// `127.0.0.1:22/tcp  open  0.08 ms  (local port 40312)`.
@@ -46,52 +54,42 @@ pub fn line(t: &Target, o: &Outcome, numbered: bool) -> String {
 }
 
 /// `3 probes: 1 open, 2 closed`.
-pub fn summary(all: &[Outcome]) -> String {
-    if all.is_empty() {
+pub fn summary(tally: &Tally) -> String {
+    let probes = tally.probes();
+    if probes == 0 {
         return "0 probes".to_string();
     }
-    let mut counts: BTreeMap<Status, usize> = BTreeMap::new();
-    for o in all {
-        *counts.entry(o.status).or_default() += 1;
-    }
-    let parts: Vec<String> = counts
+    let parts: Vec<String> = tally
+        .statuses
         .iter()
         .map(|(s, n)| format!("{n} {}", s.name()))
         .collect();
     format!(
-        "{} probe{}: {}",
-        all.len(),
-        if all.len() == 1 { "" } else { "s" },
+        "{probes} probe{}: {}",
+        if probes == 1 { "" } else { "s" },
         parts.join(", ")
     )
 }
 
-/// Per target: probes, open, loss and RTT min/avg/max (tcping style).
-pub fn statistics(out: &mut dyn Write, targets: &[Target], all: &[Outcome]) -> io::Result<()> {
-    let mut by_target: BTreeMap<(u16, usize), Vec<&Outcome>> = BTreeMap::new();
-    for o in all {
-        by_target
-            .entry((targets[o.target].port, o.target))
-            .or_default()
-            .push(o);
-    }
-    for ((_, index), outcomes) in by_target {
-        let open: Vec<f64> = outcomes
-            .iter()
-            .filter(|o| o.status == Status::Open)
-            .filter_map(|o| o.rtt.map(ms))
-            .collect();
-        let loss = 100.0 * (outcomes.len() - open.len()) as f64 / outcomes.len() as f64;
+/// Per target, in port order: probes, open, loss and RTT min/avg/max (tcping style).
+pub fn statistics(out: &mut dyn Write, targets: &[Target], tally: &Tally) -> io::Result<()> {
+    let mut order: Vec<usize> = (0..targets.len().min(tally.targets.len())).collect();
+    order.sort_by_key(|i| (targets[*i].port(), *i));
+    for index in order {
+        let stats = &tally.targets[index];
+        if stats.probes == 0 {
+            continue;
+        }
+        let loss = 100.0 * (stats.probes - stats.open) as f64 / stats.probes as f64;
         let mut text = format!(
             "--- {}: {} probes, {} open, {loss:.0}% loss",
             place(&targets[index]),
-            outcomes.len(),
-            open.len()
+            stats.probes,
+            stats.open
         );
-        if !open.is_empty() {
-            let min = open.iter().copied().fold(f64::INFINITY, f64::min);
-            let max = open.iter().copied().fold(0.0, f64::max);
-            let avg = open.iter().sum::<f64>() / open.len() as f64;
+        if let (Some(min), Some(avg), Some(max)) = (stats.rtt_min, stats.rtt_avg(), stats.rtt_max)
+        {
+            let (min, avg, max) = (ms(min), ms(avg), ms(max));
             let _ = write!(text, "; rtt min/avg/max = {min:.3}/{avg:.3}/{max:.3} ms");
         }
         writeln!(out, "{text}")?;
@@ -108,33 +106,34 @@ struct JsonProbe<'a> {
     status: &'static str,
     rtt_ms: Option<f64>,
     local_port: Option<u16>,
-    error: Option<&'a str>,
-    detail: Option<&'a str>,
+    error: Option<String>,
+    detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     attempt: Option<u64>,
 }
 
-/// The `probe --json` array (docs/json.md), in port order.
+/// The `probe --json` array (docs/json.md), written as the outcomes come (each round in port
+/// order).
 pub fn json(
     out: &mut dyn Write,
     targets: &[Target],
-    all: &[Outcome],
+    outcomes: impl Iterator<Item = Outcome>,
     numbered: bool,
 ) -> io::Result<()> {
     super::json::array(
         out,
-        all.iter().map(|o| {
+        outcomes.map(|o| {
             let t = &targets[o.target];
             JsonProbe {
                 host: &t.host,
-                addr: t.addr.to_string(),
-                port: t.port,
+                addr: ip(&t.addr),
+                port: t.port(),
                 proto: t.proto.name(),
                 status: o.status.name(),
                 rtt_ms: o.rtt.map(|d| (ms(d) * 1000.0).round() / 1000.0),
                 local_port: o.local_port,
-                error: o.error.as_deref(),
-                detail: o.detail.as_deref(),
+                error: o.error,
+                detail: o.detail.map(|d| d.into_owned()),
                 attempt: numbered.then_some(o.attempt),
             }
         }),
@@ -147,12 +146,12 @@ mod tests {
 
     use super::*;
     use crate::model::Proto;
+    use crate::probe::model::Status;
 
     fn target(port: u16) -> Target {
         Target {
             host: "localhost".into(),
-            addr: "127.0.0.1".parse().unwrap(),
-            port,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
             proto: Proto::Tcp,
         }
     }
@@ -181,17 +180,20 @@ mod tests {
             line(&target(23), &closed, true),
             "127.0.0.1:23/tcp           closed             0.05 ms  (RST, local port 40312, seq 2)"
         );
-        assert_eq!(
-            summary(&[open.clone(), closed.clone()]),
-            "2 probes: 1 open, 1 closed"
-        );
+        let mut tally = Tally::new(1);
+        tally.add(&open);
+        tally.add(&closed);
+        assert_eq!(summary(&tally), "2 probes: 1 open, 1 closed");
         let mut text = Vec::new();
-        let all = [
+        let mut tally = Tally::new(1);
+        for o in [
             open,
             outcome(Status::Open, Some(120), 2),
             outcome(Status::Filtered, None, 3),
-        ];
-        statistics(&mut text, &[target(22)], &all).unwrap();
+        ] {
+            tally.add(&o);
+        }
+        statistics(&mut text, &[target(22)], &tally).unwrap();
         assert_eq!(
             String::from_utf8(text).unwrap(),
             "--- 127.0.0.1:22/tcp: 3 probes, 2 open, 33% loss; rtt min/avg/max = 0.080/0.100/0.120 ms\n"

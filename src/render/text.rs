@@ -22,7 +22,7 @@ pub fn proto_label(s: &Socket) -> &'static str {
     }
 }
 
-/// An IP as JSON and `who` print it: IPv6 without brackets, `%iface` for a link-local one.
+/// An IP as `who` prints it: IPv6 without brackets, `%iface` (escaped) for a link-local one.
 pub fn ip(ip: &IpAddr, iface: Option<&str>, out: &mut String) {
     match ip {
         // The common case, written digit by digit: a table of 20,000 rows formats 80,000

@@ -19,7 +19,7 @@ pub fn write(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
             s.owner(inv.owners_looked_up),
             inv,
             &mut line,
-            |owner, line| no_owner(s, owner, line),
+            |owner, line| no_owner(s, owner, inv, line),
         );
         out.write_all(line.as_bytes())?;
     }
@@ -49,7 +49,7 @@ pub fn write_unix(out: &mut dyn Write, inv: &Inventory, targets: &HashSet<u32>) 
                 Owner::AcceptQueue => {
                     line.push_str("no process yet: waiting in the listener's accept queue")
                 }
-                Owner::Hidden => line.push_str(HIDDEN),
+                Owner::Hidden => hidden(inv, line),
                 _ => line.push('-'),
             },
         );
@@ -73,7 +73,16 @@ pub fn write_unix(out: &mut dyn Write, inv: &Inventory, targets: &HashSet<u32>) 
     Ok(())
 }
 
-const HIDDEN: &str = "owner hidden (another user's process; run as root to see it)";
+/// Why no holder is shown when the scan found none: another user's process we could not
+/// read, or (every process was readable) one out of sight.
+fn hidden(inv: &Inventory, line: &mut String) {
+    line.push_str(if inv.unreadable_processes > 0 {
+        "owner hidden (another user's process; run as root to see it)"
+    } else {
+        "owner not found (no process visible here holds it: one in another PID namespace, \
+         or a descriptor in flight between processes)"
+    });
+}
 
 /// ` — holder` after the line so far, a continuation line per further holder, or what
 /// `none` says when no process is shown; ends with a newline.
@@ -134,7 +143,7 @@ fn where_line(s: &Socket, line: &mut String) {
     }
 }
 
-fn no_owner(s: &Socket, owner: Owner<'_>, line: &mut String) {
+fn no_owner(s: &Socket, owner: Owner<'_>, inv: &Inventory, line: &mut String) {
     match owner {
         Owner::Closed => {
             line.push_str("no process: closed by its owner, the kernel finishes the close");
@@ -149,7 +158,7 @@ fn no_owner(s: &Socket, owner: Owner<'_>, line: &mut String) {
             line.push_str("no process yet: waiting in the listener's accept queue")
         }
         Owner::Handshake => line.push_str("no process yet: handshake in progress (SYN queue)"),
-        Owner::Hidden => line.push_str(HIDDEN),
+        Owner::Hidden => hidden(inv, line),
         Owner::NotLooked | Owner::Processes(_) => line.push('-'),
     }
 }

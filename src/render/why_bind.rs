@@ -32,6 +32,12 @@ fn holder(s: &crate::model::Socket, inv: &Inventory, line: &mut String) {
     }
 }
 
+/// Whether a trial bind met a holder of the address, rather than another refusal.
+fn in_use(e: &Option<io::Error>) -> bool {
+    e.as_ref()
+        .is_some_and(|e| e.kind() == io::ErrorKind::AddrInUse)
+}
+
 /// What SO_REUSEADDR and SO_REUSEPORT would change, in words.
 fn advice(f: &Findings, inv: &Inventory) -> (String, String) {
     let users: Vec<String> = f
@@ -45,6 +51,13 @@ fn advice(f: &Findings, inv: &Inventory) -> (String, String) {
         (Proto::Tcp, false, false, _) if f.bound_only => "would help only if every holder set \
             SO_REUSEADDR too: a socket bound without it (BOUND) keeps the port to itself"
             .to_string(),
+        // Both sides must set it, and a TIME_WAIT entry keeps the flag of the socket that
+        // closed: the trial bind tells which.
+        (Proto::Tcp, false, _, _) if in_use(&f.trial.reuseaddr) => {
+            "would not help: the sockets on the port (a TIME_WAIT entry keeps the flag of the \
+             socket that closed) did not set it too"
+                .to_string()
+        }
         (Proto::Tcp, false, _, _) => {
             "would help: only connections (and TIME_WAIT) hold the port, no listener".to_string()
         }
@@ -54,7 +67,17 @@ fn advice(f: &Findings, inv: &Inventory) -> (String, String) {
         }
     };
     let reuseport = if f.holders.is_empty() && f.time_wait > 0 {
-        "would not help against TIME_WAIT (SO_REUSEADDR does)".to_string()
+        let t = &f.trial;
+        if t.reuseport.is_none() {
+            "would help: the sockets that closed set it too"
+        } else if t.reuseaddr.is_none() {
+            "would not help against this TIME_WAIT (SO_REUSEADDR does)"
+        } else if in_use(&t.reuseport) {
+            "would not help: the sockets that closed did not set it"
+        } else {
+            "would not help: the trial below fails for another reason"
+        }
+        .to_string()
     } else if f.holders.is_empty() {
         "not needed".to_string()
     } else {

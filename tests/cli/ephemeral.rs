@@ -189,3 +189,36 @@ fn report_watch_refreshes_until_interrupted() {
     assert_eq!(watch.exit_code(), Some(130));
     assert!(reports.iter().all(|r| r["range"]["low"] == 40000));
 }
+
+/// A server that closed first leaves TIME_WAIT on its port, and that entry keeps the
+/// SO_REUSEADDR flag of the socket that closed: the kernel lets a new SO_REUSEADDR bind past
+/// it only when both set the flag. The advice must say what the trial bind then finds.
+#[test]
+fn why_bind_advice_on_time_wait_agrees_with_the_trial() {
+    let Some(ns) = Netns::new("why_bind_advice_on_time_wait_agrees_with_the_trial") else {
+        return;
+    };
+    for reuse in [false, true] {
+        let port = ns.inside(|| {
+            let l = bound_tcp(reuse);
+            l.listen(1).unwrap();
+            let l: TcpListener = l.into();
+            let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+            let (server, _) = l.accept().unwrap();
+            drop(server);
+            drop(client);
+            l.local_addr().unwrap().port()
+        });
+        let port = port.to_string();
+        eventually("the server's TIME_WAIT", || {
+            let tw = ns.ls_json(&["-t", "--state", "time-wait", "--sport", &port]);
+            seen(tw.len() == 1, tw)
+        });
+        let (_, report) = json(&ns, &["why-bind", &format!("127.0.0.1:{port}"), "--json"]);
+        assert_eq!(report["time_wait"], 1, "{report}");
+        let trial_ok = report["trial"]["reuseaddr"] == "ok";
+        assert_eq!(trial_ok, reuse, "the kernel's rule: {report}");
+        let advice = report["reuseaddr"].as_str().unwrap();
+        assert_eq!(advice.starts_with("would help"), trial_ok, "{report}");
+    }
+}

@@ -138,3 +138,56 @@ fn completions_and_man_page() {
         &man[..man.len().min(200)]
     );
 }
+
+/// A stdout that cannot take the output (a full disk) is an error that says what failed.
+#[test]
+fn a_full_stdout_says_so_in_one_line() {
+    let (_l, port) = listener();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    for args in [
+        vec!["ls", "--sport", &port.to_string()],
+        vec!["who", &port.to_string()],
+    ] {
+        let out = portscope(&args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr_of(&out);
+        assert_eq!(
+            err, "portscope: writing to stdout: ENOSPC (no space left on device)\n",
+            "{args:?}"
+        );
+    }
+}
+
+/// `ephemeral sample` refuses what the open-files limit cannot hold, and says why in terms of
+/// the method: only connections have an accepted end.
+#[test]
+fn sample_beyond_the_open_files_limit() {
+    use std::os::unix::process::CommandExt;
+    for (method, both_ends) in [("--udp", false), ("--bind", false), ("--connect", true)] {
+        let mut cmd = portscope(&["ephemeral", "sample", method, "200"]);
+        // SAFETY: setrlimit is async-signal-safe; it lowers this child's limits only.
+        unsafe {
+            cmd.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 100,
+                    rlim_max: 100,
+                };
+                match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                }
+            });
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{method}");
+        let err = stderr_of(&out);
+        assert!(err.contains("but the limit is 100 (ulimit -n"), "{err}");
+        assert_eq!(err.contains("accepted end"), both_ends, "{method}: {err}");
+    }
+}

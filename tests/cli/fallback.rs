@@ -30,7 +30,7 @@ fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
 }
 
 /// Installs, in the calling (child) process, a filter refusing netlink sockets.
-fn refuse_netlink() -> std::io::Result<()> {
+pub fn refuse_netlink() -> std::io::Result<()> {
     use libc::*;
     let filter = [
         stmt(BPF_LD | BPF_W | BPF_ABS, 4), // seccomp_data.arch
@@ -100,8 +100,8 @@ fn without_sock_diag_reads_proc_net_and_says_so() {
     );
 }
 
-/// Every command that reads the table says how it was read, once: why-bind, wait and the
-/// watch stream used to drop the note.
+/// Every command that reads the table says how it was read, once: why-bind, wait, bench,
+/// lifecycle and the watch stream used to drop the note.
 #[test]
 fn every_command_passes_the_note_on_once() {
     let (_l, port) = listener();
@@ -116,6 +116,8 @@ fn every_command_passes_the_note_on_once() {
         vec!["why-bind", "127.0.0.1:1"],
         vec!["wait", port.as_str(), "--timeout", "5"],
         vec!["ephemeral"],
+        vec!["bench", "--requests", "20"],
+        vec!["lifecycle", "--no-overflow"],
     ] {
         let out = run(&args).output().unwrap();
         let err = stderr_of(&out);

@@ -243,7 +243,7 @@ fn closed_pipe_exits_quietly() {
     }
     // `true` exits at once, so portscope's writes meet a closed pipe.
     let _held = listener();
-    let script = format!("{BIN} ls | true; echo \"status ${{PIPESTATUS[0]}}\"");
+    let script = format!("{} ls | true; echo \"status ${{PIPESTATUS[0]}}\"", bin());
     let out = Command::new("bash").args(["-c", &script]).output().unwrap();
     assert_eq!(stdout_of(&out).trim(), "status 0");
     assert_eq!(stderr_of(&out), "", "no message for a closed pipe");

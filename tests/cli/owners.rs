@@ -273,7 +273,7 @@ fn without_a_thread_to_spare_the_scan_runs_on_the_calling_thread() {
             .arg(format!("--nproc={limit}:{limit}"))
             .arg("setpriv")
             .arg(format!("--reuid={uid}"))
-            .args(["--regid=65534", "--clear-groups", BIN])
+            .args(["--regid=65534", "--clear-groups", bin()])
             .args(args)
             .env("NO_COLOR", "1")
             .output()

@@ -1,6 +1,6 @@
 //! `portscope probe` inside a private network namespace: every status it can tell apart.
 
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 
 use serde::Deserialize;
 
@@ -38,18 +38,7 @@ fn scene(test: &str) -> Option<Scene> {
     let ns = Netns::new(test)?;
     let (ports, held) = ns.inside(|| {
         let open = TcpListener::bind("127.0.0.1:0").unwrap();
-        let full =
-            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        full.bind(
-            &"127.0.0.1:0"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
-        )
-        .unwrap();
-        full.listen(0).unwrap();
-        let full_addr = full.local_addr().unwrap().as_socket().unwrap();
-        let queued = TcpStream::connect(full_addr).unwrap();
+        let (full, queued, full_addr) = full_listener();
         let echo = UdpSocket::bind("127.0.0.1:0").unwrap();
         let free = TcpListener::bind("127.0.0.1:0").unwrap();
         let udp_free = UdpSocket::bind("127.0.0.1:0").unwrap();

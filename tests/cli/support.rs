@@ -8,11 +8,35 @@ use std::process::{Command, Output};
 
 use serde::Deserialize;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_portscope");
+/// The binary under test: this build, or another one named by `PORTSCOPE_BIN` (to check that
+/// a test fails on an older build).
+pub fn bin() -> &'static str {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("PORTSCOPE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_portscope").into())
+    })
+}
 
 pub fn portscope(args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.args(args).env("NO_COLOR", "1");
+    cmd
+}
+
+/// The shell line that sets `limit` (`-n 64`, `-v 200000`: ulimit's flags) and then becomes
+/// portscope, so the limit is that child's alone.
+fn limited(limit: &str) -> [String; 3] {
+    [
+        "-c".into(),
+        format!("ulimit {limit} && exec \"$0\" \"$@\""),
+        bin().into(),
+    ]
+}
+
+/// portscope under a resource limit set by a child shell.
+pub fn portscope_limited(limit: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.args(limited(limit)).args(args).env("NO_COLOR", "1");
     cmd
 }
 
@@ -139,6 +163,26 @@ pub fn listener() -> (TcpListener, u16) {
     (l, port)
 }
 
+/// A TCP socket bound to a kernel-chosen loopback port, not listening yet.
+pub fn bound_tcp(reuse_address: bool) -> socket2::Socket {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_reuse_address(reuse_address).unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    socket.bind(&any.into()).unwrap();
+    socket
+}
+
+/// A listener whose accept queue is full (backlog 0, one connection waiting): the kernel
+/// drops every further SYN, so a connect to it gets no answer. The listener, the queued
+/// client, the address.
+pub fn full_listener() -> (socket2::Socket, TcpStream, std::net::SocketAddr) {
+    let full = bound_tcp(false);
+    full.listen(0).unwrap();
+    let addr = full.local_addr().unwrap().as_socket().unwrap();
+    let queued = TcpStream::connect(addr).unwrap();
+    (full, queued, addr)
+}
+
 /// A connected pair over loopback: (client, server side).
 pub fn pair(l: &TcpListener) -> (TcpStream, TcpStream) {
     let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
@@ -163,6 +207,35 @@ pub fn have(tool: &str) -> bool {
         .args(["-c", &format!("command -v {tool}")])
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// portscope run as uid 65534 (nobody) through setpriv; None, with a loud skip, when the
+/// test cannot drop privileges (not root, no setpriv, a binary nobody may not run).
+pub fn as_nobody(test: &str) -> Option<impl Fn(&[&str]) -> Output> {
+    if !is_root() {
+        skip(
+            test,
+            "needs root to own a listener and drop to another user",
+        );
+        return None;
+    }
+    if !have("setpriv") {
+        skip(test, "needs setpriv (util-linux)");
+        return None;
+    }
+    let run = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin()])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    if !run(&["--version"]).status.success() {
+        skip(test, "the test binary is not executable by uid 65534");
+        return None;
+    }
+    Some(run)
 }
 
 /// A private network namespace, removed on drop. Sockets are made inside it by a thread that
@@ -211,7 +284,17 @@ impl Netns {
     /// portscope inside the namespace.
     pub fn portscope(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.name, BIN])
+        cmd.args(["netns", "exec", &self.name, bin()])
+            .args(args)
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// portscope inside the namespace, under a resource limit set by a child shell.
+    pub fn portscope_limited(&self, limit: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.name, "sh"])
+            .args(limited(limit))
             .args(args)
             .env("NO_COLOR", "1");
         cmd
@@ -284,14 +367,15 @@ pub struct Running {
 pub const HANG: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Running {
-    pub fn spawn(mut cmd: Command) -> Running {
+    pub fn spawn(cmd: Command) -> Running {
+        Running::spawn_to(cmd, std::process::Stdio::piped())
+    }
+
+    /// Like `spawn`, with stdout going to `stdout` (its lines are read only when piped).
+    pub fn spawn_to(mut cmd: Command, stdout: std::process::Stdio) -> Running {
         use std::io::BufRead;
         use std::process::Stdio;
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = cmd.stdout(stdout).stderr(Stdio::piped()).spawn().unwrap();
         let lines = |pipe: Box<dyn std::io::Read + Send>| {
             let (send, receive) = std::sync::mpsc::channel();
             std::thread::spawn(move || {
@@ -303,7 +387,10 @@ impl Running {
             });
             receive
         };
-        let out = lines(Box::new(child.stdout.take().unwrap()));
+        let out = match child.stdout.take() {
+            Some(stdout) => lines(Box::new(stdout)),
+            None => std::sync::mpsc::channel().1,
+        };
         let err = lines(Box::new(child.stderr.take().unwrap()));
         Running { child, out, err }
     }
@@ -360,6 +447,11 @@ impl Running {
             );
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+    }
+
+    /// What is left on stdout once the child has exited.
+    pub fn rest_of_stdout(&self) -> Vec<String> {
+        self.out.iter().collect()
     }
 
     /// What is left on stderr once the child has exited.

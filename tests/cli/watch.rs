@@ -247,7 +247,11 @@ fn screen_under_a_pseudo_terminal() {
     }
     let (_l, _) = listener();
     let mut child = Command::new("script")
-        .args(["-qfec", &format!("{BIN} watch --interval 0.1"), "/dev/null"])
+        .args([
+            "-qfec",
+            &format!("{} watch --interval 0.1", bin()),
+            "/dev/null",
+        ])
         .env_remove("NO_COLOR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

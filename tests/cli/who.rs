@@ -100,3 +100,53 @@ fn time_wait_line_says_the_kernel_holds_it() {
         "TIME_WAIT shows its timer: {text}"
     );
 }
+
+/// Sends `fd` over `via` (SCM_RIGHTS): the socket then lives in the message, in no process's
+/// descriptor table, until someone receives it.
+fn send_fd(via: &std::os::unix::net::UnixStream, fd: i32) {
+    use std::os::fd::AsRawFd;
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) } as usize;
+    let mut control = vec![0u8; space];
+    // SAFETY: msghdr is plain data; every pointer set below outlives the sendmsg call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: the control buffer has room for one header and one descriptor.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<i32>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<i32>(), fd);
+        assert_eq!(libc::sendmsg(via.as_raw_fd(), &msg, 0), 1);
+    }
+}
+
+/// Run as root, an owner that cannot be found is not "another user's": no advice to run as
+/// root. A listener whose only descriptor is in flight over a Unix socket has no holder.
+#[test]
+fn root_is_not_told_to_run_as_root() {
+    if !is_root() {
+        return skip("root_is_not_told_to_run_as_root", "needs root");
+    }
+    use std::os::fd::IntoRawFd;
+    let (l, port) = listener();
+    let (tx, _rx) = std::os::unix::net::UnixStream::pair().unwrap();
+    let fd = l.into_raw_fd();
+    send_fd(&tx, fd);
+    // SAFETY: our copy of the descriptor, closed once; the message holds the socket.
+    unsafe { libc::close(fd) };
+    let out = portscope(&["who", &port.to_string()]).output().unwrap();
+    let text = stdout_of(&out);
+    assert!(text.starts_with(&format!("{port}/tcp LISTEN")), "{text}");
+    assert!(!text.contains("run as root"), "{text}");
+    assert!(text.contains("owner not found"), "{text}");
+}

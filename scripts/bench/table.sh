@@ -1,0 +1,33 @@
+# Sourced by the benchmark scripts, with the tools they compare against in `tools`: checks for
+# root and the tools, builds the release binary (`bin`), builds the benchmark's socket table
+# (table.py) in a new private network namespace and holds it until the sourcing shell exits.
+# Sets `bin`, `ns`, `listen_port`, `client_port` and the function `inns` (run a command inside
+# the namespace), and prints the table's summary.
+me=$(basename "$0")
+[ "$(id -u)" = 0 ] || { echo "$me: needs root for ip netns" >&2; exit 2; }
+for tool in ip python3 "${tools[@]}"; do
+    command -v "$tool" >/dev/null || { echo "$me: $tool is missing" >&2; exit 2; }
+done
+cargo build --release --quiet
+bin=$PWD/target/release/portscope
+ns=portscope-bench-$$
+fifo=$(mktemp -u)
+mkfifo "$fifo"
+cleanup() {
+    exec 3>&- 2>/dev/null || true
+    wait 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+    rm -f "$fifo"
+}
+trap cleanup EXIT
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+# The table lives as long as fd 3 (its stdin) stays open.
+ip netns exec "$ns" python3 "$(dirname "${BASH_SOURCE[0]}")/table.py" <"$fifo" >"$fifo.out" &
+exec 3>"$fifo"
+until [ -s "$fifo.out" ]; do sleep 0.2; done
+read -r _ listen_port client_port <"$fifo.out"
+rm -f "$fifo.out"
+inns() { ip netns exec "$ns" "$@"; }
+echo "kernel $(uname -r); $(nproc) cores; table in netns $ns:"
+inns ss -s | sed -n '1p;/^TCP:/p'
