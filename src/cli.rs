@@ -21,6 +21,7 @@ Examples:
   portscope ls --state time-wait --json
   portscope ls --port 8080       sockets whose local or remote port is 8080
   portscope ls -s                counts by protocol and state
+  portscope ls -ti --state established   rtt, cwnd, retransmits, bytes and limits per connection
   portscope who 8080             who holds port 8080, in any state
   portscope ls -x                Unix domain sockets, with the process at the other end
   portscope who /run/app.sock    the server behind a Unix socket and every connected client
@@ -181,6 +182,11 @@ pub struct LsArgs {
     /// Do not look up owning processes (faster; PID/Program and User show nothing)
     #[arg(long, conflicts_with_all = ["pid", "process", "first_owner"])]
     pub no_owners: bool,
+    /// Inside each socket: rtt, cwnd, retransmits, bytes, rates, window and buffer limits,
+    /// congestion control, memory and drops, timer (a second line on a terminal; columns in
+    /// a pipe; an `info` object in JSON)
+    #[arg(short = 'i', long, conflicts_with = "summary")]
+    pub info: bool,
     #[command(flatten)]
     pub owners: OwnerArgs,
 }
@@ -215,6 +221,9 @@ pub struct WhoArgs {
     /// Print the sockets as a JSON array in the `ls --json` schema
     #[arg(long)]
     pub json: bool,
+    /// Each socket's details too (as `ls -i`): rtt, cwnd, retransmits, bytes, memory, timer
+    #[arg(short = 'i', long)]
+    pub info: bool,
     #[command(flatten)]
     pub owners: OwnerArgs,
 }

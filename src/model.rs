@@ -1,11 +1,13 @@
 //! Plain data about sockets and processes. No I/O happens here, so every renderer can be
 //! tested with hand-built values.
 
+pub mod details;
 pub mod unix;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+pub use details::{Details, SocketMemory, TcpInfo};
 pub use unix::{FileId, UnixSocket, UnixType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -226,6 +228,9 @@ pub struct Socket {
     /// The interface the socket is bound to (scope of a link-local address), if any.
     pub iface: Option<String>,
     pub timer: Option<Timer>,
+    /// tcp_info, memory and congestion control, when asked for (`ls -i`); boxed so that a
+    /// table read without them stays small.
+    pub details: Option<Box<Details>>,
     /// Pids of the processes that hold a file descriptor for this socket.
     pub pids: Vec<u32>,
 }
@@ -275,6 +280,7 @@ impl Socket {
             v6only: None,
             iface: None,
             timer: None,
+            details: None,
             pids: Vec::new(),
         }
     }

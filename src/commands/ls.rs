@@ -9,13 +9,15 @@ use crate::Exit;
 use crate::cli::LsArgs;
 use crate::host::Host;
 use crate::inventory;
+use crate::render::details::{DetailRows, Layout};
 use crate::render::sockets::{self, DUAL_STACK_LEGEND, SocketRows};
 use crate::render::summary::Summary;
 use crate::render::{self, Style, json};
 
 pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     let need_owners = !args.summary && !args.no_owners;
-    let query = filters::query(host, &args.filter, need_owners, args.owners.first_owner)?;
+    let mut query = filters::query(host, &args.filter, need_owners, args.owners.first_owner)?;
+    query.details = args.info;
     let mut inv = inventory::collect(host, &query)?;
     sockets::sort(&mut inv.sockets, filters::order(args.sort));
     sockets::sort_unix(&mut inv.unix, filters::order(args.sort));
@@ -34,7 +36,17 @@ pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     } else if args.json {
         json::sockets(&mut out, &inv)?;
     } else {
-        render::rows(&mut out, &SocketRows { inventory: &inv }, &style)?;
+        let rows = SocketRows { inventory: &inv };
+        if args.info {
+            let layout = if style.terminal {
+                Layout::Line
+            } else {
+                Layout::Columns
+            };
+            render::rows(&mut out, &DetailRows::new(rows, layout), &style)?;
+        } else {
+            render::rows(&mut out, &rows, &style)?;
+        }
         if style.terminal && inv.sockets.iter().any(|s| s.is_dual_stack()) {
             writeln!(out, "{DUAL_STACK_LEGEND}")?;
         }

@@ -33,6 +33,7 @@ pub fn run(host: &dyn Host, args: &WhoArgs) -> Result<Exit> {
         if args.owners.first_owner {
             query.owners = OwnerLookup::First;
         }
+        query.details = args.info;
         (inventory::collect(host, &query)?, None)
     };
     sockets::sort(&mut inv.sockets, Order::Listeners);
@@ -41,7 +42,7 @@ pub fn run(host: &dyn Host, args: &WhoArgs) -> Result<Exit> {
     match (args.json, &targets) {
         (true, _) => json::sockets(&mut out, &inv)?,
         (false, Some(targets)) => who::write_unix(&mut out, &inv, targets)?,
-        (false, None) => who::write(&mut out, &inv)?,
+        (false, None) => who::write(&mut out, &inv, args.info)?,
     }
     out.flush()?;
     output::report_gaps(&inv);

@@ -156,7 +156,10 @@ fn read_table(query: &Query) -> Result<Table> {
             && proto == Proto::Tcp
         {
             let before = sockets.len();
-            if diag.dump(None, proto, mask, &ports, sockets).is_ok() {
+            if diag
+                .dump(None, proto, mask, &ports, query.details, sockets)
+                .is_ok()
+            {
                 continue;
             }
             sockets.truncate(before);
@@ -164,7 +167,7 @@ fn read_table(query: &Query) -> Result<Table> {
         for &family in &query.families {
             let before = sockets.len();
             let dumped = match &mut diag {
-                Some(diag) => diag.dump(Some(family), proto, mask, &ports, sockets),
+                Some(diag) => diag.dump(Some(family), proto, mask, &ports, query.details, sockets),
                 None => Err(std::io::ErrorKind::Unsupported.into()),
             };
             if let Err(e) = dumped {

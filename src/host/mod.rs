@@ -18,6 +18,8 @@ mod procfs;
 mod procnet;
 #[cfg(target_os = "linux")]
 mod sysctl;
+#[cfg(target_os = "linux")]
+mod tcp_info;
 #[cfg(all(test, target_os = "linux"))]
 mod tests;
 #[cfg(target_os = "linux")]

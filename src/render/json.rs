@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::details::JsonInfo;
 use crate::model::{Inventory, Socket, UnixSocket, is_link_local};
 
 #[derive(Debug, Serialize)]
@@ -21,6 +22,9 @@ pub struct JsonSocket<'a> {
     pub uid: u32,
     pub inode: u32,
     pub processes: Vec<JsonProcess<'a>>,
+    /// `ls -i`: tcp_info, memory, congestion control and timer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<JsonInfo<'a>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -32,7 +36,7 @@ pub struct JsonProcess<'a> {
 }
 
 impl<'a> JsonSocket<'a> {
-    pub fn new(s: &Socket, inv: &'a Inventory) -> JsonSocket<'a> {
+    pub fn new(s: &'a Socket, inv: &'a Inventory) -> JsonSocket<'a> {
         // The interface name exactly as the kernel has it: JSON escapes for itself.
         let addr = |ip: &std::net::IpAddr| match s.iface.as_deref().filter(|_| is_link_local(ip)) {
             Some(name) => format!("{ip}%{name}"),
@@ -51,6 +55,7 @@ impl<'a> JsonSocket<'a> {
             uid: s.uid,
             inode: s.inode,
             processes: processes(&s.pids, inv),
+            info: JsonInfo::of(s),
         }
     }
 }

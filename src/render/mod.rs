@@ -1,5 +1,6 @@
 //! Turning an `Inventory` into text: tables on a terminal, plain columns in a pipe, JSON.
 
+pub mod details;
 pub mod ephemeral;
 pub mod json;
 pub mod plain;
@@ -80,11 +81,18 @@ pub trait Rows {
     fn tint(&self, _row: usize, _column: usize) -> Option<Tint> {
         None
     }
+    /// Rows with a second line under each (`ls -i` on a terminal): written as plain columns,
+    /// since a fitted table cannot hold a line across its columns.
+    fn has_details(&self) -> bool {
+        false
+    }
+    /// Appends the text of a row's second line; nothing for none.
+    fn detail(&self, _row: usize, _out: &mut String) {}
 }
 
 /// Prints rows as a table on a terminal, as plain aligned columns otherwise.
 pub fn rows(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<()> {
-    if style.terminal {
+    if style.terminal && !rows.has_details() {
         table::write(out, rows, style)
     } else {
         plain::write(out, rows, style)

@@ -51,9 +51,26 @@ pub fn write(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<
             );
         }
         line.push('\n');
+        detail_line(rows, row, style, &mut line);
         out.write_all(line.as_bytes())?;
     }
     Ok(())
+}
+
+/// A row's second line, indented under it (dim on a colour terminal).
+fn detail_line(rows: &dyn Rows, row: usize, style: &Style, line: &mut String) {
+    let start = line.len();
+    line.push_str("    ");
+    rows.detail(row, line);
+    if line.len() == start + 4 {
+        line.truncate(start);
+        return;
+    }
+    if style.color {
+        line.insert_str(start + 4, ansi(Tint::Dim));
+        line.push_str("\x1b[0m");
+    }
+    line.push('\n');
 }
 
 /// Characters on screen; most cells are ASCII, where that is the length.

@@ -92,7 +92,7 @@ fn summary_table_and_json() {
 #[test]
 fn who_lines() {
     let inv = sorted_inventory();
-    let text = render(|out| who::write(out, &inv));
+    let text = render(|out| who::write(out, &inv, false));
     insta::assert_snapshot!(text);
 }
 

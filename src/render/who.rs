@@ -10,7 +10,8 @@ use crate::model::{Inventory, Owner, Socket, TcpState, TimerKind};
 
 use super::text;
 
-pub fn write(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
+/// With `details`, each socket's `ls -i` line under it.
+pub fn write(out: &mut dyn Write, inv: &Inventory, details: bool) -> io::Result<()> {
     let mut line = String::new();
     for s in &inv.sockets {
         line.clear();
@@ -21,6 +22,11 @@ pub fn write(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
             &mut line,
             |owner, line| no_owner(s, owner, inv, line),
         );
+        if details {
+            line.push_str("    ");
+            super::details::line(s, &mut line);
+            line.push('\n');
+        }
         out.write_all(line.as_bytes())?;
     }
     Ok(())

@@ -1,0 +1,424 @@
+//! `ls -i`: each socket's details (tcp_info, memory, congestion control, timer) as a compact
+//! second line on a terminal, as columns of plain numbers in a pipe, and as JSON.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::model::{Details, Socket, SocketMemory, TcpInfo, Timer, TimerKind};
+
+use super::sockets::{HEADERS, SocketRows};
+use super::{Align, Rows, Tint};
+
+/// How the details are shown next to the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// A second, indented line under each socket (people at a terminal).
+    Line,
+    /// More columns, plain numbers in fixed units (scripts reading a pipe).
+    Columns,
+}
+
+/// The extra columns, in the units their names give.
+pub const COLUMNS: [&str; 20] = [
+    "Rtt-ms",
+    "Rttvar-ms",
+    "Cwnd",
+    "Ssthresh",
+    "Mss",
+    "Retrans",
+    "Retrans-Total",
+    "Lost",
+    "Bytes-Sent",
+    "Bytes-Acked",
+    "Bytes-Received",
+    "Delivery-Bps",
+    "Pacing-Bps",
+    "Busy-ms",
+    "Rwnd-Limited-ms",
+    "Sndbuf-Limited-ms",
+    "Cong",
+    "Rmem/Rcvbuf",
+    "Drops",
+    "Timer",
+];
+
+/// The `ls` rows with each socket's details.
+pub struct DetailRows<'a> {
+    pub rows: SocketRows<'a>,
+    pub layout: Layout,
+    headers: Vec<&'static str>,
+}
+
+impl<'a> DetailRows<'a> {
+    pub fn new(rows: SocketRows<'a>, layout: Layout) -> DetailRows<'a> {
+        let mut headers = HEADERS.to_vec();
+        if layout == Layout::Columns {
+            headers.extend(COLUMNS);
+        }
+        DetailRows {
+            rows,
+            layout,
+            headers,
+        }
+    }
+
+    fn socket(&self, row: usize) -> Option<&Socket> {
+        self.rows.inventory.sockets.get(row)
+    }
+}
+
+impl Rows for DetailRows<'_> {
+    fn headers(&self) -> &[&'static str] {
+        &self.headers
+    }
+
+    fn align(&self, column: usize) -> Align {
+        match column.checked_sub(HEADERS.len()) {
+            None => self.rows.align(column),
+            Some(16 | 17 | 19) => Align::Left,
+            Some(_) => Align::Right,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn cell(&self, row: usize, column: usize, out: &mut String) {
+        match column.checked_sub(HEADERS.len()) {
+            None => self.rows.cell(row, column, out),
+            Some(extra) => match self.socket(row) {
+                Some(s) => cell(s, extra, out),
+                None => out.push('-'),
+            },
+        }
+    }
+
+    fn tint(&self, row: usize, column: usize) -> Option<Tint> {
+        self.rows.tint(row, column)
+    }
+
+    fn has_details(&self) -> bool {
+        self.layout == Layout::Line
+    }
+
+    fn detail(&self, row: usize, out: &mut String) {
+        if let Some(s) = self.socket(row).filter(|_| self.layout == Layout::Line) {
+            line(s, out);
+        }
+    }
+}
+
+fn ms(us: u32, out: &mut String) {
+    let _ = write!(out, "{:.3}", f64::from(us) / 1000.0);
+}
+
+fn optional<T: std::fmt::Display>(value: Option<T>, out: &mut String) {
+    match value {
+        Some(v) => {
+            let _ = write!(out, "{v}");
+        }
+        None => out.push('-'),
+    }
+}
+
+/// One extra column of a socket (`extra` counts from the first of `COLUMNS`).
+fn cell(s: &Socket, extra: usize, out: &mut String) {
+    let details = s.details.as_deref();
+    let tcp = details.and_then(|d| d.tcp.as_ref());
+    let memory = details.and_then(|d| d.memory);
+    let to_ms = |us: Option<u64>| us.map(|us| us / 1000);
+    match (extra, tcp) {
+        (16, _) => optional(details.and_then(|d| d.congestion.as_deref()), out),
+        (17, _) => match memory {
+            Some(m) => {
+                let _ = write!(out, "{}/{}", m.rmem_alloc, m.rcvbuf);
+            }
+            None => out.push('-'),
+        },
+        (18, _) => optional(memory.and_then(|m| m.drops), out),
+        (19, _) => match s.timer {
+            Some(t) => timer(&t, out),
+            None => out.push('-'),
+        },
+        (_, None) => out.push('-'),
+        (0, Some(t)) => ms(t.rtt_us, out),
+        (1, Some(t)) => ms(t.rttvar_us, out),
+        (2, Some(t)) => optional(Some(t.cwnd), out),
+        (3, Some(t)) => optional(t.ssthresh, out),
+        (4, Some(t)) => optional(Some(t.snd_mss), out),
+        (5, Some(t)) => optional(Some(t.retransmits), out),
+        (6, Some(t)) => optional(Some(t.total_retrans), out),
+        (7, Some(t)) => optional(Some(t.lost), out),
+        (8, Some(t)) => optional(t.bytes_sent, out),
+        (9, Some(t)) => optional(Some(t.bytes_acked), out),
+        (10, Some(t)) => optional(Some(t.bytes_received), out),
+        (11, Some(t)) => optional(t.delivery_rate, out),
+        (12, Some(t)) => optional(t.pacing_rate, out),
+        (13, Some(t)) => optional(to_ms(t.busy_us), out),
+        (14, Some(t)) => optional(to_ms(t.rwnd_limited_us), out),
+        (_, Some(t)) => optional(to_ms(t.sndbuf_limited_us), out),
+    }
+}
+
+/// `keepalive:7199900ms`, `retransmit:204ms/3` (3 retransmissions so far).
+fn timer(t: &Timer, out: &mut String) {
+    let _ = write!(out, "{}:{}ms", timer_name(t.kind), t.expires_ms);
+    if t.retransmits > 0 {
+        let _ = write!(out, "/{}", t.retransmits);
+    }
+}
+
+/// `1.2 MB`, in powers of 1024 as ss and free do.
+fn bytes(n: u64, out: &mut String) {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        let _ = write!(out, "{n} B");
+    } else {
+        let _ = write!(out, "{value:.1} {}", UNITS[unit]);
+    }
+}
+
+/// A rate given in bytes per second, shown in bits per second as ss shows it.
+pub fn rate(bytes_per_second: u64, out: &mut String) {
+    let bits = bytes_per_second as f64 * 8.0;
+    let (value, unit) = match bits {
+        b if b >= 1e9 => (b / 1e9, "Gbit/s"),
+        b if b >= 1e6 => (b / 1e6, "Mbit/s"),
+        b if b >= 1e3 => (b / 1e3, "kbit/s"),
+        b => (b, "bit/s"),
+    };
+    let _ = write!(out, "{value:.1} {unit}");
+}
+
+/// The compact line: what a person looks for first, the rest on request (JSON).
+/// `cubic rtt 0.045/0.012ms cwnd 10 mss 32768 retrans 0/0 sent 1.0 MiB acked 1.0 MiB …`
+pub fn line(s: &Socket, out: &mut String) {
+    let details = s.details.as_deref();
+    let start = out.len();
+    if let Some(cong) = details.and_then(|d| d.congestion.as_deref()) {
+        crate::text::escape_into(cong, out);
+        out.push(' ');
+    }
+    if let Some(t) = details.and_then(|d| d.tcp.as_ref()) {
+        tcp_line(t, out);
+    }
+    if let Some(m) = details.and_then(|d| d.memory) {
+        memory_line(&m, out);
+    }
+    if let Some(t) = s.timer {
+        out.push_str("timer ");
+        timer(&t, out);
+    }
+    if out.len() == start {
+        out.push_str("(no details: the kernel keeps none for this state)");
+    }
+    while out.ends_with(' ') {
+        out.pop();
+    }
+}
+
+fn tcp_line(t: &TcpInfo, out: &mut String) {
+    out.push_str("rtt ");
+    ms(t.rtt_us, out);
+    out.push('/');
+    ms(t.rttvar_us, out);
+    let _ = write!(out, "ms cwnd {} ", t.cwnd);
+    if let Some(ssthresh) = t.ssthresh {
+        let _ = write!(out, "ssthresh {ssthresh} ");
+    }
+    let _ = write!(
+        out,
+        "mss {} retrans {}/{} ",
+        t.snd_mss, t.retransmits, t.total_retrans
+    );
+    if t.lost > 0 {
+        let _ = write!(out, "lost {} ", t.lost);
+    }
+    if t.ca_state != 0 {
+        let _ = write!(out, "{} ", t.ca_state_name());
+    }
+    out.push_str("sent ");
+    bytes(t.bytes_sent.unwrap_or(t.bytes_acked), out);
+    out.push_str(" acked ");
+    bytes(t.bytes_acked, out);
+    out.push_str(" recv ");
+    bytes(t.bytes_received, out);
+    out.push(' ');
+    if let Some(r) = t.delivery_rate.filter(|r| *r > 0) {
+        out.push_str("delivery ");
+        rate(r, out);
+        out.push(' ');
+    }
+    if let Some(r) = t.pacing_rate.filter(|r| *r > 0) {
+        out.push_str("pacing ");
+        rate(r, out);
+        out.push(' ');
+    }
+    let mut limited = |what: &str, share: Option<f64>| {
+        if let Some(share) = share.filter(|s| *s > 0.0) {
+            let _ = write!(out, "{what}-limited {:.0}% ", share * 100.0);
+        }
+    };
+    limited("rwnd", t.rwnd_limited_share());
+    limited("sndbuf", t.sndbuf_limited_share());
+    if t.snd_wnd == Some(0) {
+        out.push_str("zero-window ");
+    }
+}
+
+fn memory_line(m: &SocketMemory, out: &mut String) {
+    out.push_str("mem r ");
+    bytes(u64::from(m.rmem_alloc), out);
+    out.push('/');
+    bytes(u64::from(m.rcvbuf), out);
+    out.push_str(" w ");
+    bytes(u64::from(m.wmem_queued.max(m.wmem_alloc)), out);
+    out.push('/');
+    bytes(u64::from(m.sndbuf), out);
+    out.push(' ');
+    if let Some(drops) = m.drops.filter(|d| *d > 0) {
+        let _ = write!(out, "drops {drops} ");
+    }
+}
+
+/// The `info` object of a socket in the `ls --json` schema (docs/json.md).
+#[derive(Debug, Serialize)]
+pub struct JsonInfo<'a> {
+    pub congestion: Option<&'a str>,
+    pub tcp: Option<JsonTcp>,
+    pub memory: Option<JsonMemory>,
+    pub timer: Option<JsonTimer>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonTcp {
+    pub rtt_ms: f64,
+    pub rttvar_ms: f64,
+    pub min_rtt_ms: f64,
+    pub rto_ms: f64,
+    pub cwnd: u32,
+    pub ssthresh: Option<u32>,
+    pub mss: u32,
+    pub rcv_mss: u32,
+    pub ca_state: &'static str,
+    pub retransmits: u8,
+    pub retrans: u32,
+    pub total_retrans: u32,
+    pub lost: u32,
+    pub unacked: u32,
+    pub probes: u8,
+    pub backoff: u8,
+    pub bytes_sent: Option<u64>,
+    pub bytes_acked: u64,
+    pub bytes_received: u64,
+    pub bytes_retrans: Option<u64>,
+    pub notsent_bytes: u32,
+    pub delivery_rate: Option<u64>,
+    pub pacing_rate: Option<u64>,
+    pub busy_ms: Option<f64>,
+    pub rwnd_limited_ms: Option<f64>,
+    pub sndbuf_limited_ms: Option<f64>,
+    pub snd_wnd: Option<u32>,
+    pub rcv_wnd: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonMemory {
+    pub rmem_alloc: u32,
+    pub rcvbuf: u32,
+    pub wmem_alloc: u32,
+    pub wmem_queued: u32,
+    pub sndbuf: u32,
+    pub fwd_alloc: u32,
+    pub optmem: u32,
+    pub backlog: u32,
+    pub drops: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonTimer {
+    pub kind: &'static str,
+    pub expires_ms: u32,
+    pub retransmits: u8,
+}
+
+fn ms_of(us: u32) -> f64 {
+    f64::from(us) / 1000.0
+}
+
+fn ms_of_long(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+impl<'a> JsonInfo<'a> {
+    /// None for a socket read without details.
+    pub fn of(s: &'a Socket) -> Option<JsonInfo<'a>> {
+        let details: &Details = s.details.as_deref()?;
+        Some(JsonInfo {
+            congestion: details.congestion.as_deref(),
+            tcp: details.tcp.as_ref().map(|t| JsonTcp {
+                rtt_ms: ms_of(t.rtt_us),
+                rttvar_ms: ms_of(t.rttvar_us),
+                min_rtt_ms: ms_of(t.min_rtt_us),
+                rto_ms: ms_of(t.rto_us),
+                cwnd: t.cwnd,
+                ssthresh: t.ssthresh,
+                mss: t.snd_mss,
+                rcv_mss: t.rcv_mss,
+                ca_state: t.ca_state_name(),
+                retransmits: t.retransmits,
+                retrans: t.retrans,
+                total_retrans: t.total_retrans,
+                lost: t.lost,
+                unacked: t.unacked,
+                probes: t.probes,
+                backoff: t.backoff,
+                bytes_sent: t.bytes_sent,
+                bytes_acked: t.bytes_acked,
+                bytes_received: t.bytes_received,
+                bytes_retrans: t.bytes_retrans,
+                notsent_bytes: t.notsent_bytes,
+                delivery_rate: t.delivery_rate,
+                pacing_rate: t.pacing_rate,
+                busy_ms: t.busy_us.map(ms_of_long),
+                rwnd_limited_ms: t.rwnd_limited_us.map(ms_of_long),
+                sndbuf_limited_ms: t.sndbuf_limited_us.map(ms_of_long),
+                snd_wnd: t.snd_wnd,
+                rcv_wnd: t.rcv_wnd,
+            }),
+            memory: details.memory.map(|m| JsonMemory {
+                rmem_alloc: m.rmem_alloc,
+                rcvbuf: m.rcvbuf,
+                wmem_alloc: m.wmem_alloc,
+                wmem_queued: m.wmem_queued,
+                sndbuf: m.sndbuf,
+                fwd_alloc: m.fwd_alloc,
+                optmem: m.optmem,
+                backlog: m.backlog,
+                drops: m.drops,
+            }),
+            timer: s.timer.map(|t| JsonTimer {
+                kind: timer_name(t.kind),
+                expires_ms: t.expires_ms,
+                retransmits: t.retransmits,
+            }),
+        })
+    }
+}
+
+pub fn timer_name(kind: TimerKind) -> &'static str {
+    match kind {
+        TimerKind::Retransmit => "retransmit",
+        TimerKind::KeepAlive => "keepalive",
+        TimerKind::TimeWait => "timewait",
+        TimerKind::ZeroWindowProbe => "zero-window-probe",
+    }
+}
