@@ -422,3 +422,72 @@ pub fn timer_name(kind: TimerKind) -> &'static str {
         TimerKind::ZeroWindowProbe => "zero-window-probe",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+    use crate::render::{Style, rows};
+
+    fn with_details() -> crate::model::Inventory {
+        let mut inv = fixtures::inventory();
+        for s in &mut inv.sockets {
+            s.details = Some(Box::new(Details {
+                tcp: Some(TcpInfo {
+                    rtt_us: 1250,
+                    rttvar_us: 500,
+                    cwnd: 10,
+                    snd_mss: 1448,
+                    total_retrans: 3,
+                    bytes_acked: 3 << 20,
+                    bytes_sent: Some(3 << 20),
+                    busy_us: Some(1000),
+                    rwnd_limited_us: Some(500),
+                    snd_wnd: Some(0),
+                    ..TcpInfo::default()
+                }),
+                memory: Some(SocketMemory {
+                    rcvbuf: 131072,
+                    drops: Some(7),
+                    ..SocketMemory::default()
+                }),
+                congestion: Some("cubic".to_string()),
+            }));
+        }
+        inv
+    }
+
+    fn render(layout: Layout, terminal: bool) -> String {
+        let inv = with_details();
+        let style = Style {
+            color: false,
+            terminal,
+            width: 120,
+            header: true,
+        };
+        let mut out = Vec::new();
+        let socket_rows = SocketRows { inventory: &inv };
+        rows(&mut out, &DetailRows::new(socket_rows, layout), &style).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_terminal_gets_a_second_line_per_socket() {
+        let text = render(Layout::Line, true);
+        let second = text.lines().nth(2).unwrap();
+        assert_eq!(
+            second,
+            "    cubic rtt 1.250/0.500ms cwnd 10 mss 1448 retrans 0/3 sent 3.0 MiB acked 3.0 MiB \
+             recv 0 B rwnd-limited 50% zero-window mem r 0 B/128.0 KiB w 0 B/0 B drops 7"
+        );
+    }
+
+    #[test]
+    fn a_pipe_gets_columns() {
+        let text = render(Layout::Columns, false);
+        let header = text.lines().next().unwrap();
+        let names: Vec<&str> = header.split_whitespace().collect();
+        assert!(names.ends_with(&["Cong", "Rmem/Rcvbuf", "Drops", "Timer"]), "{header}");
+        assert!(text.lines().nth(1).unwrap().contains("3145728"));
+    }
+}

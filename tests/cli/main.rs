@@ -16,6 +16,7 @@ mod errors;
 mod exporter;
 pub mod fallback;
 mod filters;
+mod info;
 mod lifecycle;
 mod limits;
 mod ls;
