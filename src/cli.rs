@@ -82,6 +82,9 @@ pub enum Command {
     /// Serve the socket table as Prometheus metrics (/metrics), or write it for node_exporter
     #[command(after_help = EXPORTER_EXAMPLES)]
     Exporter(ExporterArgs),
+    /// The kernel's counters that explain trouble (drops, overflows, retransmits), with meanings
+    #[command(after_help = STATS_EXAMPLES)]
+    Stats(StatsArgs),
     /// TCP test endpoints that explain themselves: listen (a server) and connect (a client)
     #[command(subcommand)]
     Tcp(TcpCommand),
@@ -624,6 +627,28 @@ pub struct WatchArgs {
     /// Initial sort order of the table (s cycles through them)
     #[arg(long, value_enum)]
     pub sort: Option<SortKey>,
+}
+
+const STATS_EXAMPLES: &str = "\
+Examples:
+  portscope stats                     totals since boot (or since the namespace was made)
+  portscope stats --interval 1        per second, every second, until Ctrl-C
+  portscope stats --interval 5 --count 1 --json
+
+Counters come from /proc/net/snmp, /proc/net/netstat and /proc/net/sockstat{,6}; limits from
+/proc/sys/net/ipv4 (tcp_mem, tcp_max_orphans, tcp_max_tw_buckets).";
+
+#[derive(Debug, Clone, Args)]
+pub struct StatsArgs {
+    /// Look again every SECS seconds and show each counter's change per second
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
+    pub interval: Option<f64>,
+    /// With --interval: stop after N reports [default: until Ctrl-C]
+    #[arg(long, value_name = "N", requires = "interval")]
+    pub count: Option<u64>,
+    /// One JSON object per report, one per line (schema: docs/json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -24,6 +24,7 @@ pub mod model;
 pub mod ports;
 pub mod query;
 pub mod render;
+pub mod stats;
 pub mod text;
 pub mod watch;
 pub mod workers;

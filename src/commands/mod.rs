@@ -6,6 +6,7 @@ mod filters;
 mod generate;
 mod ls;
 pub mod output;
+mod stats;
 mod watch;
 mod watch_screen;
 mod who;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli, host: &dyn Host) -> Result<Exit> {
         Some(Command::Who(args)) => who::run(host, &args),
         Some(Command::Ephemeral(args)) => ephemeral::run(host, &args, style),
         Some(Command::Watch(args)) => watch::run(host, &args, style),
+        Some(Command::Stats(args)) => stats::run(host, &args, style),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man_page(),
         Some(unix_only) => unix::run(host, unix_only, style),

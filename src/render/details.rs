@@ -487,7 +487,10 @@ mod tests {
         let text = render(Layout::Columns, false);
         let header = text.lines().next().unwrap();
         let names: Vec<&str> = header.split_whitespace().collect();
-        assert!(names.ends_with(&["Cong", "Rmem/Rcvbuf", "Drops", "Timer"]), "{header}");
+        assert!(
+            names.ends_with(&["Cong", "Rmem/Rcvbuf", "Drops", "Timer"]),
+            "{header}"
+        );
         assert!(text.lines().nth(1).unwrap().contains("3145728"));
     }
 }

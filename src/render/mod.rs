@@ -5,6 +5,7 @@ pub mod ephemeral;
 pub mod json;
 pub mod plain;
 pub mod sockets;
+pub mod stats;
 pub mod summary;
 pub mod table;
 pub mod text;

@@ -24,6 +24,7 @@ mod owners;
 mod probe;
 mod scoped;
 mod signals;
+mod stats;
 mod streams;
 mod unix;
 mod unprivileged;
