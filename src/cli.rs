@@ -82,6 +82,9 @@ pub enum Command {
     /// Serve the socket table as Prometheus metrics (/metrics), or write it for node_exporter
     #[command(after_help = EXPORTER_EXAMPLES)]
     Exporter(ExporterArgs),
+    /// What is wrong with this host's connections: verdicts with evidence and what to do
+    #[command(after_help = DOCTOR_EXAMPLES)]
+    Doctor(DoctorArgs),
     /// The kernel's counters that explain trouble (drops, overflows, retransmits), with meanings
     #[command(after_help = STATS_EXAMPLES)]
     Stats(StatsArgs),
@@ -637,6 +640,34 @@ Examples:
 
 Counters come from /proc/net/snmp, /proc/net/netstat and /proc/net/sockstat{,6}; limits from
 /proc/sys/net/ipv4 (tcp_mem, tcp_max_orphans, tcp_max_tw_buckets).";
+
+const DOCTOR_EXAMPLES: &str = "\
+Examples:
+  portscope doctor                    every socket and the kernel's counters
+  portscope doctor 8080               sockets whose local or remote port is 8080
+  portscope doctor --pid 4242 --json
+
+It looks twice, --interval apart, so that counters show what happens now. Findings: full
+accept queues, CLOSE_WAIT leaks per process, TIME_WAIT and ephemeral-port exhaustion per
+destination, retransmitting connections, zero windows, send-buffer limits, memory pressure and
+orphans, SYN floods, UDP receive-buffer drops. docs/doctor.md shows each.
+Exit status 0 when nothing is wrong, 1 when a finding is a warning or worse.";
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Only sockets whose local or remote port is PORT (a number or a service name)
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
+    /// Only sockets this process holds
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Seconds between the two looks
+    #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = seconds)]
+    pub interval: f64,
+    /// One JSON object with every finding (schema: docs/json.md)
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct StatsArgs {

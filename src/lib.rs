@@ -15,6 +15,7 @@ macro_rules! unix_only {
 pub mod addr;
 pub mod cli;
 mod commands;
+pub mod doctor;
 pub mod ephemeral;
 pub mod exit;
 pub mod host;

@@ -1,6 +1,7 @@
 //! One file per command: turn its flags into a config or query, run the capability on the
 //! host, render, choose the exit code. Nothing below this folder knows about clap.
 
+mod doctor;
 mod ephemeral;
 mod filters;
 mod generate;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli, host: &dyn Host) -> Result<Exit> {
         Some(Command::Ephemeral(args)) => ephemeral::run(host, &args, style),
         Some(Command::Watch(args)) => watch::run(host, &args, style),
         Some(Command::Stats(args)) => stats::run(host, &args, style),
+        Some(Command::Doctor(args)) => doctor::run(host, &args, style),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man_page(),
         Some(unix_only) => unix::run(host, unix_only, style),

@@ -121,7 +121,7 @@ impl Listed for UnixSocket {
     }
 }
 
-fn processes<'a>(pids: &[u32], inv: &'a Inventory) -> Vec<JsonProcess<'a>> {
+pub fn processes<'a>(pids: &[u32], inv: &'a Inventory) -> Vec<JsonProcess<'a>> {
     pids.iter()
         .filter_map(|pid| inv.processes.get(pid))
         .map(|p| JsonProcess {

@@ -1,6 +1,7 @@
 //! Turning an `Inventory` into text: tables on a terminal, plain columns in a pipe, JSON.
 
 pub mod details;
+pub mod doctor;
 pub mod ephemeral;
 pub mod json;
 pub mod plain;

@@ -100,11 +100,7 @@ fn pad(line: &mut String, text: &str, width: usize, align: Align, last: bool, ti
         spaces(line, fill);
     }
     match tint {
-        Some(tint) => {
-            line.push_str(ansi(tint));
-            line.push_str(text);
-            line.push_str("\x1b[0m");
-        }
+        Some(tint) => tinted(line, text, tint),
         None => line.push_str(text),
     }
     if !last {
@@ -113,6 +109,13 @@ fn pad(line: &mut String, text: &str, width: usize, align: Align, last: bool, ti
         }
         line.push_str("  ");
     }
+}
+
+/// Appends `text` in a colour (the caller decided colour is wanted).
+pub fn tinted(line: &mut String, text: &str, tint: Tint) {
+    line.push_str(ansi(tint));
+    line.push_str(text);
+    line.push_str("\x1b[0m");
 }
 
 fn ansi(tint: Tint) -> &'static str {

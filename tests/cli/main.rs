@@ -9,6 +9,7 @@ mod support;
 mod bench;
 mod bound;
 mod corpus;
+mod doctor;
 mod edges;
 mod endpoints;
 mod ephemeral;

@@ -1,0 +1,317 @@
+//! Verdicts from the sockets themselves: listeners' accept queues, CLOSE_WAIT per process,
+//! TIME_WAIT and ephemeral ports per destination, loss, zero windows and buffer limits, SYN
+//! floods, UDP drops.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use super::{Evidence, Finding, Severity};
+use crate::ephemeral::report::{self, Level};
+use crate::model::{Inventory, Proto, Socket, TcpState, TimerKind};
+use crate::stats::growth;
+
+/// CLOSE_WAIT sockets one process may hold before it looks like a leak.
+pub const CLOSE_WAIT_PILE: usize = 10;
+/// TIME_WAIT entries towards one destination worth a word (short connections).
+pub const TIME_WAIT_PILE: usize = 1000;
+/// Half-open connections on one port that look like a SYN flood.
+pub const SYN_RECV_PILE: usize = 128;
+/// A share of the busy time a limit must take to be a verdict, and the busy time that makes
+/// the share meaningful.
+const LIMITED_SHARE: f64 = 0.5;
+const LIMITED_BUSY: Duration = Duration::from_millis(100);
+
+pub fn check(e: &Evidence<'_>) -> Vec<Finding> {
+    let inv = &e.second.inventory;
+    let mut findings = Vec::new();
+    accept_queues(e, &mut findings);
+    close_wait(inv, &mut findings);
+    if let Some(settings) = e.settings {
+        destinations(&report::build(settings, &inv.sockets), &mut findings);
+    }
+    syn_recv(inv, &mut findings);
+    let before: HashMap<u32, &Socket> = e
+        .first
+        .inventory
+        .sockets
+        .iter()
+        .filter(|s| s.inode != 0)
+        .map(|s| (s.inode, s))
+        .collect();
+    for s in &inv.sockets {
+        let earlier = before.get(&s.inode).copied().filter(|_| s.inode != 0);
+        transfer(s, inv, &mut findings);
+        udp_drops(s, earlier, e.elapsed, &mut findings);
+    }
+    findings
+}
+
+fn finding(severity: Severity, kind: &'static str, subject: String) -> Finding {
+    Finding {
+        severity,
+        kind,
+        subject,
+        evidence: Vec::new(),
+        advice: String::new(),
+        pids: Vec::new(),
+        peer_pids: Vec::new(),
+    }
+}
+
+fn address(s: &Socket) -> String {
+    let mut out = String::new();
+    crate::render::text::endpoint(&s.local, s.iface.as_deref(), &mut out);
+    out
+}
+
+fn connection(s: &Socket) -> String {
+    let mut out = address(s);
+    out.push_str(" → ");
+    crate::render::text::endpoint(&s.remote, s.iface.as_deref(), &mut out);
+    out
+}
+
+/// A listener's accept queue: Recv-Q is the connections waiting for accept(), Send-Q the
+/// backlog; the kernel takes one more than the backlog, so Recv-Q above it is a full queue.
+fn accept_queues(e: &Evidence<'_>, findings: &mut Vec<Finding>) {
+    let overflows = match (&e.first.counters, &e.second.counters) {
+        (Some(before), Some(after)) => growth(before, after, "TcpExt", "ListenOverflows"),
+        _ => 0,
+    };
+    let listeners = e.second.inventory.sockets.iter();
+    let mut full_seen = false;
+    for s in listeners.filter(|s| s.proto == Proto::Tcp && s.state == TcpState::Listen) {
+        let full = s.recv_q > s.send_q;
+        let nearly = !full && s.send_q >= 8 && u64::from(s.recv_q) * 10 >= u64::from(s.send_q) * 9;
+        if !full && !nearly {
+            continue;
+        }
+        full_seen |= full;
+        let severity = if full {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        let mut f = finding(severity, "accept-queue-full", address(s));
+        f.evidence.push(format!(
+            "{} connection(s) waiting for accept(), backlog {} (Recv-Q {} / Send-Q {})",
+            s.recv_q, s.send_q, s.recv_q, s.send_q
+        ));
+        if overflows > 0 {
+            f.evidence.push(format!(
+                "TcpExt.ListenOverflows rose by {overflows} in {:.1} s: handshakes completed and \
+                 were dropped (this network namespace)",
+                e.elapsed.as_secs_f64()
+            ));
+        }
+        f.advice = "the application is not calling accept() fast enough, or its backlog is too \
+                    small: accept sooner (more workers), and raise listen()'s backlog (capped by \
+                    net.core.somaxconn)"
+            .to_string();
+        f.pids = s.pids.clone();
+        findings.push(f);
+    }
+    if overflows > 0 && !full_seen && !e.filtered {
+        let mut f = finding(Severity::Warning, "listen-overflows", "tcp".to_string());
+        f.evidence.push(format!(
+            "TcpExt.ListenOverflows rose by {overflows} in {:.1} s, though no accept queue is \
+             full now",
+            e.elapsed.as_secs_f64()
+        ));
+        f.advice =
+            "a listener's accept queue overflows in bursts: find it with `portscope ls -tl` \
+                    (Recv-Q near Send-Q) and raise its backlog or accept faster"
+                .to_string();
+        findings.push(f);
+    }
+}
+
+/// CLOSE_WAIT: the peer closed, our application never did. Grouped per holding process.
+fn close_wait(inv: &Inventory, findings: &mut Vec<Finding>) {
+    let mut by_pid: BTreeMap<Option<u32>, usize> = BTreeMap::new();
+    for s in inv
+        .sockets
+        .iter()
+        .filter(|s| s.state == TcpState::CloseWait)
+    {
+        *by_pid.entry(s.pids.first().copied()).or_default() += 1;
+    }
+    for (pid, count) in by_pid.into_iter().filter(|(_, n)| *n >= CLOSE_WAIT_PILE) {
+        let subject = match pid {
+            Some(pid) => format!("pid {pid}"),
+            None => "no visible process".to_string(),
+        };
+        let mut f = finding(Severity::Warning, "close-wait", subject);
+        f.evidence.push(format!(
+            "{count} connections in CLOSE_WAIT: their peers closed, the application has not"
+        ));
+        f.advice = "the application leaks connections: it must close() a socket once read() \
+                    returns 0 (end of stream); until then each holds a descriptor and memory"
+            .to_string();
+        f.pids.extend(pid);
+        findings.push(f);
+    }
+}
+
+/// Per destination: ephemeral ports near exhaustion, or a pile of TIME_WAIT.
+fn destinations(report: &report::Report, findings: &mut Vec<Finding>) {
+    for d in &report.destinations {
+        let level = d.level();
+        if level == Level::Ok && d.time_wait < TIME_WAIT_PILE {
+            continue;
+        }
+        let severity = match level {
+            Level::Critical => Severity::Critical,
+            Level::Warning => Severity::Warning,
+            Level::Ok => Severity::Info,
+        };
+        let kind = if level == Level::Ok {
+            "time-wait"
+        } else {
+            "ephemeral-exhaustion"
+        };
+        let subject = format!("{} → {}:{}", d.local, d.remote, d.remote_port);
+        let mut f = finding(severity, kind, subject);
+        f.evidence.push(format!(
+            "{} of {} ephemeral ports in use towards it ({:.0} %), {} in TIME_WAIT",
+            d.used,
+            d.capacity,
+            d.percent(),
+            d.time_wait
+        ));
+        f.advice = "many short connections to one destination: reuse connections (keep-alive, a \
+                    pool); widen net.ipv4.ip_local_port_range; tcp_tw_reuse=1 lets new \
+                    connections take TIME_WAIT ports (see `portscope ephemeral`)"
+            .to_string();
+        findings.push(f);
+    }
+}
+
+/// Many half-open connections on one port: a SYN flood, or a client burst the listener
+/// cannot finish.
+fn syn_recv(inv: &Inventory, findings: &mut Vec<Finding>) {
+    let mut by_port: BTreeMap<u16, usize> = BTreeMap::new();
+    for s in inv.sockets.iter().filter(|s| s.state == TcpState::SynRecv) {
+        *by_port.entry(s.local.port).or_default() += 1;
+    }
+    for (port, count) in by_port.into_iter().filter(|(_, n)| *n >= SYN_RECV_PILE) {
+        let mut f = finding(Severity::Warning, "syn-flood", format!("port {port}"));
+        f.evidence.push(format!(
+            "{count} half-open connections (SYN_RECV) on port {port}"
+        ));
+        f.advice = "SYNs arrive that never complete the handshake: a SYN flood or an unreachable \
+                    return path; keep net.ipv4.tcp_syncookies=1 and filter the sources"
+            .to_string();
+        findings.push(f);
+    }
+}
+
+/// A connection's own trouble, from its tcp_info: loss, a closed window, buffer limits.
+fn transfer(s: &Socket, inv: &Inventory, findings: &mut Vec<Finding>) {
+    let Some(t) = s.details.as_deref().and_then(|d| d.tcp.as_ref()) else {
+        return;
+    };
+    if s.state.is_unconnected() {
+        return;
+    }
+    let timer = s.timer;
+    let retransmitting = t.retransmits > 0
+        || timer.is_some_and(|t| t.kind == TimerKind::Retransmit && t.retransmits > 0);
+    if retransmitting || t.lost > 0 {
+        let mut f = finding(Severity::Warning, "retransmits", connection(s));
+        f.evidence.push(format!(
+            "retransmitting now ({} attempts, RTO {:.0} ms, backoff {}); {} segments \
+             retransmitted in all, {} believed lost",
+            t.retransmits.max(timer.map_or(0, |t| t.retransmits)),
+            f64::from(t.rto_us) / 1000.0,
+            t.backoff,
+            t.total_retrans,
+            t.lost
+        ));
+        f.advice = "segments to this peer are lost: a firewall dropping them, a congested or \
+                    broken path, or a peer that went away; check the path (tcpdump, mtr)"
+            .to_string();
+        f.pids = s.pids.clone();
+        findings.push(f);
+    }
+    let busy = t.busy_us.map(Duration::from_micros).unwrap_or_default();
+    let zero = t.snd_wnd == Some(0)
+        || t.probes > 0
+        || timer.is_some_and(|t| t.kind == TimerKind::ZeroWindowProbe);
+    let rwnd = t.rwnd_limited_share().unwrap_or(0.0);
+    if zero || (rwnd >= LIMITED_SHARE && busy >= LIMITED_BUSY) {
+        let mut f = finding(Severity::Warning, "receiver-limited", connection(s));
+        if zero {
+            f.evidence.push(format!(
+                "the peer's receive window is zero ({} probes unanswered); {} bytes wait to be \
+                 sent",
+                t.probes,
+                s.send_q + t.notsent_bytes
+            ));
+        }
+        if rwnd > 0.0 {
+            f.evidence.push(format!(
+                "limited by the peer's receive window {:.0} % of {:.1} s busy",
+                rwnd * 100.0,
+                busy.as_secs_f64()
+            ));
+        }
+        f.advice = "the receiving application does not read fast enough (or at all): fix the \
+                    reader; a larger receive buffer only delays it"
+            .to_string();
+        f.pids = s.pids.clone();
+        f.peer_pids = peer(s, inv).map(|p| p.pids.clone()).unwrap_or_default();
+        findings.push(f);
+    }
+    let sndbuf = t.sndbuf_limited_share().unwrap_or(0.0);
+    if sndbuf >= LIMITED_SHARE && busy >= LIMITED_BUSY {
+        let mut f = finding(Severity::Info, "sndbuf-limited", connection(s));
+        f.evidence.push(format!(
+            "limited by its own send buffer {:.0} % of {:.1} s busy",
+            sndbuf * 100.0,
+            busy.as_secs_f64()
+        ));
+        f.advice = "the send buffer caps throughput: raise SO_SNDBUF or net.ipv4.tcp_wmem's \
+                    maximum (long fat paths need bandwidth × RTT)"
+            .to_string();
+        f.pids = s.pids.clone();
+        findings.push(f);
+    }
+}
+
+/// The other end of a connection when it is on this host (loopback, or a local address).
+fn peer<'a>(s: &Socket, inv: &'a Inventory) -> Option<&'a Socket> {
+    inv.sockets
+        .iter()
+        .find(|p| p.proto == s.proto && p.local == s.remote && p.remote == s.local)
+}
+
+/// A UDP socket that dropped datagrams: its receive buffer filled up.
+fn udp_drops(s: &Socket, earlier: Option<&Socket>, elapsed: Duration, findings: &mut Vec<Finding>) {
+    let drops_of = |s: &Socket| s.details.as_deref().and_then(|d| d.memory?.drops);
+    let Some(drops) = drops_of(s).filter(|d| *d > 0 && s.proto == Proto::Udp) else {
+        return;
+    };
+    let mut f = finding(Severity::Warning, "udp-drops", address(s));
+    f.evidence.push(format!(
+        "{drops} datagrams dropped since the socket was made"
+    ));
+    if let Some(before) = earlier.and_then(drops_of) {
+        f.evidence.push(format!(
+            "{} in the last {:.1} s",
+            drops.saturating_sub(before),
+            elapsed.as_secs_f64()
+        ));
+    }
+    if let Some(m) = s.details.as_deref().and_then(|d| d.memory) {
+        f.evidence.push(format!(
+            "receive buffer {} of {} bytes in use",
+            m.rmem_alloc, m.rcvbuf
+        ));
+    }
+    f.advice = "the reader does not keep up: read faster (more threads, recvmmsg), or raise \
+                SO_RCVBUF (capped by net.core.rmem_max)"
+        .to_string();
+    f.pids = s.pids.clone();
+    findings.push(f);
+}

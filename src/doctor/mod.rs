@@ -1,0 +1,149 @@
+//! `portscope doctor`: verdicts on what the table, tcp_info and the kernel's counters show
+//! (full accept queues, CLOSE_WAIT leaks, TIME_WAIT and ephemeral exhaustion, loss, zero
+//! windows, buffer limits, memory pressure, SYN floods, UDP drops), each with its evidence and
+//! what to do. Two looks a short interval apart, so that counters show what is happening now.
+
+mod connections;
+mod kernel;
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::host::{Counters, Host};
+use crate::inventory;
+use crate::model::{Inventory, PortSettings};
+use crate::query::Query;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub severity: Severity,
+    /// A stable name for scripts: `accept-queue-full`, `close-wait`, …
+    pub kind: &'static str,
+    /// What it is about: an address, a connection, `udp` … (no untrusted text).
+    pub subject: String,
+    /// Facts, each a short phrase with numbers (no untrusted text).
+    pub evidence: Vec<String>,
+    pub advice: String,
+    /// The processes concerned: the holders, and (for a zero window on this host) the reader.
+    pub pids: Vec<u32>,
+    pub peer_pids: Vec<u32>,
+}
+
+/// What to examine.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Sockets whose local or remote port is this.
+    pub port: Option<u16>,
+    /// Sockets this process holds.
+    pub pid: Option<u32>,
+    /// Time between the two looks.
+    pub interval: Duration,
+}
+
+/// Everything found, with the looks it came from.
+#[derive(Debug)]
+pub struct Diagnosis {
+    pub findings: Vec<Finding>,
+    /// The second look's sockets and processes (the findings' pids are described here).
+    pub inventory: Inventory,
+    pub elapsed: Duration,
+    /// What could not be read (counters, port settings), for the user to know.
+    pub notes: Vec<String>,
+}
+
+impl Diagnosis {
+    /// Whether anything deserves action (exit status 1).
+    pub fn troubled(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.severity >= Severity::Warning)
+    }
+}
+
+/// One look: the sockets with their details, and the counters (read first, at `at`).
+pub struct Look {
+    pub inventory: Inventory,
+    pub counters: Option<Counters>,
+    pub at: Instant,
+}
+
+/// What the checks compare: two looks, the time between them, the port settings.
+pub struct Evidence<'a> {
+    pub first: &'a Look,
+    pub second: &'a Look,
+    pub elapsed: Duration,
+    pub settings: Option<&'a PortSettings>,
+    pub filtered: bool,
+}
+
+/// Looks twice, `interval` apart (`between` runs after the first look: the READY line), and
+/// judges what it saw; None when Ctrl-C or SIGTERM came between the looks.
+pub fn examine(
+    host: &dyn Host,
+    config: &Config,
+    between: &mut dyn FnMut(),
+) -> Result<Option<Diagnosis>> {
+    let mut query = Query::everything().with_details();
+    query.any_port = config.port;
+    query.pid = config.pid;
+    let mut notes = Vec::new();
+    let look = || -> Result<Look> {
+        let at = Instant::now();
+        let counters = host.counters();
+        let inventory = inventory::collect(host, &query)?;
+        Ok(Look {
+            inventory,
+            counters: counters.ok(),
+            at,
+        })
+    };
+    let first = look()?;
+    between();
+    if crate::interrupt::sleep(config.interval) {
+        return Ok(None);
+    }
+    let second = look()?;
+    let elapsed = second.at - first.at;
+    if second.counters.is_none() {
+        notes.push("the kernel's counters could not be read: no verdicts from them".to_string());
+    }
+    let settings = host.port_settings();
+    if let Err(e) = &settings {
+        notes.push(format!("no ephemeral-port verdicts: {e:#}"));
+    }
+    let evidence = Evidence {
+        first: &first,
+        second: &second,
+        elapsed,
+        settings: settings.as_ref().ok(),
+        filtered: config.port.is_some() || config.pid.is_some(),
+    };
+    let mut findings = connections::check(&evidence);
+    findings.extend(kernel::check(&evidence));
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    Ok(Some(Diagnosis {
+        findings,
+        inventory: second.inventory,
+        elapsed,
+        notes,
+    }))
+}

@@ -1,0 +1,224 @@
+//! `portscope doctor`: each verdict made for real in a private namespace (or on loopback with
+//! a port filter), then checked in the JSON and the exit status.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+
+use serde_json::Value;
+
+use crate::info::drop_rule;
+use crate::support::*;
+
+/// doctor's JSON and exit status.
+fn doctor(mut cmd: std::process::Command) -> (Value, Option<i32>) {
+    let out = cmd.output().unwrap();
+    let text = stdout_of(&out);
+    let report = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {text} {}", stderr_of(&out)));
+    (report, out.status.code())
+}
+
+fn findings<'a>(report: &'a Value, kind: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .collect()
+}
+
+fn evidence(finding: &Value) -> String {
+    let facts: Vec<&str> = finding["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    facts.join("; ")
+}
+
+fn pids(finding: &Value, key: &str) -> Vec<u64> {
+    finding[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["pid"].as_u64())
+        .collect()
+}
+
+/// A connect() that does not wait for the handshake (the listener will drop its SYN).
+fn connect_later(addr: SocketAddr) -> socket2::Socket {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    let _ = socket.connect(&addr.into());
+    socket
+}
+
+#[test]
+fn doctor_finds_nothing_wrong_with_a_quiet_namespace() {
+    let Some(ns) = Netns::new("doctor_finds_nothing_wrong_with_a_quiet_namespace") else {
+        return;
+    };
+    let _held = ns.inside(|| {
+        let (l, _) = listener();
+        let pair = pair(&l);
+        (l, pair)
+    });
+    let (report, code) = doctor(ns.portscope(&["doctor", "--json", "--interval", "0.1"]));
+    assert_eq!(report["findings"], Value::Array(vec![]), "{report}");
+    assert_eq!(code, Some(0));
+    let out = ns
+        .portscope(&["doctor", "--interval", "0.1"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout_of(&out).starts_with("no problems found in 3 sockets"),
+        "{}",
+        stdout_of(&out)
+    );
+}
+
+/// Backlog 0, one connection waiting, then two more clients whose SYNs the full queue drops
+/// between doctor's two looks.
+#[test]
+fn doctor_reports_a_full_accept_queue_and_overflows() {
+    let Some(ns) = Netns::new("doctor_reports_a_full_accept_queue_and_overflows") else {
+        return;
+    };
+    let (full, _queued, addr) = ns.inside(full_listener);
+    let port = addr.port().to_string();
+    let running = Running::spawn(ns.portscope(&["doctor", &port, "--json", "--interval", "2"]));
+    running.err_line("first look done");
+    let _late: Vec<socket2::Socket> = ns.inside(|| (0..2).map(|_| connect_later(addr)).collect());
+    let mut running = running;
+    let code = running.exit_code();
+    let report: Value = serde_json::from_str(&running.rest_of_stdout().join("\n")).unwrap();
+    let full_queue = findings(&report, "accept-queue-full");
+    assert_eq!(full_queue.len(), 1, "{report}");
+    let facts = evidence(full_queue[0]);
+    assert!(
+        facts.contains("1 connection(s) waiting for accept(), backlog 0"),
+        "{facts}"
+    );
+    assert!(facts.contains("ListenOverflows rose by"), "{facts}");
+    assert_eq!(full_queue[0]["severity"], "critical");
+    assert_eq!(
+        pids(full_queue[0], "processes"),
+        [u64::from(std::process::id())]
+    );
+    assert_eq!(code, Some(1));
+    drop(full);
+}
+
+#[test]
+fn doctor_names_the_process_leaving_close_wait() {
+    let Some(ns) = Netns::new("doctor_names_the_process_leaving_close_wait") else {
+        return;
+    };
+    let (_l, _leaked) = ns.inside(|| {
+        let (l, _) = listener();
+        let leaked: Vec<TcpStream> = (0..20)
+            .map(|_| {
+                let (client, server) = pair(&l);
+                drop(client);
+                server
+            })
+            .collect();
+        (l, leaked)
+    });
+    eventually("20 CLOSE_WAIT named by doctor", || {
+        let (report, code) = doctor(ns.portscope(&["doctor", "--json", "--interval", "0.1"]));
+        let found = findings(&report, "close-wait");
+        let named = found.first().is_some_and(|f| {
+            evidence(f).contains("20 connections in CLOSE_WAIT")
+                && pids(f, "processes") == [u64::from(std::process::id())]
+                && f["processes"][0]["name"]
+                    .as_str()
+                    .is_some_and(|n| !n.is_empty())
+        });
+        seen(named && code == Some(1), &report)
+    });
+    let out = ns
+        .portscope(&["doctor", "--interval", "0.1"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert!(
+        text.contains("WARNING close-wait") && text.contains("held by "),
+        "{text}"
+    );
+}
+
+#[test]
+fn doctor_names_the_reader_behind_a_zero_window() {
+    let (l, port) = listener();
+    let (client, _server) = pair(&l);
+    client.set_nonblocking(true).unwrap();
+    let chunk = vec![1u8; 65536];
+    let mut writer = &client;
+    while writer.write(&chunk).is_ok() {}
+    let port = port.to_string();
+    let sender = client.local_addr().unwrap().to_string();
+    eventually("a zero window found", || {
+        let (report, code) = doctor(portscope(&["doctor", &port, "--json", "--interval", "0.1"]));
+        let limited = findings(&report, "receiver-limited");
+        let ours = limited.iter().find(|f| {
+            f["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with(&sender))
+                && evidence(f).contains("receive window is zero")
+                && pids(f, "peer_processes") == [u64::from(std::process::id())]
+        });
+        seen(ours.is_some() && code == Some(1), &report)
+    });
+}
+
+#[test]
+fn doctor_names_a_retransmitting_connection() {
+    let Some(ns) = Netns::new("doctor_names_a_retransmitting_connection") else {
+        return;
+    };
+    if !have("nft") {
+        skip(
+            "doctor_names_a_retransmitting_connection",
+            "needs nft (nftables)",
+        );
+        return;
+    }
+    let (client, _server, _l) = ns.inside(|| {
+        let (l, _) = listener();
+        let (client, server) = pair(&l);
+        (client, server, l)
+    });
+    let peer = client.peer_addr().unwrap();
+    drop_rule(&ns, peer.port());
+    (&client).write_all(b"lost in the namespace").unwrap();
+    let subject = format!("{} → {}", client.local_addr().unwrap(), peer);
+    eventually("the retransmitting connection named", || {
+        let (report, code) = doctor(ns.portscope(&["doctor", "--json", "--interval", "0.1"]));
+        let named = findings(&report, "retransmits").iter().any(|f| {
+            f["subject"] == subject.as_str() && evidence(f).contains("retransmitting now")
+        });
+        seen(named && code == Some(1), &report)
+    });
+}
+
+#[test]
+fn doctor_reports_udp_receive_buffer_drops() {
+    let receiver = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
+    receiver.set_recv_buffer_size(4096).unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    receiver.bind(&any.into()).unwrap();
+    let addr = receiver.local_addr().unwrap().as_socket().unwrap();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for _ in 0..100 {
+        sender.send_to(&[0u8; 1000], addr).unwrap();
+    }
+    let port = addr.port().to_string();
+    let (report, code) = doctor(portscope(&["doctor", &port, "--json", "--interval", "0.1"]));
+    let drops = findings(&report, "udp-drops");
+    assert_eq!(drops.len(), 1, "{report}");
+    assert_eq!(drops[0]["subject"], addr.to_string().as_str());
+    assert!(evidence(drops[0]).contains("datagrams dropped"), "{report}");
+    assert_eq!(code, Some(1));
+}
