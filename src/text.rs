@@ -34,7 +34,7 @@ pub fn escaped(text: &str) -> String {
 
 /// `n` in decimal, written into `buf`: for hot loops (the owner scan's paths, tables of
 /// 20,000 rows) where the formatting machinery shows in profiles.
-pub fn decimal(n: u32, buf: &mut [u8; 10]) -> &str {
+pub fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
     let mut rest = n;
     let mut start = buf.len();
     loop {
@@ -117,9 +117,9 @@ mod tests {
 
     #[test]
     fn decimals() {
-        assert_eq!(decimal(0, &mut [0; 10]), "0");
-        assert_eq!(decimal(8080, &mut [0; 10]), "8080");
-        assert_eq!(decimal(u32::MAX, &mut [0; 10]), "4294967295");
+        assert_eq!(decimal(0, &mut [0; 20]), "0");
+        assert_eq!(decimal(8080, &mut [0; 20]), "8080");
+        assert_eq!(decimal(u64::MAX, &mut [0; 20]), "18446744073709551615");
     }
 
     #[test]
