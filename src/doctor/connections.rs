@@ -211,10 +211,14 @@ fn transfer(s: &Socket, inv: &Inventory, findings: &mut Vec<Finding>) {
     let Some(t) = s.details.as_deref().and_then(|d| d.tcp.as_ref()) else {
         return;
     };
-    if s.state.is_unconnected() {
+    let timer = s.timer;
+    if s.state == TcpState::SynSent {
+        return unanswered(s, timer.map_or(0, |t| t.retransmits), findings);
+    }
+    // Windows and loss mean something once both sides have synchronized.
+    if s.state.is_unconnected() || s.state == TcpState::SynRecv {
         return;
     }
-    let timer = s.timer;
     let retransmitting = t.retransmits > 0
         || timer.is_some_and(|t| t.kind == TimerKind::Retransmit && t.retransmits > 0);
     if retransmitting || t.lost > 0 {
@@ -243,11 +247,13 @@ fn transfer(s: &Socket, inv: &Inventory, findings: &mut Vec<Finding>) {
         let mut f = finding(Severity::Warning, "receiver-limited", connection(s));
         if zero {
             f.evidence.push(format!(
-                "the peer's receive window is zero ({} probes unanswered); {} bytes wait to be \
-                 sent",
-                t.probes,
-                s.send_q + t.notsent_bytes
+                "the peer's receive window is zero; {} bytes wait to be sent",
+                u64::from(s.send_q) + u64::from(t.notsent_bytes)
             ));
+        }
+        if t.probes > 0 {
+            f.evidence
+                .push(format!("{} zero-window probes unanswered", t.probes));
         }
         if rwnd > 0.0 {
             f.evidence.push(format!(
@@ -277,6 +283,23 @@ fn transfer(s: &Socket, inv: &Inventory, findings: &mut Vec<Finding>) {
         f.pids = s.pids.clone();
         findings.push(f);
     }
+}
+
+/// A connect() whose SYN went unanswered and is being sent again.
+fn unanswered(s: &Socket, retransmits: u8, findings: &mut Vec<Finding>) {
+    if retransmits == 0 {
+        return;
+    }
+    let mut f = finding(Severity::Warning, "connect-unanswered", connection(s));
+    f.evidence.push(format!(
+        "SYN sent {} times without an answer",
+        u32::from(retransmits) + 1
+    ));
+    f.advice = "the server does not answer: its accept queue is full (see accept-queue-full), a \
+                firewall drops the SYN, or the host is down"
+        .to_string();
+    f.pids = s.pids.clone();
+    findings.push(f);
 }
 
 /// The other end of a connection when it is on this host (loopback, or a local address).
