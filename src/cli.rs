@@ -606,6 +606,7 @@ Examples:
   portscope watch -t --port 8080       only sockets on port 8080
   portscope watch --json               one JSON object per change, one per line
   portscope watch --state syn-sent,time-wait --interval 0.2 | tee events.jsonl
+  portscope watch -t --rates           bytes per second per process and connection
 
 Sockets present when watch starts form the baseline: only changes after it are reported.";
 
@@ -627,6 +628,10 @@ pub struct WatchArgs {
     /// One JSON object per change on stdout (also the default when stdout is not a terminal)
     #[arg(long)]
     pub json: bool,
+    /// Bytes per second in and out per connection and per process, from tcp_info's byte
+    /// counters between looks (a `rates` event per look in JSON; the busiest on the screen)
+    #[arg(long)]
+    pub rates: bool,
     /// Initial sort order of the table (s cycles through them)
     #[arg(long, value_enum)]
     pub sort: Option<SortKey>,

@@ -18,7 +18,8 @@ pub fn run(host: &dyn Host, args: &WatchArgs, style: Style) -> Result<Exit> {
         bail!("--interval must be at least 0.05 seconds");
     }
     install();
-    let query = filters::query(host, &args.filter, true, false)?;
+    let mut query = filters::query(host, &args.filter, true, false)?;
+    query.details = args.rates;
     let watcher = Watcher::new(host, query);
     let every = Duration::from_secs_f64(args.interval);
     if args.json || !style.terminal {
@@ -60,6 +61,12 @@ fn stream(mut watcher: Watcher, every: Duration) -> Result<Exit> {
             for change in &changes.unix {
                 render::watch::event(&mut out, t_ms, change, &inv)?;
             }
+            out.flush()?;
+        }
+        if watcher.measures_rates() && watcher.rate_secs > 0.0 {
+            let t_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let inv = watcher.inventory(Vec::new(), Vec::new());
+            render::watch::rates(&mut out, t_ms, watcher.rate_secs, &watcher.rates, &inv)?;
             out.flush()?;
         }
         if interrupt::sleep(next.saturating_duration_since(Instant::now())) {

@@ -203,7 +203,9 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
     sockets::sort_unix(&mut live_unix, order);
     let (mut rows, mut row_marks) = view.ip.rows(live);
     let (mut unix_rows, unix_marks) = view.unix.rows(live_unix);
-    let room = height.saturating_sub(4).max(1);
+    let room = height
+        .saturating_sub(4 + usize::from(watcher.measures_rates()))
+        .max(1);
     let hidden = (rows.len() + unix_rows.len()).saturating_sub(room);
     rows.truncate(room);
     unix_rows.truncate(room - rows.len());
@@ -227,6 +229,9 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
         states.join(" · "),
         if view.paused { "  [PAUSED]" } else { "" }
     );
+    if watcher.measures_rates() {
+        render::watch::busiest(&mut text, &watcher.rates, &inv);
+    }
     let mut frame = Vec::new();
     let table_style = Style {
         width,

@@ -9,6 +9,7 @@ use super::json::{JsonEntry, Listed};
 use super::sockets::SocketRows;
 use super::{Rows, Tint};
 use crate::model::{Inventory, TcpState};
+use crate::watch::rates::{ConnectionRate, per_process};
 use crate::watch::tracker::{Change, ChangeKind, Tracked};
 
 #[derive(Serialize)]
@@ -67,6 +68,103 @@ fn write_event(
             socket,
         },
     )
+}
+
+#[derive(Serialize)]
+struct JsonRates<'a> {
+    t_ms: f64,
+    event: &'static str,
+    interval_s: f64,
+    processes: Vec<JsonProcessRate<'a>>,
+    connections: Vec<JsonConnectionRate>,
+}
+
+#[derive(Serialize)]
+struct JsonProcessRate<'a> {
+    pid: u32,
+    name: Option<&'a str>,
+    in_bytes_per_s: f64,
+    out_bytes_per_s: f64,
+    connections: usize,
+}
+
+#[derive(Serialize)]
+struct JsonConnectionRate {
+    local_addr: String,
+    local_port: u16,
+    remote_addr: String,
+    remote_port: u16,
+    pids: Vec<u32>,
+    in_bytes_per_s: f64,
+    out_bytes_per_s: f64,
+}
+
+/// `watch --rates`: one `rates` event per look, the connections that moved bytes and their
+/// processes, busiest first.
+pub fn rates(
+    out: &mut dyn Write,
+    t_ms: f64,
+    interval_s: f64,
+    rates: &[ConnectionRate],
+    inv: &Inventory,
+) -> io::Result<()> {
+    let processes = per_process(rates)
+        .into_iter()
+        .map(|p| JsonProcessRate {
+            pid: p.pid,
+            name: inv.processes.get(&p.pid).map(|p| p.name.as_str()),
+            in_bytes_per_s: p.in_per_s.round(),
+            out_bytes_per_s: p.out_per_s.round(),
+            connections: p.connections,
+        })
+        .collect();
+    let connections = rates
+        .iter()
+        .map(|r| JsonConnectionRate {
+            local_addr: r.local.ip.to_string(),
+            local_port: r.local.port,
+            remote_addr: r.remote.ip.to_string(),
+            remote_port: r.remote.port,
+            pids: r.pids.clone(),
+            in_bytes_per_s: r.in_per_s.round(),
+            out_bytes_per_s: r.out_per_s.round(),
+        })
+        .collect();
+    super::json::value(
+        out,
+        &JsonRates {
+            t_ms: (t_ms * 1000.0).round() / 1000.0,
+            event: "rates",
+            interval_s: (interval_s * 1e6).round() / 1e6,
+            processes,
+            connections,
+        },
+    )
+}
+
+/// The live screen's line of the busiest processes: `busiest: nginx (812) in 1.2 Mbit/s out …`.
+pub fn busiest(text: &mut String, rates: &[ConnectionRate], inv: &Inventory) {
+    text.push_str("busiest:");
+    let processes = per_process(rates);
+    if processes.is_empty() {
+        text.push_str(" no bytes moved since the last look");
+    }
+    for p in processes.iter().take(3) {
+        text.push(' ');
+        match inv.processes.get(&p.pid) {
+            Some(process) => super::text::escape_into(&process.name, text),
+            None => text.push('?'),
+        }
+        let _ = write!(text, " ({}) in ", p.pid);
+        super::details::rate(p.in_per_s as u64, text);
+        text.push_str(" out ");
+        super::details::rate(p.out_per_s as u64, text);
+        text.push_str(" ·");
+    }
+    if text.ends_with(" ·") {
+        text.truncate(text.len() - 2);
+    }
+    text.push('\n');
 }
 
 /// How a row of the live table is marked.

@@ -1,8 +1,10 @@
 //! The socket table over time: each look diffed against the last one.
 
+pub mod rates;
 pub mod tracker;
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use anyhow::Result;
 
@@ -10,6 +12,7 @@ use crate::host::{DestroyFeed, Host};
 use crate::inventory::Collector;
 use crate::model::{Inventory, Process, Socket, UnixSocket};
 use crate::query::Query;
+use rates::{ConnectionRate, RateMeter};
 use tracker::{Change, Tracker};
 
 /// What changed at one look: TCP and UDP sockets, and Unix sockets when watched.
@@ -37,11 +40,17 @@ pub struct Watcher<'h> {
     pub users: HashMap<u32, String>,
     /// How the last look read the table (a fallback, say), for the user to hear once.
     pub notes: Vec<String>,
+    /// With details asked for (`watch --rates`): bytes per second between the last two looks.
+    meter: Option<RateMeter>,
+    pub rates: Vec<ConnectionRate>,
+    /// Seconds the rates were measured over; 0 before there were two looks.
+    pub rate_secs: f64,
 }
 
 impl<'h> Watcher<'h> {
     pub fn new(host: &'h dyn Host, query: Query) -> Watcher<'h> {
         let feed = host.destroy_feed(&query.protos);
+        let meter = query.details.then(RateMeter::default);
         Watcher {
             query,
             collector: Collector::new(host),
@@ -51,7 +60,15 @@ impl<'h> Watcher<'h> {
             processes: HashMap::new(),
             users: HashMap::new(),
             notes: Vec::new(),
+            meter,
+            rates: Vec::new(),
+            rate_secs: 0.0,
         }
+    }
+
+    /// Whether bytes per second are measured.
+    pub fn measures_rates(&self) -> bool {
+        self.meter.is_some()
     }
 
     /// Whether Unix sockets are watched.
@@ -61,6 +78,9 @@ impl<'h> Watcher<'h> {
 
     pub fn look(&mut self) -> Result<Changes> {
         let inv = self.collector.collect(&self.query)?;
+        if let Some(meter) = &mut self.meter {
+            (self.rates, self.rate_secs) = meter.measure(&inv.sockets, Instant::now());
+        }
         let destroyed: Vec<Socket> = self
             .feed
             .as_mut()

@@ -23,6 +23,7 @@ mod limits;
 mod ls;
 mod owners;
 mod probe;
+mod rates;
 mod scoped;
 mod signals;
 mod stats;
