@@ -3,7 +3,8 @@
 # against `ss -tuani` (the same details, no processes) on the bench table of scripts/bench.sh:
 # 20,000 loopback TCP sockets, 2,000 TIME_WAIT, 200 UDP, 300 idle processes. `ls -i` looks
 # owners up as `ls` does; `--no-owners` is the like-for-like comparison with `ss -tuani`, and
-# `ss -tuanpi` the one with owners. Needs root (ip netns), ss and GNU time.
+# `ss -tuanpi` the one with owners. Then the CPU of `watch --rates` against plain `watch`.
+# Needs root (ip netns), ss and GNU time.
 # Usage: scripts/bench-info.sh [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +19,22 @@ inns python3 scripts/bench/timeit.py "$rounds" \
     "details with owners:ss-i-p:ss -tuanpi" \
     "table alone, for scale:portscope-no-owners:$bin ls --no-owners" \
     "table alone, for scale:ss:ss -tuan"
+
+# The CPU `watch --rates` costs once the table is steady (TIME_WAIT expired), against watch
+# without rates, each over WATCH_SECS seconds (default 60), one after the other.
+watch_secs=${WATCH_SECS:-60}
+echo
+echo "waiting for the TIME_WAIT sockets to expire, so that the table is steady…"
+while [ "$(inns ss -tan state time-wait | tail -n +2 | wc -l)" -gt 0 ]; do sleep 2; done
+for flags in "--rates" ""; do
+    inns "$bin" watch --json --interval 1 $flags >/dev/null &
+    watcher=$!
+    sleep 3   # the first look (a full owner scan) is startup, not the steady cost
+    ticks() { awk '{print $14 + $15}' "/proc/$(pgrep -P "$watcher" portscope || echo "$watcher")/stat"; }
+    start=$(ticks)
+    sleep "$watch_secs"
+    end=$(ticks)
+    kill -INT "$(pgrep -P "$watcher" portscope || echo "$watcher")" 2>/dev/null || true
+    wait "$watcher" 2>/dev/null || true
+    python3 -c "t=($end-$start)/$(getconf CLK_TCK); print(f'  watch --interval 1 ${flags:-(no rates)}: {t:.2f} s of CPU over $watch_secs s = {100*t/$watch_secs:.2f} % of one core')"
+done

@@ -166,6 +166,19 @@ impl TcpState {
         self.is_listening() || self == TcpState::Bound
     }
 
+    /// Both sides have exchanged sequence numbers: windows, RTTs and losses mean something.
+    pub fn is_synchronized(self) -> bool {
+        matches!(
+            self,
+            TcpState::Established
+                | TcpState::FinWait1
+                | TcpState::FinWait2
+                | TcpState::CloseWait
+                | TcpState::Closing
+                | TcpState::LastAck
+        )
+    }
+
     /// States a socket can be in after its process closed it (the kernel finishes the close).
     pub fn is_closing(self) -> bool {
         matches!(

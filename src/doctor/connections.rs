@@ -215,8 +215,7 @@ fn transfer(s: &Socket, inv: &Inventory, findings: &mut Vec<Finding>) {
     if s.state == TcpState::SynSent {
         return unanswered(s, timer.map_or(0, |t| t.retransmits), findings);
     }
-    // Windows and loss mean something once both sides have synchronized.
-    if s.state.is_unconnected() || s.state == TcpState::SynRecv {
+    if !s.state.is_synchronized() {
         return;
     }
     let retransmitting = t.retransmits > 0

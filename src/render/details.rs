@@ -133,7 +133,7 @@ fn optional(value: Option<u64>, out: &mut String) {
 /// One extra column of a socket (`extra` counts from the first of `COLUMNS`).
 fn cell(s: &Socket, extra: usize, out: &mut String) {
     let details = s.details.as_deref();
-    let tcp = details.and_then(|d| d.tcp.as_ref());
+    let tcp = connection_info(s);
     let memory = details.and_then(|d| d.memory);
     let to_ms = |us: Option<u64>| us.map(|us| us / 1000);
     match (extra, tcp) {
@@ -219,8 +219,8 @@ pub fn line(s: &Socket, out: &mut String) {
         crate::text::escape_into(cong, out);
         out.push(' ');
     }
-    if let Some(t) = details.and_then(|d| d.tcp.as_ref()) {
-        tcp_line(t, out);
+    if let Some(t) = connection_info(s) {
+        tcp_line(t, s.state.is_synchronized(), out);
     }
     if let Some(m) = details.and_then(|d| d.memory) {
         memory_line(&m, out);
@@ -237,7 +237,16 @@ pub fn line(s: &Socket, out: &mut String) {
     }
 }
 
-fn tcp_line(t: &TcpInfo, out: &mut String) {
+/// tcp_info where it describes a connection: a listener's or a bound socket's holds no
+/// RTT or window (JSON still carries what the kernel sent).
+fn connection_info(s: &Socket) -> Option<&TcpInfo> {
+    let tcp = s.details.as_deref()?.tcp.as_ref()?;
+    (!s.state.is_unconnected()).then_some(tcp)
+}
+
+/// `synchronized`: the handshake is done, so a zero window is the peer's (not the absence of
+/// one yet).
+fn tcp_line(t: &TcpInfo, synchronized: bool, out: &mut String) {
     out.push_str("rtt ");
     ms(t.rtt_us, out);
     out.push('/');
@@ -281,7 +290,7 @@ fn tcp_line(t: &TcpInfo, out: &mut String) {
     };
     limited("rwnd", t.rwnd_limited_share());
     limited("sndbuf", t.sndbuf_limited_share());
-    if t.snd_wnd == Some(0) {
+    if synchronized && t.snd_wnd == Some(0) {
         out.push_str("zero-window ");
     }
 }

@@ -77,9 +77,12 @@ impl<'h> Watcher<'h> {
     }
 
     pub fn look(&mut self) -> Result<Changes> {
+        // The byte counters are read by the dump, which starts the collection (owners come
+        // after or alongside): the look's time is its start.
+        let at = Instant::now();
         let inv = self.collector.collect(&self.query)?;
         if let Some(meter) = &mut self.meter {
-            (self.rates, self.rate_secs) = meter.measure(&inv.sockets, Instant::now());
+            (self.rates, self.rate_secs) = meter.measure(&inv.sockets, at);
         }
         let destroyed: Vec<Socket> = self
             .feed
