@@ -492,10 +492,23 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    /// The row of the fixture's first established connection.
+    fn first_connection() -> usize {
+        let inv = fixtures::inventory();
+        let found = inv.sockets.iter().position(|s| s.state.is_synchronized());
+        found.unwrap()
+    }
+
     #[test]
     fn a_terminal_gets_a_second_line_per_socket() {
         let text = render(Layout::Line, true);
-        let second = text.lines().nth(2).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(fixtures::inventory().sockets[0].state.is_unconnected());
+        assert_eq!(
+            lines[2], "    cubic mem r 0 B/128.0 KiB w 0 B/0 B drops 7",
+            "a listener has no RTT or window"
+        );
+        let second = lines[2 + 2 * first_connection()];
         assert_eq!(
             second,
             "    cubic rtt 1.250/0.500ms cwnd 10 mss 1448 retrans 0/3 sent 3.0 MiB acked 3.0 MiB \
@@ -512,6 +525,7 @@ mod tests {
             names.ends_with(&["Cong", "Rmem/Rcvbuf", "Drops", "Timer"]),
             "{header}"
         );
-        assert!(text.lines().nth(1).unwrap().contains("3145728"));
+        let row = text.lines().nth(1 + first_connection()).unwrap();
+        assert!(row.contains("3145728"), "{row}");
     }
 }

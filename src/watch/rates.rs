@@ -7,8 +7,6 @@ use std::time::Instant;
 
 use crate::model::{Endpoint, Socket};
 
-use super::tracker::{Key, key};
-
 /// One connection's rates over the last interval.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionRate {
@@ -28,11 +26,14 @@ pub struct ProcessRate {
     pub connections: usize,
 }
 
-/// The byte counters of the last look, by connection (addresses and inode: a new socket on
-/// the same addresses starts again from 0).
+/// The byte counters of the last look, by socket inode: unique while the socket lives, and
+/// cheap to hash 20,000 times a second. A connection its process closed (inode 0: orphans,
+/// TIME_WAIT) belongs to no process and is not measured.
 #[derive(Debug, Default)]
 pub struct RateMeter {
-    last: HashMap<(Key, u32), (u64, u64)>,
+    last: HashMap<u32, (u64, u64)>,
+    /// The map being filled, kept between looks so its memory is reused.
+    next: HashMap<u32, (u64, u64)>,
     at: Option<Instant>,
 }
 
@@ -40,19 +41,18 @@ impl RateMeter {
     /// Rates since the last call for connections seen both times that moved bytes; the first
     /// call only remembers. Also the seconds since the last call.
     pub fn measure(&mut self, sockets: &[Socket], now: Instant) -> (Vec<ConnectionRate>, f64) {
-        let mut counted = HashMap::with_capacity(self.last.len());
+        self.next.clear();
         let mut rates = Vec::new();
         let secs = self
             .at
             .map(|at| now.duration_since(at).as_secs_f64())
             .unwrap_or(0.0);
-        for s in sockets {
+        for s in sockets.iter().filter(|s| s.inode != 0) {
             let Some(t) = s.details.as_deref().and_then(|d| d.tcp.as_ref()) else {
                 continue;
             };
-            let id = (key(s), s.inode);
             let bytes = (t.bytes_received, t.bytes_acked);
-            if let Some((was_in, was_out)) = self.last.get(&id).filter(|_| secs > 0.0) {
+            if let Some((was_in, was_out)) = self.last.get(&s.inode).filter(|_| secs > 0.0) {
                 let moved_in = bytes.0.saturating_sub(*was_in);
                 let moved_out = bytes.1.saturating_sub(*was_out);
                 if moved_in > 0 || moved_out > 0 {
@@ -65,9 +65,9 @@ impl RateMeter {
                     });
                 }
             }
-            counted.insert(id, bytes);
+            self.next.insert(s.inode, bytes);
         }
-        self.last = counted;
+        std::mem::swap(&mut self.last, &mut self.next);
         self.at = Some(now);
         rates.sort_by(|a, b| (b.in_per_s + b.out_per_s).total_cmp(&(a.in_per_s + a.out_per_s)));
         (rates, secs)
