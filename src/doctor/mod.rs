@@ -139,7 +139,7 @@ pub fn examine(
     };
     let mut findings = connections::check(&evidence);
     findings.extend(kernel::check(&evidence));
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Ok(Some(Diagnosis {
         findings,
         inventory: second.inventory,

@@ -24,7 +24,7 @@ pub struct JsonSocket<'a> {
     pub processes: Vec<JsonProcess<'a>>,
     /// `ls -i`: tcp_info, memory, congestion control and timer.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub info: Option<JsonInfo<'a>>,
+    pub info: Option<Box<JsonInfo<'a>>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,7 +55,7 @@ impl<'a> JsonSocket<'a> {
             uid: s.uid,
             inode: s.inode,
             processes: processes(&s.pids, inv),
-            info: JsonInfo::of(s),
+            info: JsonInfo::of(s).map(Box::new),
         }
     }
 }
