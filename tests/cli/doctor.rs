@@ -2,11 +2,11 @@
 //! a port filter), then checked in the JSON and the exit status.
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream};
 
 use serde_json::Value;
 
-use crate::info::drop_rule;
+use crate::info::{flooded_udp, lossy_connection};
 use crate::support::*;
 
 /// doctor's JSON and exit status.
@@ -175,25 +175,15 @@ fn doctor_names_the_reader_behind_a_zero_window() {
 
 #[test]
 fn doctor_names_a_retransmitting_connection() {
-    let Some(ns) = Netns::new("doctor_names_a_retransmitting_connection") else {
+    let test = "doctor_names_a_retransmitting_connection";
+    let Some((ns, client, _server, _l)) = lossy_connection(test) else {
         return;
     };
-    if !have("nft") {
-        skip(
-            "doctor_names_a_retransmitting_connection",
-            "needs nft (nftables)",
-        );
-        return;
-    }
-    let (client, _server, _l) = ns.inside(|| {
-        let (l, _) = listener();
-        let (client, server) = pair(&l);
-        (client, server, l)
-    });
-    let peer = client.peer_addr().unwrap();
-    drop_rule(&ns, peer.port());
-    (&client).write_all(b"lost in the namespace").unwrap();
-    let subject = format!("{} → {}", client.local_addr().unwrap(), peer);
+    let subject = format!(
+        "{} → {}",
+        client.local_addr().unwrap(),
+        client.peer_addr().unwrap()
+    );
     eventually("the retransmitting connection named", || {
         let (report, code) = doctor(ns.portscope(&["doctor", "--json", "--interval", "0.1"]));
         let named = findings(&report, "retransmits").iter().any(|f| {
@@ -205,15 +195,7 @@ fn doctor_names_a_retransmitting_connection() {
 
 #[test]
 fn doctor_reports_udp_receive_buffer_drops() {
-    let receiver = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
-    receiver.set_recv_buffer_size(4096).unwrap();
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    receiver.bind(&any.into()).unwrap();
-    let addr = receiver.local_addr().unwrap().as_socket().unwrap();
-    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
-    for _ in 0..100 {
-        sender.send_to(&[0u8; 1000], addr).unwrap();
-    }
+    let (_receiver, addr) = flooded_udp();
     let port = addr.port().to_string();
     let (report, code) = doctor(portscope(&["doctor", &port, "--json", "--interval", "0.1"]));
     let drops = findings(&report, "udp-drops");

@@ -158,17 +158,25 @@ fn a_receiver_that_stops_reading_limits_the_sender() {
     );
 }
 
-#[test]
-fn a_flooded_udp_socket_counts_its_drops() {
+/// A UDP receiver with a 4 KiB buffer on loopback, sent 100 datagrams of 1,000 bytes that
+/// nobody reads: most are dropped. Made in the caller's network namespace; the receiver and
+/// its address.
+pub fn flooded_udp() -> (socket2::Socket, std::net::SocketAddr) {
     let receiver = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
     receiver.set_recv_buffer_size(4096).unwrap();
     let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
     receiver.bind(&any.into()).unwrap();
     let addr = receiver.local_addr().unwrap().as_socket().unwrap();
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
-    for _ in 0..200 {
+    for _ in 0..100 {
         sender.send_to(&[0u8; 1000], addr).unwrap();
     }
+    (receiver, addr)
+}
+
+#[test]
+fn a_flooded_udp_socket_counts_its_drops() {
+    let (_receiver, addr) = flooded_udp();
     let port = addr.port().to_string();
     let rows = info_of(&["-u", "--sport", &port]);
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -177,30 +185,36 @@ fn a_flooded_udp_socket_counts_its_drops() {
     assert!(rows[0]["info"]["tcp"].is_null());
 }
 
-/// Loss made by an nft rule that drops the connection's packets in a private namespace: the
-/// sender retransmits, with a retransmission timer running.
-#[test]
-fn dropped_packets_show_as_retransmits() {
-    let Some(ns) = Netns::new("dropped_packets_show_as_retransmits") else {
-        return;
-    };
+/// A connection in a private namespace whose packets an nft rule drops on arrival, with data
+/// sent into the loss: (namespace, client, server, listener). None (skipped loudly) without
+/// root or nft.
+pub fn lossy_connection(
+    test: &str,
+) -> Option<(Netns, TcpStream, TcpStream, std::net::TcpListener)> {
+    let ns = Netns::new(test)?;
     if !have("nft") {
-        skip(
-            "dropped_packets_show_as_retransmits",
-            "needs nft (nftables)",
-        );
-        return;
+        skip(test, "needs nft (nftables)");
+        return None;
     }
-    let (client, _server, _l) = ns.inside(|| {
+    let (client, server, l) = ns.inside(|| {
         let (l, _) = listener();
         let (client, server) = pair(&l);
         (client, server, l)
     });
-    let port = client.peer_addr().unwrap().port();
-    drop_rule(&ns, port);
+    drop_rule(&ns, client.peer_addr().unwrap().port());
     (&client).write_all(b"lost in the namespace").unwrap();
+    Some((ns, client, server, l))
+}
+
+/// The sender retransmits, with a retransmission timer running.
+#[test]
+fn dropped_packets_show_as_retransmits() {
+    let Some((ns, client, _server, _l)) = lossy_connection("dropped_packets_show_as_retransmits")
+    else {
+        return;
+    };
     let sport = client.local_addr().unwrap().port().to_string();
-    let dport = port.to_string();
+    let dport = client.peer_addr().unwrap().port().to_string();
     eventually("retransmissions", || {
         let rows =
             info_rows(ns.portscope(&["ls", "-i", "--json", "--sport", &sport, "--dport", &dport]));

@@ -1,10 +1,9 @@
 //! `portscope stats`: the kernel's counters in a private namespace (its counters start at 0),
 //! before and after trouble made for real.
 
-use std::net::UdpSocket;
-
 use serde_json::Value;
 
+use crate::info::flooded_udp;
 use crate::support::*;
 
 fn stats(ns: &Netns, args: &[&str]) -> Vec<Value> {
@@ -27,23 +26,6 @@ fn counter<'a>(report: &'a Value, section: &str, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{section}.{name} missing: {report}"))
 }
 
-/// A UDP receiver with a small buffer, sent more than it can hold; nobody reads.
-fn flood(ns: &Netns) -> socket2::Socket {
-    ns.inside(|| {
-        let receiver =
-            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
-        receiver.set_recv_buffer_size(4096).unwrap();
-        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-        receiver.bind(&any.into()).unwrap();
-        let addr = receiver.local_addr().unwrap().as_socket().unwrap();
-        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
-        for _ in 0..100 {
-            sender.send_to(&[0u8; 1000], addr).unwrap();
-        }
-        receiver
-    })
-}
-
 #[test]
 fn stats_count_udp_receive_buffer_drops() {
     let Some(ns) = Netns::new("stats_count_udp_receive_buffer_drops") else {
@@ -57,20 +39,14 @@ fn stats_count_udp_receive_buffer_drops() {
             .unwrap()
             .contains("receive buffer")
     );
-    let receiver = flood(&ns);
+    let (_receiver, addr) = ns.inside(flooded_udp);
     let after = &stats(&ns, &[])[0];
     let errors = counter(after, "Udp", "RcvbufErrors")["value"]
         .as_i64()
         .unwrap();
     assert!(errors > 0, "{after}");
     // The per-socket count agrees with the namespace's: this socket took every datagram.
-    let port = receiver
-        .local_addr()
-        .unwrap()
-        .as_socket()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = addr.port().to_string();
     let rows: Vec<Value> = json_rows(ns.portscope(&["ls", "-i", "--json", "-u", "--sport", &port]));
     assert_eq!(rows[0]["info"]["memory"]["drops"].as_i64(), Some(errors));
     // The receiver; the sender is closed.
