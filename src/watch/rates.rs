@@ -10,6 +10,7 @@ use crate::model::{Endpoint, Socket};
 /// One connection's rates over the last interval.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionRate {
+    pub inode: u32,
     pub local: Endpoint,
     pub remote: Endpoint,
     pub pids: Vec<u32>,
@@ -57,6 +58,7 @@ impl RateMeter {
                 let moved_out = bytes.1.saturating_sub(*was_out);
                 if moved_in > 0 || moved_out > 0 {
                     rates.push(ConnectionRate {
+                        inode: s.inode,
                         local: s.local.clone(),
                         remote: s.remote.clone(),
                         pids: s.pids.clone(),
