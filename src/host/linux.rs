@@ -122,7 +122,8 @@ fn proc_hides_processes() -> bool {
 }
 
 /// What the /proc/net tables cannot tell.
-const LOSSES: &str = "(no timers, IPv6-only flag or bound-only TCP sockets there)";
+const LOSSES: &str =
+    "(no timers, IPv6-only flag, bound-only TCP sockets or `-i` details such as tcp_info there)";
 
 fn read_table(query: &Query) -> Result<Table> {
     let mut table = Table::default();
