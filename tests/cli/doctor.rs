@@ -204,3 +204,16 @@ fn doctor_reports_udp_receive_buffer_drops() {
     assert!(evidence(drops[0]).contains("datagrams dropped"), "{report}");
     assert_eq!(code, Some(1));
 }
+
+/// Ctrl-C or SIGTERM between the two looks ends doctor with 130 or 143, and no verdict.
+#[test]
+fn doctor_ends_on_a_signal_between_its_looks() {
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let doctor = Running::spawn(portscope(&["doctor", "--json", "--interval", "60"]));
+        doctor.err_line("first look done");
+        doctor.signal(signal);
+        let mut doctor = doctor;
+        assert_eq!(doctor.exit_code(), Some(code));
+        assert_eq!(doctor.rest_of_stdout(), Vec::<String>::new());
+    }
+}
