@@ -217,3 +217,41 @@ fn doctor_ends_on_a_signal_between_its_looks() {
         assert_eq!(doctor.rest_of_stdout(), Vec::<String>::new());
     }
 }
+
+/// Ten ephemeral ports, nine of them used towards one destination: doctor calls it critical,
+/// and the kernel agrees: one more connection takes the last port, the next one finds none.
+#[test]
+fn doctor_warns_of_ephemeral_exhaustion_as_the_kernel_then_shows() {
+    let test = "doctor_warns_of_ephemeral_exhaustion_as_the_kernel_then_shows";
+    let Some(ns) = Netns::new(test) else {
+        return;
+    };
+    ns.sysctl("net.ipv4.ip_local_port_range", "40000 40009");
+    let (l, clients) = ns.inside(|| {
+        // A fixed port is fine in a private namespace, and keeps the listener out of the range.
+        let l = std::net::TcpListener::bind("127.0.0.1:8080").unwrap();
+        let clients: Vec<TcpStream> = (0..9)
+            .map(|_| TcpStream::connect("127.0.0.1:8080").unwrap())
+            .collect();
+        (l, clients)
+    });
+    let (report, code) = doctor(ns.portscope(&["doctor", "--json", "--interval", "0.1"]));
+    let found = findings(&report, "ephemeral-exhaustion");
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0]["subject"], "127.0.0.1 → 127.0.0.1:8080");
+    assert_eq!(found[0]["severity"], "critical");
+    assert!(
+        evidence(found[0]).contains("9 of 10 ephemeral ports"),
+        "{report}"
+    );
+    assert_eq!(code, Some(1));
+    let (last, refused) = ns.inside(|| {
+        let last = TcpStream::connect("127.0.0.1:8080");
+        let refused = TcpStream::connect("127.0.0.1:8080");
+        (last, refused)
+    });
+    assert!(last.is_ok(), "{last:?}");
+    let error = refused.unwrap_err();
+    assert_eq!(error.raw_os_error(), Some(libc::EADDRNOTAVAIL), "{error}");
+    drop((l, clients));
+}
