@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use super::output;
 use crate::addr::Families;
-use crate::cli::{EncodingName, EndpointArgs};
+use crate::cli::{EncodingName, EndpointArgs, TcpEndpointArgs};
 use crate::endpoint::decode::Encoding;
 use anyhow::Result;
 
 use crate::Exit;
 use crate::endpoint::event::{Event, EventKind};
-use crate::endpoint::{Common, Reporter, Sink};
+use crate::endpoint::{Common, Reporter, Sink, TcpOptions};
 use crate::host::Host;
 use crate::model::Proto;
 use crate::render::events;
@@ -106,9 +106,15 @@ pub fn common(args: &EndpointArgs) -> Common {
             EncodingName::Latin1 => Encoding::Latin1,
             EncodingName::Hex => Encoding::Hex,
         },
-        grace: std::time::Duration::from_millis(args.follow),
         reuseaddr: args.reuseaddr,
         reuseport: args.reuseport,
+    }
+}
+
+/// The options of the TCP endpoints alone.
+pub fn tcp(args: &TcpEndpointArgs) -> TcpOptions {
+    TcpOptions {
+        grace: args.follow,
         nodelay: args.nodelay,
     }
 }

@@ -1,7 +1,6 @@
 //! `portscope probe HOST PORTS`: resolve, probe in rounds, print as the results come.
 
 use std::io::Write;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 
@@ -32,7 +31,7 @@ pub fn run(args: &ProbeArgs) -> Result<Exit> {
     let targets = probe::targets(&args.host, &addrs, &ports, proto);
     let payload = |port| given.clone().unwrap_or_else(|| payload::well_known(port));
     let plan = Plan {
-        timeout: Duration::from_millis(args.timeout),
+        timeout: args.timeout,
         parallel: parallel(args.parallel),
         payload: &payload,
     };
@@ -99,7 +98,7 @@ impl Iterator for Rounds<'_> {
         if self.ended.is_some() || self.failed.is_some() {
             return None;
         }
-        if self.attempt > 0 && interrupt::sleep(Duration::from_millis(self.args.interval)) {
+        if self.attempt > 0 && interrupt::sleep(self.args.interval) {
             self.ended = Some(Ended::Interrupted);
             return None;
         }

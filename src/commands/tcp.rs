@@ -1,7 +1,5 @@
 //! `portscope tcp listen` and `portscope tcp connect`.
 
-use std::time::Duration;
-
 use anyhow::Result;
 
 use super::events;
@@ -31,6 +29,7 @@ fn listen(args: &TcpListenArgs) -> Result<Listen> {
         once: args.once,
         answer: answer(args.echo, args.reply.as_deref()),
         common,
+        tcp: events::tcp(&args.tcp),
     })
 }
 
@@ -49,12 +48,13 @@ fn connect(args: &TcpConnectArgs) -> Result<Connect> {
             .as_deref()
             .map(addr::port_range)
             .transpose()?,
-        timeout: Duration::from_millis(args.timeout),
+        timeout: args.timeout,
         linger0: args.linger0,
-        hold: args.hold.map(Duration::from_secs_f64),
+        hold: args.hold,
         count: args.count,
-        interval: Duration::from_millis(args.interval),
+        interval: args.interval,
         common,
+        tcp: events::tcp(&args.tcp),
     })
 }
 

@@ -1,7 +1,5 @@
 //! `portscope udp recv` and `portscope udp send`.
 
-use std::time::Duration;
-
 use anyhow::Result;
 
 use super::events;
@@ -40,7 +38,7 @@ fn send(args: &UdpSendArgs) -> Result<UdpSend> {
         // The first address the name resolves to, as nc does.
         target: addr::remote(&args.target, common.families)?[0],
         text: args.text.as_ref().map(|t| t.as_encoded_bytes().to_vec()),
-        wait: Duration::from_millis(args.wait),
+        wait: args.wait,
         source: args
             .source
             .as_deref()

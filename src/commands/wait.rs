@@ -33,7 +33,7 @@ pub fn run(host: &dyn Host, args: &WaitArgs) -> Result<Exit> {
         terminal: output::stderr_is_terminal(),
         waited: None,
     };
-    let timeout = (args.timeout > 0.0).then(|| Duration::from_secs_f64(args.timeout));
+    let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
     let outcome = wait::until(host, &condition, timeout, &mut shown);
     if shown.terminal {
         let _ = write!(std::io::stderr(), "\r\x1b[K");

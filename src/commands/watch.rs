@@ -14,13 +14,13 @@ use crate::render::{self, Style};
 use crate::watch::Watcher;
 
 pub fn run(host: &dyn Host, args: &WatchArgs, style: Style) -> Result<Exit> {
-    if args.interval < 0.05 {
-        bail!("--interval must be at least 0.05 seconds");
+    if args.interval < Duration::from_millis(50) {
+        bail!("--interval must be at least 50ms");
     }
     install();
     let query = filters::query(host, &args.filter, true, false)?;
     let watcher = Watcher::new(host, query);
-    let every = Duration::from_secs_f64(args.interval);
+    let every = args.interval;
     if args.json || !style.terminal {
         return stream(watcher, every);
     }

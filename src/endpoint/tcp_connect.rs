@@ -10,7 +10,7 @@ use socket2::Socket;
 
 use super::conn::{Answer, Conn};
 use super::event::{Event, EventKind, KernelChoice};
-use super::{Common, Reporter, Setup, errors, sockopt};
+use super::{Common, Reporter, Setup, TcpOptions, errors, sockopt};
 use crate::exit::Exit;
 use crate::interrupt::{self, interrupted};
 use crate::model::Proto;
@@ -33,6 +33,7 @@ pub struct Connect {
     /// Pause between connections of `count`.
     pub interval: Duration,
     pub common: Common,
+    pub tcp: TcpOptions,
 }
 
 pub fn connect(config: &Connect, reporter: Reporter) -> Result<Exit> {
@@ -48,7 +49,7 @@ pub fn connect(config: &Connect, reporter: Reporter) -> Result<Exit> {
             return Ok(Exit::Interrupted);
         };
         let exit = converse(&setup, &mut conn, config)?;
-        conn.close(&setup.reporter, config.linger0, config.common.grace)?
+        conn.close(&setup.reporter, config.linger0, config.tcp.grace)?
             .run(&setup.reporter)?;
         if exit != Exit::Success {
             return Ok(exit);
@@ -111,7 +112,7 @@ fn connect_one(setup: &Setup, target: SocketAddr, config: &Connect) -> Result<Op
     }
     let handshake = started.elapsed();
     let stream: TcpStream = socket.into();
-    setup.tune_stream(&stream)?;
+    config.tcp.tune(&stream)?;
     let mut conn = Conn::new(None, stream, target, setup.common.encoding)?;
     let mut event = conn.event(EventKind::Connected);
     event.handshake = Some(handshake);

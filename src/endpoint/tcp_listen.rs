@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use super::conn::{Answer, Conn};
 use super::event::{Event, EventKind, KernelChoice};
 use super::follow::{Follow, TICK};
-use super::{Common, Reporter, Setup};
+use super::{Common, Reporter, Setup, TcpOptions};
 use crate::exit::Exit;
 use crate::interrupt::interrupted;
 use crate::model::Proto;
@@ -26,6 +26,7 @@ pub struct Listen {
     pub once: bool,
     pub answer: Answer,
     pub common: Common,
+    pub tcp: TcpOptions,
 }
 
 /// How often idle connections' states are re-read.
@@ -154,7 +155,7 @@ impl Server<'_> {
         }
         for conn in done {
             self.following
-                .push(conn.close(rep, false, self.setup.common.grace)?);
+                .push(conn.close(rep, false, self.config.tcp.grace)?);
         }
         let mut still = Vec::new();
         for mut f in std::mem::take(&mut self.following) {
@@ -173,7 +174,7 @@ impl Server<'_> {
             Err(e) => return self.accept_failed(e),
         };
         self.accepted += 1;
-        self.setup.tune_stream(&stream)?;
+        self.config.tcp.tune(&stream)?;
         let mut conn = Conn::new(
             Some(self.accepted),
             stream,

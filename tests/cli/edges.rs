@@ -35,7 +35,7 @@ fn an_unreachable_network_is_not_there_for_tcp_and_udp() {
         return;
     };
     for args in [
-        ["tcp", "connect", "10.0.0.1:80", "--timeout", "500"].as_slice(),
+        ["tcp", "connect", "10.0.0.1:80", "--timeout", "500ms"].as_slice(),
         &["udp", "send", "10.0.0.1:80", "hi"],
         &["udp", "send", "[2001:db8::1]:80", "hi"],
     ] {

@@ -38,11 +38,20 @@ fn bad_arguments() {
 
 #[test]
 fn bad_numbers_are_usage_errors() {
-    one_line_error(&["watch", "--interval", "inf"], "expected seconds");
-    one_line_error(&["wait", "80", "--timeout", "nan"], "expected seconds");
+    let duration = "expected a duration like 500ms, 1.5s or 2m (a bare number is seconds)";
+    one_line_error(&["watch", "--interval", "inf"], duration);
+    one_line_error(&["wait", "80", "--timeout", "nan"], duration);
     one_line_error(
         &["tcp", "connect", "127.0.0.1:9", "--hold", "1e30"],
-        "expected seconds",
+        duration,
+    );
+    one_line_error(
+        &["probe", "127.0.0.1", "9", "--timeout", "5 minutes"],
+        duration,
+    );
+    one_line_error(
+        &["exporter", "--probe-timeout", "2m"],
+        "--probe-timeout must be",
     );
     one_line_error(
         &["bench", "--size", "100000000000"],
