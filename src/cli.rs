@@ -119,23 +119,28 @@ pub struct FilterArgs {
     /// Listening sockets only: TCP LISTEN and unconnected UDP
     #[arg(short = 'l', long)]
     pub listening: bool,
-    /// States to show, comma separated, any case: established,time-wait,listen,unconn,…
+    /// Sockets in every state, as in ss (the default; not "every family")
+    #[arg(short = 'a', long, conflicts_with_all = ["listening", "state"])]
+    pub all: bool,
+    /// States to show, comma separated, any case, as netstat or ss write them:
+    /// established,time-wait,listen,unconn, estab, syn-sent, close-wait, and ss's groups
+    /// connected, synchronized, bucket, big
     #[arg(long, value_delimiter = ',', value_name = "STATE[,STATE]")]
     pub state: Vec<String>,
-    /// Local or remote port (a number or a service name such as ssh)
-    #[arg(long, value_name = "PORT")]
+    /// Local or remote port: a number, a service name (ssh), a list or ranges (80,443,8000-8100)
+    #[arg(long, value_name = "PORTS")]
     pub port: Option<String>,
-    /// Local (source) port
-    #[arg(long, value_name = "PORT")]
+    /// Local (source) port: a number, a service name, a list or ranges
+    #[arg(long, value_name = "PORTS")]
     pub sport: Option<String>,
-    /// Remote (destination) port
-    #[arg(long, value_name = "PORT")]
+    /// Remote (destination) port: a number, a service name, a list or ranges
+    #[arg(long, value_name = "PORTS")]
     pub dport: Option<String>,
     /// Sockets held by this process id
     #[arg(long)]
     pub pid: Option<u32>,
-    /// Sockets held by a process whose name contains NAME
-    #[arg(long, value_name = "NAME")]
+    /// Sockets held by a process whose name or command line contains TEXT (http.server)
+    #[arg(long, value_name = "TEXT")]
     pub process: Option<String>,
     /// Sockets owned by this user (name or uid)
     #[arg(long, value_name = "USER")]
@@ -172,11 +177,25 @@ pub struct LsArgs {
     /// Scan every process even when a few sockets are wanted, to find every holder of a shared socket
     #[arg(long)]
     pub all_owners: bool,
+    /// Only the pids of the owning processes, one per line (lsof -t): `| xargs kill`
+    #[arg(long, conflicts_with_all = ["json", "summary", "no_owners"])]
+    pub pids: bool,
+    /// Numeric addresses and ports: always so (ss/netstat habit, accepted and ignored)
+    #[arg(short = 'n', long, help_heading = "Compatibility")]
+    pub numeric: bool,
+    /// Show the owning processes: always so (ss/netstat habit, accepted and ignored)
+    #[arg(
+        short = 'p',
+        long,
+        help_heading = "Compatibility",
+        conflicts_with = "no_owners"
+    )]
+    pub processes: bool,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct WhoArgs {
-    /// The port: a number or a service name (http, ssh)
+    /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100
     pub port: String,
     /// TCP only
     #[arg(short = 't', long)]
@@ -190,6 +209,9 @@ pub struct WhoArgs {
     /// Scan every process, to find every holder of a shared socket
     #[arg(long)]
     pub all_owners: bool,
+    /// Only the pids of the holders, one per line (lsof -t): `| xargs kill`
+    #[arg(long, conflicts_with = "json")]
+    pub pids: bool,
 }
 
 const TCP_LISTEN_EXAMPLES: &str = "\
@@ -288,8 +310,13 @@ pub struct TcpEndpointArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct TcpListenArgs {
-    /// Where to listen: PORT, ADDR:PORT or [ADDR6]:PORT; port 0 lets the kernel choose
+    /// Where to listen: PORT, ADDR:PORT, [ADDR6]:PORT, or ADDR PORT as nc -l takes it; port 0
+    /// lets the kernel choose
+    #[arg(value_name = "[ADDR:]PORT")]
     pub addr: String,
+    /// The port, when ADDR came alone (nc's order: ADDR PORT)
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
     /// Length of the accept queue (listen's backlog)
     #[arg(long, default_value_t = 128)]
     pub backlog: i32,
@@ -310,8 +337,12 @@ pub struct TcpListenArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct TcpConnectArgs {
-    /// Where to connect: HOST:PORT or [ADDR6]:PORT
+    /// Where to connect: HOST:PORT, [ADDR6]:PORT, or HOST PORT as nc takes it
+    #[arg(value_name = "HOST[:PORT]")]
     pub target: String,
+    /// The port, when HOST came alone (nc's order: HOST PORT)
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
     /// Bind to ADDR[:PORT] before connecting (no port: the kernel picks one at bind time)
     #[arg(long, value_name = "ADDR[:PORT]")]
     pub source: Option<String>,
@@ -345,8 +376,13 @@ pub struct TcpConnectArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct UdpRecvArgs {
-    /// Where to bind: PORT, ADDR:PORT or [ADDR6]:PORT; port 0 lets the kernel choose
+    /// Where to bind: PORT, ADDR:PORT, [ADDR6]:PORT, or ADDR PORT as nc -lu takes it; port 0
+    /// lets the kernel choose
+    #[arg(value_name = "[ADDR:]PORT")]
     pub addr: String,
+    /// The port, when ADDR came alone (nc's order: ADDR PORT)
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
     /// Send every datagram back to its sender
     #[arg(long, conflicts_with = "reply")]
     pub echo: bool,
@@ -362,10 +398,13 @@ pub struct UdpRecvArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct UdpSendArgs {
-    /// Where to send: HOST:PORT or [ADDR6]:PORT
+    /// Where to send: HOST:PORT, [ADDR6]:PORT, or HOST PORT as nc -u takes it
+    #[arg(value_name = "HOST[:PORT]")]
     pub target: String,
-    /// What to send (any bytes); without it, each line of stdin is one datagram
-    pub text: Option<std::ffi::OsString>,
+    /// The port when HOST came alone (nc's order), then what to send (any bytes); without
+    /// TEXT, each line of stdin is one datagram
+    #[arg(value_name = "[PORT] [TEXT]", num_args = 0..=2)]
+    pub rest: Vec<std::ffi::OsString>,
     /// After each datagram, wait this long for a reply or an ICMP error (200ms, 1s; a bare
     /// number is seconds)
     #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = duration::parse)]
@@ -393,10 +432,13 @@ Exit status: 0 when every probed port is open, 1 otherwise, 2 on a bad argument 
 
 #[derive(Debug, Clone, Args)]
 pub struct ProbeArgs {
-    /// A host name or an address; every address it resolves to is probed (see -4/-6)
+    /// A host name or an address (every address it resolves to is probed; see -4/-6), or
+    /// HOST:PORTS, [ADDR6]:PORTS
+    #[arg(value_name = "HOST[:PORTS]")]
     pub host: String,
     /// Ports: 22 | 22,80,443 | 8000-8100 | service names (ssh,http) | mixtures
-    pub ports: String,
+    #[arg(value_name = "PORTS")]
+    pub ports: Option<String>,
     /// Probe UDP instead of TCP
     #[arg(long)]
     pub udp: bool,
@@ -492,8 +534,12 @@ pub struct SampleArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WhyBindArgs {
-    /// PORT (on 0.0.0.0, or [::] with -6), ADDR:PORT or [ADDR6]:PORT
+    /// PORT (on 0.0.0.0, or [::] with -6), ADDR:PORT, [ADDR6]:PORT or ADDR PORT
+    #[arg(value_name = "[ADDR:]PORT")]
     pub addr: String,
+    /// The port, when ADDR came alone
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
     /// A UDP bind instead of TCP
     #[arg(long)]
     pub udp: bool,
@@ -606,10 +652,15 @@ pub struct WatchArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WaitArgs {
-    /// The port: a number or a service name
-    pub port: String,
-    /// Wait until HOST accepts connections on the port (checked by connecting)
-    #[arg(long, value_name = "HOST", conflicts_with = "free")]
+    /// Ports here (8080, http, 8080,8443, 9000-9002: every one of them), or a remote
+    /// HOST:PORTS, [ADDR6]:PORTS, or HOST PORTS as nc takes it (checked by connecting)
+    #[arg(value_name = "[HOST:]PORTS")]
+    pub target: String,
+    /// The ports, when HOST came alone (nc's order: HOST PORTS)
+    #[arg(value_name = "PORTS")]
+    pub ports: Option<String>,
+    /// Wait until HOST accepts connections on the ports (as HOST:PORTS does)
+    #[arg(long, value_name = "HOST", conflicts_with_all = ["free", "ports"])]
     pub host: Option<String>,
     /// Give up after this long, 0 for never (500ms, 30s, 2m; a bare number is seconds)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse)]

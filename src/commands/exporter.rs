@@ -93,7 +93,7 @@ fn config(args: &ExporterArgs) -> Result<Config> {
         .map(|target| {
             Ok(ProbeSpec {
                 label: target.clone(),
-                addrs: addr::remote(target, Families::Any)
+                addrs: addr::remote(target, None, Families::Any)
                     .with_context(|| format!("--probe {target}"))?,
             })
         })
@@ -109,7 +109,7 @@ fn config(args: &ExporterArgs) -> Result<Config> {
 }
 
 fn bind(host: &dyn Host, text: &str) -> Result<exporter::Server> {
-    let addr = addr::local(text, Families::Any).context("--listen")?;
+    let addr = addr::local(text, None, Families::Any).context("--listen")?;
     exporter::Server::bind(addr).map_err(|e| bind_error(host, e, addr, Proto::Tcp))
 }
 

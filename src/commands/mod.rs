@@ -38,7 +38,7 @@ pub fn run(cli: Cli, host: &dyn Host) -> Result<Exit> {
     match cli.command {
         None => ls::run(host, &cli.ls, style),
         Some(Command::Ls(args)) => ls::run(host, &args, style),
-        Some(Command::Who(args)) => who::run(host, &args),
+        Some(Command::Who(args)) => who::run(host, &args, style),
         Some(Command::Ephemeral(args)) => ephemeral::run(host, &args, style),
         Some(Command::Watch(args)) => watch::run(host, &args, style),
         Some(Command::Completions { shell }) => generate::completions(shell),

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::output;
 use crate::Exit;
@@ -10,7 +10,6 @@ use crate::addr::{self, Families};
 use crate::cli::ProbeArgs;
 use crate::interrupt::{self, interrupted};
 use crate::model::Proto;
-use crate::ports::parse_ports;
 use crate::probe::model::{Outcome, Status, Tally, Target};
 use crate::probe::{self, Plan, payload};
 use crate::render::probe as render;
@@ -24,11 +23,12 @@ const FD_MARGIN: u64 = 8;
 pub fn run(args: &ProbeArgs) -> Result<Exit> {
     // Ctrl-C ends the run after showing what the interrupted round found.
     interrupt::install();
-    let ports = parse_ports(&args.ports).context("PORTS")?;
-    let addrs = addr::resolve(&args.host, Families::from_flags(args.ipv4, args.ipv6))?;
+    let target = addr::Target::parse(&args.host, args.ports.as_deref())?;
+    let ports: Vec<u16> = super::filters::ports(target.port, "PORTS")?.ports().collect();
+    let addrs = addr::resolve(target.host, Families::from_flags(args.ipv4, args.ipv6))?;
     let proto = if args.udp { Proto::Udp } else { Proto::Tcp };
     let given = args.payload.as_deref().map(payload::parse).transpose()?;
-    let targets = probe::targets(&args.host, &addrs, &ports, proto);
+    let targets = probe::targets(target.host, &addrs, &ports, proto);
     let payload = |port| given.clone().unwrap_or_else(|| payload::well_known(port));
     let plan = Plan {
         timeout: args.timeout,

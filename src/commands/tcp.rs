@@ -24,7 +24,7 @@ pub fn run(host: &dyn Host, command: &TcpCommand) -> Result<Exit> {
 fn listen(args: &TcpListenArgs) -> Result<Listen> {
     let common = events::common(&args.common);
     Ok(Listen {
-        addr: addr::local(&args.addr, common.families)?,
+        addr: addr::local(&args.addr, args.port.as_deref(), common.families)?,
         backlog: args.backlog,
         once: args.once,
         answer: answer(args.echo, args.reply.as_deref()),
@@ -36,7 +36,7 @@ fn listen(args: &TcpListenArgs) -> Result<Listen> {
 fn connect(args: &TcpConnectArgs) -> Result<Connect> {
     let common = events::common(&args.common);
     Ok(Connect {
-        targets: addr::remote(&args.target, common.families)?,
+        targets: addr::remote(&args.target, args.port.as_deref(), common.families)?,
         source: args
             .source
             .as_deref()

@@ -13,6 +13,8 @@ mod errors;
 mod exporter;
 pub mod fallback;
 mod filters;
+mod grammar;
+mod habits;
 mod lifecycle;
 mod limits;
 mod ls;
