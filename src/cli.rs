@@ -89,9 +89,16 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to stdout
-    #[command(after_help = "Example:\n  portscope man > /usr/local/share/man/man1/portscope.1")]
-    Man,
+    /// Print the man page (roff) to stdout, or write every page (one per subcommand) to a folder
+    #[command(
+        after_help = "Examples:\n  portscope man --dir /usr/local/share/man/man1 && mandb -q\n  portscope man > portscope.1      the main page alone"
+    )]
+    Man {
+        /// Write portscope.1 and a page per subcommand (portscope-ls.1, portscope-tcp-listen.1,
+        /// …) into DIR, made if missing; their names are printed
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -42,7 +42,7 @@ pub fn run(cli: Cli, host: &dyn Host) -> Result<Exit> {
         Some(Command::Ephemeral(args)) => ephemeral::run(host, &args, style),
         Some(Command::Watch(args)) => watch::run(host, &args, style),
         Some(Command::Completions { shell }) => generate::completions(shell),
-        Some(Command::Man) => generate::man_page(),
+        Some(Command::Man { dir }) => generate::man_pages(dir.as_deref()),
         Some(unix_only) => unix::run(host, unix_only, style),
     }
 }
