@@ -17,6 +17,7 @@ unix_only! {
     mod probe;
     mod sample;
     mod tcp;
+    mod transfer;
     mod udp;
     mod unix;
     mod wait;

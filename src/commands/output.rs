@@ -114,6 +114,11 @@ pub fn stderr_line(line: &str) {
     let mut text = String::with_capacity(line.len() + 1);
     text.push_str(line);
     text.push('\n');
+    stderr_text(&text);
+}
+
+/// Text on stderr in one write (a progress line redrawn in place), dropped like a line.
+pub fn stderr_text(text: &str) {
     let _ = interrupt::stderr().write_all(text.as_bytes());
 }
 

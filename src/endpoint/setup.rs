@@ -37,6 +37,18 @@ impl TcpOptions {
     }
 }
 
+/// Whether stdin may be read now: a pipe or file always, a terminal only while this process
+/// is in its foreground (a background job reading its terminal is stopped by SIGTTIN, as
+/// `nc -l … &` is).
+pub fn stdin_readable() -> bool {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return true;
+    }
+    // SAFETY: tcgetpgrp and getpgrp only read the process's state.
+    unsafe { libc::tcgetpgrp(0) == libc::getpgrp() }
+}
+
 /// The common options and where to report, for one endpoint's run.
 pub struct Setup<'a> {
     pub common: &'a Common,

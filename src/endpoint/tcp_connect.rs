@@ -10,6 +10,7 @@ use socket2::Socket;
 
 use super::conn::{Answer, Conn};
 use super::event::{Event, EventKind, KernelChoice};
+use super::setup::stdin_readable;
 use super::{Common, Reporter, Setup, TcpOptions, errors, sockopt};
 use crate::exit::Exit;
 use crate::interrupt::{self, interrupted};
@@ -167,7 +168,7 @@ fn converse(setup: &Setup, conn: &mut Conn, config: &Connect) -> Result<Exit> {
             return Ok(Exit::Success);
         }
         // stdin waits while the peer is not taking what it was sent.
-        let read_stdin = stdin_open && !conn.backed_up();
+        let read_stdin = stdin_open && !conn.backed_up() && stdin_readable();
         let mut fds = [
             conn.poll_entry(),
             poll::entry(if read_stdin { 0 } else { -1 }, poll::IN),

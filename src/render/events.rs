@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -73,6 +74,53 @@ fn bytes(n: Option<usize>) -> String {
     }
 }
 
+/// `81.3 MiB/s`, `512 B/s`.
+fn rate(bytes: u64, took: Duration) -> String {
+    let per_second = bytes as f64 / took.as_secs_f64().max(1e-3);
+    let units = ["B/s", "KiB/s", "MiB/s", "GiB/s"];
+    let (mut value, mut unit) = (per_second, 0);
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} {}", units[0])
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+/// A burst of transfers on one connection: `sent 52428800 bytes so far (80.1 MiB/s)`, and
+/// once it ends (`total`), `sent 104857600 bytes in all, in 1.28 s (78.1 MiB/s)`.
+pub fn transfer(
+    conn: Option<u32>,
+    sent: u64,
+    received: u64,
+    took: Duration,
+    total: bool,
+) -> String {
+    let mut line = String::new();
+    if let Some(conn) = conn {
+        let _ = write!(line, "[{conn}] ");
+    }
+    let start = line.len();
+    for (verb, n) in [("sent", sent), ("received", received)] {
+        if n > 0 || (sent == 0 && received == 0 && verb == "sent") {
+            if line.len() > start {
+                line.push_str(", ");
+            }
+            let _ = write!(line, "{verb} {}", bytes(Some(n as usize)));
+        }
+    }
+    let rate = rate(sent + received, took);
+    if total {
+        let _ = write!(line, " in all, in {:.2} s ({rate})", took.as_secs_f64());
+    } else {
+        let _ = write!(line, " so far ({rate})");
+    }
+    line
+}
+
 fn addr(a: Option<SocketAddr>) -> String {
     a.map_or_else(|| "?".to_string(), |a| a.to_string())
 }
@@ -136,8 +184,6 @@ pub fn human(e: &Event) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::endpoint::event::KernelChoice;
     use crate::model::Proto;

@@ -18,6 +18,7 @@ mod habits;
 mod lifecycle;
 mod limits;
 mod ls;
+mod nc;
 mod probe;
 mod scoped;
 mod signals;
