@@ -144,8 +144,9 @@ pub fn report_gaps(inv: &Inventory) {
         && !HINTED.swap(true, std::sync::atomic::Ordering::Relaxed)
     {
         diagnostic(&format!(
-            "hint: the owners of {hidden} socket(s) are other users' processes and are hidden \
-             (shown as -); run as root (sudo portscope …) to see them"
+            "hint: the owners of {} are other users' processes and are hidden (shown as -); \
+             run as root (sudo portscope …) to see them",
+            crate::text::count(hidden, "socket")
         ));
     }
 }

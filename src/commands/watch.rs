@@ -47,8 +47,8 @@ fn stream(mut watcher: Watcher, every: Duration) -> Result<Exit> {
             baseline = false;
             // Changes from now on are reported: a script starting watch can go ahead.
             output::diagnostic(&format!(
-                "watching {} sockets; changes follow",
-                watcher.tracker.sockets().count()
+                "watching {}; changes follow",
+                crate::text::count(watcher.tracker.sockets().count(), "socket")
             ));
         }
         if !changes.is_empty() {

@@ -75,10 +75,10 @@ pub fn text(
     let s = &report.settings;
     writeln!(
         out,
-        "Ephemeral range (net.ipv4.ip_local_port_range): {}–{}, {} ports",
+        "Ephemeral range (net.ipv4.ip_local_port_range): {}–{}, {}",
         s.range.0,
         s.range.1,
-        s.range_size()
+        crate::text::count(s.range_size(), "port")
     )?;
     let reserved: Vec<String> = s
         .reserved

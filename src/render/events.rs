@@ -68,10 +68,7 @@ pub fn json(out: &mut dyn Write, t_ms: f64, event: &Event) -> io::Result<()> {
 
 /// `1 byte`, `16384 bytes`.
 fn bytes(n: Option<usize>) -> String {
-    match n.unwrap_or_default() {
-        1 => "1 byte".to_string(),
-        n => format!("{n} bytes"),
-    }
+    crate::text::count(n.unwrap_or_default(), "byte")
 }
 
 /// `81.3 MiB/s`, `512 B/s`.

@@ -144,7 +144,7 @@ fn hidden_by_hidepid_still_hints() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert!(stdout_of(&out).contains(" - "), "{}", stdout_of(&out));
     let err = one_line(&out);
-    assert!(err.contains("hint: the owners of 1 socket(s)"), "{err}");
+    assert!(err.contains("hint: the owners of 1 socket are"), "{err}");
 }
 
 /// /proc/sys covered: ephemeral says which file it could not read.
