@@ -39,6 +39,9 @@ pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
         if style.terminal && inv.sockets.iter().any(|s| s.is_dual_stack()) {
             writeln!(out, "{DUAL_STACK_LEGEND}")?;
         }
+        if style.terminal && inv.sockets.iter().any(sockets::shows_mapped) {
+            writeln!(out, "{}", sockets::MAPPED_LEGEND)?;
+        }
     }
     out.flush()?;
     output::report_gaps(&inv);
