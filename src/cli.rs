@@ -18,7 +18,11 @@ Examples:
   portscope ls --port 8080       sockets whose local or remote port is 8080
   portscope ls -s                counts by protocol and state
   portscope who 8080             who holds port 8080, in any state
-  portscope completions bash > /etc/bash_completion.d/portscope";
+  portscope completions bash > /etc/bash_completion.d/portscope
+
+Recv-Q / Send-Q: TCP bytes not yet read / not yet acknowledged; for a listener, the accept
+queue / the backlog; for UDP, the kernel memory the queued datagrams take (payload plus a few
+hundred bytes of bookkeeping each), not payload bytes.";
 
 #[derive(Debug, Parser)]
 #[command(

@@ -151,10 +151,19 @@ fn ephemeral_report_text() {
         if s.local.port > 40000 {
             s.local.port = 40300 + i as u16;
         }
+        // A UDP socket on a range port: listed apart from TCP's bound ports.
+        if s.local.port == 53 {
+            s.local.port = 40390;
+        }
     }
     let inv = crate::model::Inventory { sockets, ..inv };
     let report = crate::ephemeral::report::build(&settings, &inv.sockets);
     let text = render(|out| super::ephemeral::text(out, &report, &inv, &style(false, 0)));
+    let (tcp, udp) = text
+        .split_once("UDP sockets on range ports")
+        .expect("a UDP section");
+    assert!(!tcp.contains("udp "), "{text}");
+    assert!(udp.contains("udp   127.0.0.53:40390"), "{text}");
     insta::assert_snapshot!(text);
 }
 

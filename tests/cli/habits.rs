@@ -1,6 +1,7 @@
 //! The habits of ss, netstat and lsof users (issue 13, item 1): `-tlnp`, `-tulpn`, `-tuanp`,
 //! ss's state names and groups, and `--pids` for `xargs kill`.
 
+use std::io::Write;
 use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
 
 use crate::support::*;
@@ -153,4 +154,38 @@ fn who_with_nobody_on_the_port_says_so_on_a_terminal() {
         (piped.status.code(), stdout_of(&piped)),
         (Some(1), String::new())
     );
+}
+
+/// UDP's Recv-Q is the kernel memory its queued datagrams take, not their payload, as the help
+/// says: one unread datagram of 5 bytes shows as hundreds, while TCP's 5 unread bytes show as 5.
+#[test]
+fn udp_recv_q_is_kernel_memory_as_the_help_says() {
+    let help = stdout_of(&portscope(&["ls", "--help"]).output().unwrap());
+    assert!(help.contains("kernel memory"), "{help}");
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = udp.local_addr().unwrap().port();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sender.send_to(b"hello", ("127.0.0.1", port)).unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_port = l.local_addr().unwrap().port();
+    let mut client = TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+    let client_port = client.local_addr().unwrap().port();
+    let (_server, _) = l.accept().unwrap();
+    client.write_all(b"hello").unwrap();
+    eventually("5 bytes queued on both", || {
+        let udp_q: Vec<u32> = ls_json(&["-u", "--port", &port.to_string()])
+            .into_iter()
+            .filter(|s| s.local_port == port)
+            .map(|s| s.recv_q)
+            .collect();
+        let tcp_q: Vec<u32> = ls_json(&["-t", "--port", &tcp_port.to_string()])
+            .into_iter()
+            .filter(|s| s.local_port == tcp_port && s.remote_port == client_port)
+            .map(|s| s.recv_q)
+            .collect();
+        seen(
+            udp_q.len() == 1 && udp_q[0] > 5 && tcp_q == [5],
+            (udp_q, tcp_q),
+        )
+    });
 }
