@@ -6,19 +6,23 @@ use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
 
 use crate::support::*;
 
-/// A listener on 7001 with a connection, a closed connection in TIME_WAIT, a UDP socket on
-/// 7002, in a namespace.
-fn scene(test: &str) -> Option<(Netns, Vec<Box<dyn Send>>)> {
+pub fn scene(test: &str) -> Option<(Netns, Vec<Box<dyn Send>>)> {
+    scene_on(test, 7001, 7002)
+}
+
+/// A listener on 127.0.0.1:`tcp` with a connection, a closed connection in TIME_WAIT, a UDP
+/// socket on 127.0.0.1:`udp`, in a namespace; the sockets are held by this process.
+pub fn scene_on(test: &str, tcp: u16, udp: u16) -> Option<(Netns, Vec<Box<dyn Send>>)> {
     let ns = Netns::new(test)?;
     let held = ns.inside(|| {
-        let l = TcpListener::bind("127.0.0.1:7001").unwrap();
-        let client = TcpStream::connect("127.0.0.1:7001").unwrap();
+        let l = TcpListener::bind(("127.0.0.1", tcp)).unwrap();
+        let client = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
         let (server, _) = l.accept().unwrap();
-        let gone = TcpStream::connect("127.0.0.1:7001").unwrap();
+        let gone = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
         let (gone_server, _) = l.accept().unwrap();
         gone.shutdown(Shutdown::Both).unwrap();
         drop((gone, gone_server));
-        let udp = UdpSocket::bind("127.0.0.1:7002").unwrap();
+        let udp = UdpSocket::bind(("127.0.0.1", udp)).unwrap();
         let held: Vec<Box<dyn Send>> = vec![
             Box::new(l),
             Box::new(client),

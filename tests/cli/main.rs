@@ -5,6 +5,7 @@
 mod support;
 
 mod bench;
+mod comparison;
 mod corpus;
 mod edges;
 mod endpoints;
