@@ -3,9 +3,31 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use crate::support::*;
+
+/// `line` run by a shell in `ns` on script(1)'s pseudo-terminal: the child (its stdin is the
+/// keyboard) and the screen.
+fn on_a_terminal(ns: &Netns, line: &str) -> (Child, BufReader<ChildStdout>) {
+    let mut script = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "script",
+            "-qfec",
+            line,
+            "/dev/null",
+        ])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let screen = BufReader::new(script.stdout.take().unwrap());
+    (script, screen)
+}
 
 /// `tcp listen` on a terminal (script's pseudo-terminal): a line typed goes to the peer.
 #[test]
@@ -17,23 +39,8 @@ fn a_listener_on_a_terminal_sends_what_is_typed() {
     if !have("script") {
         return skip(test, "needs script(1) for a pseudo-terminal");
     }
-    let line = format!("{} tcp listen 127.0.0.1:7020 --once", bin());
-    let mut script = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns.name,
-            "script",
-            "-qfec",
-            &line,
-            "/dev/null",
-        ])
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut screen = BufReader::new(script.stdout.take().unwrap());
+    let (mut script, mut screen) =
+        on_a_terminal(&ns, &format!("{} tcp listen 127.0.0.1:7020 --once", bin()));
     let mut shown = String::new();
     while !shown.contains("listening on") {
         assert!(screen.read_line(&mut shown).unwrap() > 0, "ended: {shown}");
@@ -102,6 +109,51 @@ fn a_large_transfer_is_a_progress_line_and_a_total() {
         let total = format!("[1] received {size} bytes in all, in ");
         assert!(lines.iter().any(|l| l.starts_with(&total)), "{lines:#?}");
     }
+}
+
+/// The same 20 MiB with the event lines on a terminal (stdout, the data, elsewhere): the
+/// first reads are lines of their own, then one progress line redrawn in place (`\r`), then
+/// the total.
+#[test]
+fn a_large_transfer_on_a_terminal_is_one_line_redrawn() {
+    let test = "a_large_transfer_on_a_terminal_is_one_line_redrawn";
+    let Some(ns) = Netns::new(test) else {
+        return;
+    };
+    if !have("script") {
+        return skip(test, "needs script(1) for a pseudo-terminal");
+    }
+    let line = format!(
+        "{} tcp listen 127.0.0.1:7022 --once --follow 0 </dev/null >/dev/null",
+        bin()
+    );
+    let (mut script, mut screen) = on_a_terminal(&ns, &line);
+    let mut shown = String::new();
+    while !shown.contains("listening on") {
+        assert!(screen.read_line(&mut shown).unwrap() > 0, "ended: {shown}");
+    }
+    let size = 20usize << 20;
+    ns.inside(|| {
+        let mut client = TcpStream::connect("127.0.0.1:7022").unwrap();
+        let chunk = vec![0u8; 64 << 10];
+        for _ in 0..size / chunk.len() {
+            client.write_all(&chunk).unwrap();
+        }
+    });
+    screen.read_to_string(&mut shown).unwrap();
+    assert!(script.wait().unwrap().success(), "{shown:?}");
+    assert!(
+        shown.contains("\r\x1b[K[1] received "),
+        "redrawn in place: {shown:?}"
+    );
+    assert!(
+        shown.contains(" so far ("),
+        "bytes so far and a rate: {shown:?}"
+    );
+    let total = format!("[1] received {size} bytes in all, in ");
+    assert!(shown.contains(&total), "{shown:?}");
+    let lines = shown.lines().filter(|l| l.contains("received")).count();
+    assert!(lines <= 12, "{lines} lines: {shown:?}");
 }
 
 #[test]
