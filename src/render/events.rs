@@ -202,6 +202,10 @@ mod tests {
         let mut tw = Event::new(EventKind::State, Proto::Tcp).state(TcpState::TimeWait);
         tw.timer_ms = Some(59_800);
         assert_eq!(human(&tw), "state TIME_WAIT (60 s timer)");
+        // One byte is a byte, not "1 bytes".
+        let mut one = Event::new(EventKind::Received, Proto::Tcp);
+        one.bytes = Some(1);
+        assert_eq!(human(&one), "received 1 byte");
         let eof = Event::new(EventKind::Eof, Proto::Tcp).conn(Some(2));
         assert_eq!(
             human(&eof),

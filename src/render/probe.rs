@@ -178,6 +178,7 @@ mod tests {
         );
         let mut tally = Tally::new(1);
         tally.add(&open);
+        assert_eq!(summary(&tally), "1 probe: 1 open");
         tally.add(&closed);
         assert_eq!(summary(&tally), "2 probes: 1 open, 1 closed");
         let mut text = Vec::new();
