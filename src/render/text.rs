@@ -108,7 +108,11 @@ pub fn owner_within(s: &Socket, inv: &Inventory, width: usize, out: &mut String)
         owner(s, inv, &mut whole);
         return super::plain::cut(&whole, width, out);
     };
-    let fixed: usize = pids.iter().map(|p| p.to_string().len() + 2).sum::<usize>() - 1;
+    let fixed = pids
+        .iter()
+        .map(|p| p.to_string().len() + 2)
+        .sum::<usize>()
+        .saturating_sub(1);
     let each = (width.saturating_sub(fixed) / pids.len()).max(2);
     let mut name = String::new();
     for (i, pid) in pids.iter().enumerate() {
