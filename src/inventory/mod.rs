@@ -35,15 +35,21 @@ pub fn unix_holders(host: &dyn Host, name: &str) -> Result<(Inventory, HashSet<u
     } else {
         host.file_id(Path::new(name))
     };
-    let named: HashSet<u32> = table
+    let bound: Vec<&UnixSocket> = table
         .unix
         .iter()
         .filter(|s| bound_to(s, name, file))
-        .map(|s| s.inode)
         .collect();
-    table
-        .unix
-        .retain(|s| named.contains(&s.inode) || named.contains(&s.peer_inode));
+    let named: HashSet<u32> = bound.iter().map(|s| s.inode).collect();
+    // Clients whose connections wait in a listener's accept queue: connected, though no
+    // socket at the server's end names them as its peer yet.
+    let waiting: HashSet<u32> = bound
+        .iter()
+        .flat_map(|s| s.waiting.iter().copied())
+        .collect();
+    table.unix.retain(|s| {
+        named.contains(&s.inode) || named.contains(&s.peer_inode) || waiting.contains(&s.inode)
+    });
     let inv = Collector::new(host).forgetful().assemble(&query, table);
     Ok((inv, named))
 }

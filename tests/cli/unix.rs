@@ -188,6 +188,46 @@ fn unix_sockets_agree_with_ss_and_name_each_peer() {
     drop((listener, clients, accepted, abstract_socket, dgram, pair));
 }
 
+/// A client whose connection waits in the accept queue is connected (its connect() returned)
+/// though the server has not accepted it: `who PATH` names its process under the listener,
+/// and its socket is among the JSON rows.
+#[test]
+fn who_names_clients_waiting_to_be_accepted() {
+    let test = "who_names_clients_waiting_to_be_accepted";
+    let Some(ns) = Netns::new(test) else { return };
+    let dir = Dir::new(test);
+    let app = dir.0.join("app.sock");
+    let (listener, client) = ns.inside(|| {
+        let listener = UnixListener::bind(&app).unwrap();
+        let addr = forked::unix_address(app.as_os_str().as_encoded_bytes());
+        let client = forked::hold(&[], &|| forked::connect_unix(libc::SOCK_STREAM, &addr));
+        (listener, client)
+    });
+    let out = ns
+        .portscope(&["who", app.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(text.contains("LISTEN (1 waiting to be accepted)"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!("(pid {},", client.pid)));
+    assert!(
+        line.is_some_and(|l| l
+            .trim_start()
+            .starts_with("client, waiting to be accepted: ")),
+        "{text}"
+    );
+    let rows: Vec<JsonUnix> = json_rows(ns.portscope(&["who", app.to_str().unwrap(), "--json"]));
+    let waiting = rows.iter().find(|r| r.pids() == vec![client.pid]);
+    assert!(
+        waiting.is_some_and(|r| r.state == "ESTABLISHED" && r.peer_inode == 0),
+        "the waiting client is listed: {rows:#?}"
+    );
+    drop((listener, client));
+}
+
 /// `-x` alone is Unix only, `-tx` adds TCP, `-a` is every state as in ss; a port filter
 /// leaves Unix sockets out (they have no port).
 #[test]
