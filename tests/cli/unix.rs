@@ -296,6 +296,31 @@ fn hostile_socket_paths_are_escaped_in_text_and_exact_in_json() {
     drop(listener);
 }
 
+/// A path that is not UTF-8 names its socket in `who` as any other path does (listed with
+/// the bytes replaced, as in `ls -x`).
+#[test]
+fn who_takes_a_socket_path_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let test = "who_takes_a_socket_path_that_is_not_utf8";
+    let Some(ns) = Netns::new(test) else { return };
+    let dir = Dir::new(test);
+    let path = dir.0.join(std::ffi::OsStr::from_bytes(b"bad\xff\xfe.sock"));
+    let listener = ns.inside(|| UnixListener::bind(&path).unwrap());
+    let mut cmd = ns.portscope(&["who", "--json"]);
+    cmd.arg(&path);
+    let rows: Vec<JsonUnix> = json_rows(cmd);
+    let shown = path.to_string_lossy().into_owned();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].path.as_deref(), Some(shown.as_str()));
+    assert_eq!(rows[0].pids(), vec![std::process::id()]);
+    let mut cmd = ns.portscope(&["who"]);
+    cmd.arg(&path);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(stdout_of(&out).starts_with(&format!("{shown} stream LISTEN — ")));
+    drop(listener);
+}
+
 #[test]
 fn watch_reports_unix_sockets_coming_and_going() {
     let test = "watch_reports_unix_sockets_coming_and_going";
