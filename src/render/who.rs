@@ -104,14 +104,15 @@ fn holder_lines(
     line: &mut String,
     none: impl FnOnce(Owner<'_>, &mut String),
 ) {
+    // Further holders line up under the first: as many spaces as characters before it.
+    let indent = line.chars().count();
     line.push_str(" — ");
-    let head = line.len();
     match owner {
         Owner::Processes(pids) => {
             for (i, pid) in pids.iter().enumerate() {
                 if i > 0 {
                     line.push('\n');
-                    line.extend(std::iter::repeat_n(' ', head.saturating_sub(4)));
+                    line.extend(std::iter::repeat_n(' ', indent));
                     line.push_str(" — ");
                 }
                 process(*pid, inv, line);
