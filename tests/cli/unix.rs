@@ -50,6 +50,15 @@ fn clients(path: &Path) -> Vec<Held> {
         .collect()
 }
 
+/// `who NAME`'s text, which must succeed.
+fn who_text(ns: &Netns, name: &std::ffi::OsStr) -> String {
+    let mut cmd = ns.portscope(&["who"]);
+    cmd.arg(name);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    stdout_of(&out)
+}
+
 #[test]
 fn unix_sockets_agree_with_ss_and_name_each_peer() {
     let test = "unix_sockets_agree_with_ss_and_name_each_peer";
@@ -148,12 +157,7 @@ fn unix_sockets_agree_with_ss_and_name_each_peer() {
     }
 
     // `who PATH`: the listener's owner and every connected client.
-    let out = ns
-        .portscope(&["who", app.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    let text = stdout_of(&out);
+    let text = who_text(&ns, app.as_os_str());
     let first = text.lines().next().unwrap();
     assert!(
         first.starts_with(&format!("{} stream LISTEN — ", app.display()))
@@ -203,12 +207,7 @@ fn who_names_clients_waiting_to_be_accepted() {
         let client = forked::hold(&[], &|| forked::connect_unix(libc::SOCK_STREAM, &addr));
         (listener, client)
     });
-    let out = ns
-        .portscope(&["who", app.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    let text = stdout_of(&out);
+    let text = who_text(&ns, app.as_os_str());
     assert!(text.contains("LISTEN (1 waiting to be accepted)"), "{text}");
     let line = text
         .lines()
@@ -313,11 +312,11 @@ fn who_takes_a_socket_path_that_is_not_utf8() {
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0].path.as_deref(), Some(shown.as_str()));
     assert_eq!(rows[0].pids(), vec![std::process::id()]);
-    let mut cmd = ns.portscope(&["who"]);
-    cmd.arg(&path);
-    let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    assert!(stdout_of(&out).starts_with(&format!("{shown} stream LISTEN — ")));
+    let text = who_text(&ns, path.as_os_str());
+    assert!(
+        text.starts_with(&format!("{shown} stream LISTEN — ")),
+        "{text}"
+    );
     drop(listener);
 }
 
