@@ -153,3 +153,30 @@ fn why_bind_finds_a_holder_exactly_when_the_trial_bind_fails() {
     );
     drop(held);
 }
+
+/// SO_REUSEADDR advice against a bound-only holder agrees with the trial bind: it helps when
+/// the holder set SO_REUSEADDR too, not when it did not.
+#[test]
+fn why_bind_reuseaddr_advice_on_a_bound_holder_follows_the_trial() {
+    for holder_reuses in [true, false] {
+        let holder = bound_tcp(holder_reuses);
+        let addr = holder
+            .local_addr()
+            .unwrap()
+            .as_socket()
+            .unwrap()
+            .to_string();
+        let out = portscope(&["why-bind", &addr, "--json"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", stderr_of(&out)));
+        let advice = v["reuseaddr"].as_str().unwrap();
+        let trial_ok = v["trial"]["reuseaddr"] == "ok";
+        assert_eq!(trial_ok, holder_reuses, "{v}");
+        assert_eq!(
+            advice.starts_with("would help:"),
+            trial_ok,
+            "holder with SO_REUSEADDR {holder_reuses}: {advice}"
+        );
+        drop(holder);
+    }
+}
