@@ -51,7 +51,8 @@ fn advice(f: &Findings, inv: &Inventory) -> (String, String) {
         // Bound-only holders that set it too share the port: the trial bind tells whether
         // they all did.
         (Proto::Tcp, false, false, _) if f.bound_only && f.trial.reuseaddr.is_none() => {
-            "would help: the bound-only holders set SO_REUSEADDR too (only one socket can then listen)"
+            "would help: the bound-only holders set SO_REUSEADDR too (only one socket can \
+             then listen)"
                 .to_string()
         }
         (Proto::Tcp, false, false, _) if f.bound_only => "would help only if every holder set \
