@@ -311,7 +311,8 @@ fn who_takes_a_socket_path_that_is_not_utf8() {
     let shown = path.to_string_lossy().into_owned();
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0].path.as_deref(), Some(shown.as_str()));
-    assert_eq!(rows[0].pids(), vec![std::process::id()]);
+    // Another test's fork may hold a copy of the descriptor for a moment.
+    assert!(rows[0].pids().contains(&std::process::id()), "{rows:#?}");
     let text = who_text(&ns, path.as_os_str());
     assert!(
         text.starts_with(&format!("{shown} stream LISTEN — ")),
