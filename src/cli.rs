@@ -225,7 +225,7 @@ pub struct WhoArgs {
     /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100; or a
     /// Unix socket: a path with a slash in it, or @name in the abstract namespace
     #[arg(value_name = "PORT|SOCKET")]
-    pub port: String,
+    pub port: std::ffi::OsString,
     /// The argument names a Unix socket (for a relative path without a slash)
     #[arg(short = 'x', long, conflicts_with_all = ["tcp", "udp"])]
     pub unix: bool,

@@ -1,6 +1,7 @@
 //! `portscope who PORT[,PORT…]|SOCKET`: every socket on local ports, or bound to a Unix
 //! socket's name (and every socket connected to it), with their holders.
 
+use std::ffi::OsStr;
 use std::io::Write;
 
 use anyhow::Result;
@@ -18,14 +19,19 @@ use crate::render::{Style, json, pids, who};
 pub fn run(host: &dyn Host, args: &WhoArgs, style: Style) -> Result<Exit> {
     let (mut inv, targets, nothing) = if let Some(name) = unix_name(args) {
         let (inv, targets) = inventory::unix_holders(host, name)?;
-        let nothing = format!("no Unix socket is bound to {}", crate::text::escaped(name));
+        let nothing = format!(
+            "no Unix socket is bound to {}",
+            crate::text::escaped(&name.to_string_lossy())
+        );
         (inv, Some(targets), nothing)
     } else {
+        // Not UTF-8, so no port name either: the error names it as given.
+        let given = args.port.to_string_lossy();
         // `8080/tcp` as /etc/services writes it: the ports and one protocol.
-        let (ports, tcp, udp) = match args.port.rsplit_once('/') {
+        let (ports, tcp, udp) = match given.rsplit_once('/') {
             Some((ports, "tcp")) => (ports, true, false),
             Some((ports, "udp")) => (ports, false, true),
-            _ => (args.port.as_str(), args.tcp, args.udp),
+            _ => (&*given, args.tcp, args.udp),
         };
         let ports = filters::ports(ports, "PORT")?;
         let protos = filters::pick(tcp, udp, [Proto::Tcp, Proto::Udp]);
@@ -62,10 +68,11 @@ pub fn run(host: &dyn Host, args: &WhoArgs, style: Style) -> Result<Exit> {
 }
 
 /// A Unix socket is named by `-x`, by a path (a slash in it, but not `8080/tcp`) or by
-/// `@name`; anything else is a port number or service name.
-fn unix_name(args: &WhoArgs) -> Option<&str> {
-    let name = args.port.as_str();
-    let port_and_proto = matches!(name.rsplit_once('/'), Some((_, "tcp" | "udp")));
-    let unix = args.unix || name.starts_with('@') || (name.contains('/') && !port_and_proto);
+/// `@name`; anything else is a port number or service name. A path need not be UTF-8.
+fn unix_name(args: &WhoArgs) -> Option<&OsStr> {
+    let name = args.port.as_os_str();
+    let bytes = name.as_encoded_bytes();
+    let port_and_proto = bytes.ends_with(b"/tcp") || bytes.ends_with(b"/udp");
+    let unix = args.unix || bytes.starts_with(b"@") || (bytes.contains(&b'/') && !port_and_proto);
     unix.then_some(name)
 }

@@ -264,6 +264,27 @@ fn who_unix_lines() {
     insta::assert_snapshot!(text);
 }
 
+/// A socket's further holders line up under its first, whatever the characters before.
+#[test]
+fn who_holders_line_up() {
+    let inv = sorted_with_unix();
+    let mut text = render(|out| who::write(out, &inv));
+    let all: std::collections::HashSet<u32> = inv.unix.iter().map(|s| s.inode).collect();
+    text.push_str(&render(|out| who::write_unix(out, &inv, &all)));
+    let column = |line: &str| line.chars().position(|c| c == '—');
+    let mut first = None;
+    let mut continued = 0;
+    for line in text.lines() {
+        if line.starts_with(' ') && !line.trim_start().starts_with("client") {
+            assert_eq!(column(line), first, "{text}");
+            continued += 1;
+        } else {
+            first = column(line);
+        }
+    }
+    assert!(continued > 0, "a shared socket is in the fixture: {text}");
+}
+
 #[test]
 fn summary_with_unix() {
     let inv = sorted_with_unix();
