@@ -190,10 +190,10 @@ pub fn with_unix() -> Inventory {
     let mut accepted = unix(Stream, Established, app, 5001, &[1200]);
     let mut client = unix(Stream, Established, None, 5002, &[4243]);
     connect(&mut accepted, &mut client);
-    let mut queued = unix(Stream, Established, app, 5003, &[]);
-    queued.in_accept_queue = true;
-    let mut waiting_client = unix(Stream, Established, None, 5004, &[4244]);
-    connect(&mut queued, &mut waiting_client);
+    // A client whose connection waits to be accepted: the server's end is no socket yet, so
+    // the client has no peer inode; the listener names it among its pending connections.
+    let waiting_client = unix(Stream, Established, None, 5004, &[4244]);
+    listener.waiting = vec![waiting_client.inode];
     let bus = unix(Stream, Listen, Some("@/tmp/dbus-XyZ"), 5005, &[812]);
     let log = unix(Dgram, Unconn, Some("/dev/log"), 5006, &[640]);
     let mut logger = unix(Dgram, Established, None, 5007, &[600]);
@@ -214,7 +214,6 @@ pub fn with_unix() -> Inventory {
         listener,
         accepted,
         client,
-        queued,
         waiting_client,
         bus,
         log,

@@ -1,30 +1,30 @@
 //! `portscope doctor [PORT|--pid N]`: two looks, verdicts, exit 1 on a warning or worse.
 
 use std::io::Write;
-use std::time::Duration;
 
 use anyhow::Result;
 
-use super::output;
+use super::{filters, output};
 use crate::Exit;
-use crate::cli::DoctorArgs;
+use crate::cli::{DoctorArgs, duration};
 use crate::doctor::{self, Config};
 use crate::host::Host;
 use crate::interrupt;
-use crate::ports::parse_port;
 use crate::render::{self, Style};
 
 pub fn run(host: &dyn Host, args: &DoctorArgs, style: Style) -> Result<Exit> {
     interrupt::install();
     let config = Config {
-        port: args.port.as_deref().map(parse_port).transpose()?,
+        port: (args.port.as_deref())
+            .map(|ports| filters::ports(ports, "PORT"))
+            .transpose()?,
         pid: args.pid,
-        interval: Duration::from_secs_f64(args.interval),
+        interval: args.interval,
     };
-    let secs = args.interval;
+    let again = duration::show(args.interval);
     let mut between = || {
         if !output::stderr_is_terminal() {
-            output::diagnostic(&format!("first look done; looking again in {secs:.1} s"));
+            output::diagnostic(&format!("first look done; looking again in {again}"));
         }
     };
     let Some(diagnosis) = doctor::examine(host, &config, &mut between)? else {

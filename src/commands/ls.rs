@@ -12,7 +12,7 @@ use crate::inventory;
 use crate::render::details::{DetailRows, Layout};
 use crate::render::sockets::{self, DUAL_STACK_LEGEND, SocketRows};
 use crate::render::summary::Summary;
-use crate::render::{self, Style, json};
+use crate::render::{self, Style, json, pids};
 
 pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     let need_owners = !args.summary && !args.no_owners;
@@ -35,6 +35,11 @@ pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
         }
     } else if args.json {
         json::sockets(&mut out, &inv)?;
+    } else if args.pids {
+        let shown = pids::write(&mut out, &inv)?;
+        out.flush()?;
+        output::report_gaps(&inv);
+        return Ok(Exit::found(shown > 0));
     } else {
         let rows = SocketRows { inventory: &inv };
         if args.info {
@@ -49,6 +54,9 @@ pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
         }
         if style.terminal && inv.sockets.iter().any(|s| s.is_dual_stack()) {
             writeln!(out, "{DUAL_STACK_LEGEND}")?;
+        }
+        if style.terminal && inv.sockets.iter().any(sockets::shows_mapped) {
+            writeln!(out, "{}", sockets::MAPPED_LEGEND)?;
         }
     }
     out.flush()?;

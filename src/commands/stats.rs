@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use super::output;
 use crate::Exit;
@@ -15,16 +15,21 @@ use crate::render::{self, Style};
 use crate::stats;
 
 pub fn run(host: &dyn Host, args: &StatsArgs, style: Style) -> Result<Exit> {
+    if args
+        .interval
+        .is_some_and(|every| every < Duration::from_millis(50))
+    {
+        bail!("--interval must be at least 50ms");
+    }
     interrupt::install();
     let mut out = output::stdout();
     let mut earlier = host.counters()?;
     let mut at = Instant::now();
-    let Some(secs) = args.interval else {
+    let Some(every) = args.interval else {
         let report = stats::report(&earlier, None);
         show(&mut out, &report, None, args, &style)?;
         return Ok(Exit::Success);
     };
-    let every = Duration::from_secs_f64(secs.max(0.05));
     let mut shown = 0;
     while args.count.is_none_or(|count| shown < count) {
         if interrupt::sleep(every) {

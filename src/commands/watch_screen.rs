@@ -1,7 +1,6 @@
 //! The live table on a terminal: alternate screen, redrawn in place, keys q / p / s.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -35,6 +34,7 @@ impl Terminal {
         execute!(
             std::io::stdout(),
             terminal::EnterAlternateScreen,
+            terminal::DisableLineWrap,
             cursor::Hide
         )?;
         Ok(entered)
@@ -46,6 +46,7 @@ impl Drop for Terminal {
         let _ = execute!(
             std::io::stdout(),
             cursor::Show,
+            terminal::EnableLineWrap,
             terminal::LeaveAlternateScreen
         );
         let _ = terminal::disable_raw_mode();
@@ -194,7 +195,6 @@ pub fn run(
 
 fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Result<()> {
     let (width, height) = output::size();
-    let height = usize::from(height);
     let by_rate = view.sort == Order::ALL.len();
     let order = Order::ALL.get(view.sort).copied().unwrap_or(Order::Port);
     let mut live: Vec<_> = watcher.tracker.sockets().cloned().collect();
@@ -210,16 +210,13 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
     sockets::sort_unix(&mut live_unix, order);
     let (mut rows, mut row_marks) = view.ip.rows(live);
     let (mut unix_rows, unix_marks) = view.unix.rows(live_unix);
-    let room = height
-        .saturating_sub(4 + usize::from(watcher.measures_rates()))
-        .max(1);
+    let room = render::watch::room(height, 1 + usize::from(watcher.measures_rates()));
     let hidden = (rows.len() + unix_rows.len()).saturating_sub(room);
     rows.truncate(room);
     unix_rows.truncate(room - rows.len());
     row_marks.truncate(rows.len());
     row_marks.extend_from_slice(&unix_marks[..unix_rows.len()]);
     let inv = watcher.inventory(rows, unix_rows);
-    let mut text = String::new();
     let states: Vec<String> = summary
         .tcp
         .states
@@ -229,33 +226,40 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
         .map(|(s, n)| format!("{s} {n}"))
         .collect();
     let (opened, closed, changed) = view.last;
-    let _ = writeln!(
-        text,
-        "portscope watch — {} sockets: {} — since last look: +{opened} −{closed} ~{changed}{}",
-        summary.total,
+    let title = format!(
+        "portscope watch{} — {}: {} — since last look: +{opened} −{closed} ~{changed}",
+        // First, where a narrow screen does not cut it off.
+        if view.paused { " [PAUSED]" } else { "" },
+        crate::text::count(summary.total, "socket"),
         states.join(" · "),
-        if view.paused { "  [PAUSED]" } else { "" }
     );
-    if watcher.measures_rates() {
-        render::watch::busiest(&mut text, &watcher.rates, &inv);
-    }
-    let mut frame = Vec::new();
-    let table_style = Style {
-        width,
-        terminal: true,
-        ..*style
-    };
-    render::rows(&mut frame, &ScreenRows::new(&inv, &row_marks), &table_style)?;
-    text.push_str(&String::from_utf8_lossy(&frame));
-    if hidden > 0 {
-        let _ = writeln!(text, "… {hidden} more rows");
-    }
-    let _ = write!(
-        text,
+    let status = format!(
         "every {:.2} s · q quit · p pause · s sort ({})",
         every.as_secs_f64(),
         if by_rate { "bytes/s" } else { order.name() }
     );
+    let mut busiest = String::new();
+    if watcher.measures_rates() {
+        render::watch::busiest(&mut busiest, &watcher.rates, &inv);
+    }
+    let head: Vec<&str> = [title.as_str(), busiest.as_str()]
+        .into_iter()
+        .filter(|line| !line.is_empty())
+        .collect();
+    let mut frame = Vec::new();
+    render::watch::screen(
+        &mut frame,
+        &head,
+        &ScreenRows::new(&inv, &row_marks),
+        hidden,
+        &status,
+        &Style {
+            width,
+            terminal: true,
+            ..*style
+        },
+    )?;
+    let text = String::from_utf8_lossy(&frame);
     let mut out = std::io::stdout().lock();
     queue!(
         out,

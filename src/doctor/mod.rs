@@ -13,6 +13,7 @@ use anyhow::Result;
 use crate::host::{Counters, Host};
 use crate::inventory;
 use crate::model::{Inventory, PortSettings};
+use crate::ports::PortSet;
 use crate::query::Query;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,8 +52,8 @@ pub struct Finding {
 /// What to examine.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
-    /// Sockets whose local or remote port is this.
-    pub port: Option<u16>,
+    /// Sockets whose local or remote port is one of these.
+    pub port: Option<PortSet>,
     /// Sockets this process holds.
     pub pid: Option<u32>,
     /// Time between the two looks.
@@ -103,7 +104,7 @@ pub fn examine(
     between: &mut dyn FnMut(),
 ) -> Result<Option<Diagnosis>> {
     let mut query = Query::everything().with_details();
-    query.any_port = config.port;
+    query.any_port = config.port.clone();
     query.pid = config.pid;
     let mut notes = Vec::new();
     let look = || -> Result<Look> {

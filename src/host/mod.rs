@@ -9,6 +9,8 @@ pub mod fake;
 mod linux;
 #[cfg(target_os = "linux")]
 mod netlink;
+#[cfg(target_os = "linux")]
+mod port_filter;
 #[cfg(not(target_os = "linux"))]
 mod portable;
 mod process;

@@ -1,7 +1,6 @@
 //! Unix domain sockets through NETLINK_SOCK_DIAG's unix_diag (what `ss -x` reads): name,
 //! socket file, peer, queues and uid of every socket, the state filter applied by the kernel.
 
-use std::collections::HashSet;
 use std::io;
 
 use netlink_packet_core::NlasIterator;
@@ -40,21 +39,10 @@ pub fn dump(diag: &mut Diag, state_mask: u32, out: &mut Vec<UnixSocket>) -> io::
     request.extend_from_slice(&show.to_ne_bytes());
     request.extend_from_slice(&[0; 8]);
     fix_length(&mut request);
-    let before = out.len();
-    // Inodes of connections waiting in some listener's accept queue.
-    let mut queued = HashSet::new();
-    diag.request(request, &mut |_, payload| {
-        if let Some(socket) = parse(payload, &mut queued) {
-            out.push(socket);
-        }
-    })?;
-    for socket in &mut out[before..] {
-        socket.in_accept_queue = queued.contains(&socket.inode);
-    }
-    Ok(())
+    diag.request(request, &mut |_, payload| out.extend(parse(payload)))
 }
 
-fn parse(payload: &[u8], queued: &mut HashSet<u32>) -> Option<UnixSocket> {
+fn parse(payload: &[u8]) -> Option<UnixSocket> {
     let header = payload.get(..UNIX_DIAG_MSG_LEN)?;
     let kind = UnixType::from_kernel(header[1])?;
     let state = UnixSocket::state_from_kernel(header[2])?;
@@ -66,7 +54,11 @@ fn parse(payload: &[u8], queued: &mut HashSet<u32>) -> Option<UnixSocket> {
             UNIX_DIAG_NAME => socket.path = name(value),
             UNIX_DIAG_VFS => socket.file = vfs(value),
             UNIX_DIAG_PEER => socket.peer_inode = u32_at(value, 0).unwrap_or(0),
-            UNIX_DIAG_ICONS => queued.extend(value.chunks_exact(4).filter_map(|c| u32_at(c, 0))),
+            // A listener's pending connections, each named by the client's inode.
+            UNIX_DIAG_ICONS => {
+                let clients = value.chunks_exact(4).filter_map(|c| u32_at(c, 0));
+                socket.waiting = clients.filter(|inode| *inode != 0).collect();
+            }
             UNIX_DIAG_RQLEN => {
                 socket.recv_q = u32_at(value, 0).unwrap_or(0);
                 socket.send_q = u32_at(value, 4).unwrap_or(0);
@@ -144,8 +136,7 @@ mod tests {
         let icons: Vec<u8> = [5u32, 6].iter().flat_map(|n| n.to_ne_bytes()).collect();
         attr(UNIX_DIAG_ICONS, &icons);
         attr(UNIX_DIAG_UID, &1000u32.to_ne_bytes());
-        let mut queued = HashSet::new();
-        let s = parse(&payload, &mut queued).unwrap();
+        let s = parse(&payload).unwrap();
         assert_eq!(s.kind, UnixType::Stream);
         assert_eq!(s.state, crate::model::TcpState::Listen);
         assert_eq!(s.inode, 4242);
@@ -158,6 +149,6 @@ mod tests {
             })
         );
         assert_eq!((s.recv_q, s.send_q, s.uid), (2, 128, Some(1000)));
-        assert_eq!(queued, HashSet::from([5, 6]));
+        assert_eq!(s.waiting, [5, 6]);
     }
 }

@@ -2,6 +2,7 @@
 //! users. The host reads; this module decides what to read and puts the answers together.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -27,23 +28,31 @@ pub fn holders(host: &dyn Host, port: u16, protos: &[Proto]) -> Result<Inventory
 /// peers' holders: `who /path/to.sock`. A path is matched by the socket file it names, so a
 /// relative path or a symlink finds the socket too. Also returns the inodes of the sockets
 /// bound to the name (the others are their clients).
-pub fn unix_holders(host: &dyn Host, name: &str) -> Result<(Inventory, HashSet<u32>)> {
+pub fn unix_holders(host: &dyn Host, name: &OsStr) -> Result<(Inventory, HashSet<u32>)> {
     let query = Query::unix_sockets();
     let mut table = host.sockets(&query)?;
-    let file = if name.starts_with('@') {
+    let file = if name.as_encoded_bytes().starts_with(b"@") {
         None
     } else {
         host.file_id(Path::new(name))
     };
-    let named: HashSet<u32> = table
+    // Names are listed with bytes that are not UTF-8 replaced; compared the same way.
+    let name = name.to_string_lossy();
+    let bound: Vec<&UnixSocket> = table
         .unix
         .iter()
-        .filter(|s| bound_to(s, name, file))
-        .map(|s| s.inode)
+        .filter(|s| bound_to(s, &name, file))
         .collect();
-    table
-        .unix
-        .retain(|s| named.contains(&s.inode) || named.contains(&s.peer_inode));
+    let named: HashSet<u32> = bound.iter().map(|s| s.inode).collect();
+    // Clients whose connections wait in a listener's accept queue: connected, though no
+    // socket at the server's end names them as its peer yet.
+    let waiting: HashSet<u32> = bound
+        .iter()
+        .flat_map(|s| s.waiting.iter().copied())
+        .collect();
+    table.unix.retain(|s| {
+        named.contains(&s.inode) || named.contains(&s.peer_inode) || waiting.contains(&s.inode)
+    });
     let inv = Collector::new(host).forgetful().assemble(&query, table);
     Ok((inv, named))
 }
@@ -220,9 +229,9 @@ impl<'h> Collector<'h> {
         processes: HashMap<u32, Process>,
         notes: Vec<String>,
     ) -> Inventory {
-        let names = |pid: u32| processes.get(&pid).map(|p| p.name.as_str());
-        sockets.retain(|s| query.matches_owner(&s.pids, names));
-        unix.retain(|s| query.matches_owner(&s.pids, names));
+        let processes_of = |pid: u32| processes.get(&pid);
+        sockets.retain(|s| query.matches_owner(&s.pids, processes_of));
+        unix.retain(|s| query.matches_owner(&s.pids, processes_of));
         let uids: BTreeSet<u32> = sockets
             .iter()
             .filter(|s| s.inode != 0)

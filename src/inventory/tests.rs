@@ -132,7 +132,7 @@ fn unix_sockets_come_with_their_peers_holders_and_filters() {
         "a filter never trims a row's owners"
     );
     let by_port = Query {
-        any_port: Some(80),
+        any_port: Some(crate::ports::PortSet::one(80)),
         ..query
     };
     let inv = collect(&host, &by_port).unwrap();
@@ -147,7 +147,7 @@ fn unix_sockets_come_with_their_peers_holders_and_filters() {
 fn unix_holders_by_path_file_or_abstract_name() {
     let host = unix_host();
     let inodes = |name: &str| -> (Vec<u32>, Vec<u32>) {
-        let (inv, named) = unix_holders(&host, name).unwrap();
+        let (inv, named) = unix_holders(&host, name.as_ref()).unwrap();
         let mut all: Vec<u32> = inv.unix.iter().map(|s| s.inode).collect();
         all.sort_unstable();
         let mut named: Vec<u32> = named.into_iter().collect();

@@ -68,8 +68,9 @@ pub struct UnixSocket {
     pub inode: u32,
     /// The connected peer's inode; 0 when not connected.
     pub peer_inode: u32,
-    /// A connection in a listener's accept queue: no process holds it yet.
-    pub in_accept_queue: bool,
+    /// For a listener: the client sockets whose connections wait in its accept queue
+    /// (unix_diag names the client's end; the server's end has no inode until accepted).
+    pub waiting: Vec<u32>,
     /// Pids of the processes holding a descriptor for this socket.
     pub pids: Vec<u32>,
     /// Pids of the processes holding the peer.
@@ -88,7 +89,7 @@ impl UnixSocket {
             uid: None,
             inode,
             peer_inode: 0,
-            in_accept_queue: false,
+            waiting: Vec::new(),
             pids: Vec::new(),
             peer_pids: Vec::new(),
         }
@@ -96,11 +97,10 @@ impl UnixSocket {
 
     /// Who holds it, as far as the listing can tell.
     pub fn owner(&self, owners_looked_up: bool) -> Owner<'_> {
-        match (self.pids.is_empty(), self.in_accept_queue, owners_looked_up) {
-            (false, _, _) => Owner::Processes(&self.pids),
-            (true, true, _) => Owner::AcceptQueue,
-            (true, false, true) => Owner::Hidden,
-            (true, false, false) => Owner::NotLooked,
+        match (self.pids.is_empty(), owners_looked_up) {
+            (false, _) => Owner::Processes(&self.pids),
+            (true, true) => Owner::Hidden,
+            (true, false) => Owner::NotLooked,
         }
     }
 

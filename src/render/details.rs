@@ -8,8 +8,9 @@ use serde::Serialize;
 use crate::model::{Details, Socket, SocketMemory, TcpInfo, Timer, TimerKind};
 
 use super::sockets::{HEADERS, SocketRows};
+use super::table::Narrow;
 use super::text::{long_number, number};
-use super::{Align, Rows, Tint};
+use super::{Align, FIELD_BREAK, Rows, Tint};
 
 /// How the details are shown next to the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,8 +101,12 @@ impl Rows for DetailRows<'_> {
         self.rows.tint(row, column)
     }
 
-    fn has_details(&self) -> bool {
-        self.layout == Layout::Line
+    fn narrowing(&self) -> &[Narrow] {
+        self.rows.narrowing()
+    }
+
+    fn short_cell(&self, row: usize, column: usize, width: usize, out: &mut String) {
+        self.rows.short_cell(row, column, width, out);
     }
 
     fn detail(&self, row: usize, out: &mut String) {
@@ -211,13 +216,14 @@ pub fn rate(bytes_per_second: u64, out: &mut String) {
 }
 
 /// The compact line: what a person looks for first, the rest on request (JSON).
-/// `cubic rtt 0.045/0.012ms cwnd 10 mss 32768 retrans 0/0 sent 1.0 MiB acked 1.0 MiB …`
+/// `cubic rtt 0.045/0.012ms cwnd 10 mss 32768 retrans 0/0 sent 1.0 MiB acked 1.0 MiB …`,
+/// its fields separated by `FIELD_BREAK` (where a table may wrap it).
 pub fn line(s: &Socket, out: &mut String) {
     let details = s.details.as_deref();
     let start = out.len();
     if let Some(cong) = details.and_then(|d| d.congestion.as_deref()) {
         crate::text::escape_into(cong, out);
-        out.push(' ');
+        out.push(FIELD_BREAK);
     }
     if let Some(t) = connection_info(s) {
         tcp_line(t, s.state.is_synchronized(), out);
@@ -228,13 +234,26 @@ pub fn line(s: &Socket, out: &mut String) {
     if let Some(t) = s.timer {
         out.push_str("timer ");
         timer(&t, out);
+        out.push(FIELD_BREAK);
     }
     if out.len() == start {
         out.push_str("(no details: the kernel keeps none for this state)");
     }
-    while out.ends_with(' ') {
+    while out.ends_with(FIELD_BREAK) {
         out.pop();
     }
+}
+
+/// The line with its fields a space apart, for text no table wraps (`who -i`).
+pub fn spaced_line(s: &Socket, out: &mut String) {
+    let start = out.len();
+    line(s, out);
+    let fields = out.split_off(start);
+    out.extend(
+        fields
+            .chars()
+            .map(|c| if c == FIELD_BREAK { ' ' } else { c }),
+    );
 }
 
 /// tcp_info where it describes a connection: a listener's or a bound socket's holds no
@@ -251,47 +270,48 @@ fn tcp_line(t: &TcpInfo, synchronized: bool, out: &mut String) {
     ms(t.rtt_us, out);
     out.push('/');
     ms(t.rttvar_us, out);
-    let _ = write!(out, "ms cwnd {} ", t.cwnd);
+    let _ = write!(out, "ms{FIELD_BREAK}cwnd {}{FIELD_BREAK}", t.cwnd);
     if let Some(ssthresh) = t.ssthresh {
-        let _ = write!(out, "ssthresh {ssthresh} ");
+        let _ = write!(out, "ssthresh {ssthresh}{FIELD_BREAK}");
     }
     let _ = write!(
         out,
-        "mss {} retrans {}/{} ",
+        "mss {}{FIELD_BREAK}retrans {}/{}{FIELD_BREAK}",
         t.snd_mss, t.retransmits, t.total_retrans
     );
     if t.lost > 0 {
-        let _ = write!(out, "lost {} ", t.lost);
+        let _ = write!(out, "lost {}{FIELD_BREAK}", t.lost);
     }
     if t.ca_state != 0 {
-        let _ = write!(out, "{} ", t.ca_state_name());
+        let _ = write!(out, "{}{FIELD_BREAK}", t.ca_state_name());
     }
-    out.push_str("sent ");
-    bytes(t.bytes_sent.unwrap_or(t.bytes_acked), out);
-    out.push_str(" acked ");
-    bytes(t.bytes_acked, out);
-    out.push_str(" recv ");
-    bytes(t.bytes_received, out);
-    out.push(' ');
-    if let Some(r) = t.delivery_rate.filter(|r| *r > 0) {
-        out.push_str("delivery ");
-        rate(r, out);
+    let mut field = |name: &str, value: &dyn Fn(&mut String)| {
+        out.push_str(name);
         out.push(' ');
+        value(out);
+        out.push(FIELD_BREAK);
+    };
+    field("sent", &|out| {
+        bytes(t.bytes_sent.unwrap_or(t.bytes_acked), out)
+    });
+    field("acked", &|out| bytes(t.bytes_acked, out));
+    field("recv", &|out| bytes(t.bytes_received, out));
+    if let Some(r) = t.delivery_rate.filter(|r| *r > 0) {
+        field("delivery", &|out| rate(r, out));
     }
     if let Some(r) = t.pacing_rate.filter(|r| *r > 0) {
-        out.push_str("pacing ");
-        rate(r, out);
-        out.push(' ');
+        field("pacing", &|out| rate(r, out));
     }
     let mut limited = |what: &str, share: Option<f64>| {
         if let Some(share) = share.filter(|s| *s > 0.0) {
-            let _ = write!(out, "{what}-limited {:.0}% ", share * 100.0);
+            let _ = write!(out, "{what}-limited {:.0}%{FIELD_BREAK}", share * 100.0);
         }
     };
     limited("rwnd", t.rwnd_limited_share());
     limited("sndbuf", t.sndbuf_limited_share());
     if synchronized && t.snd_wnd == Some(0) {
-        out.push_str("zero-window ");
+        out.push_str("zero-window");
+        out.push(FIELD_BREAK);
     }
 }
 
@@ -304,9 +324,9 @@ fn memory_line(m: &SocketMemory, out: &mut String) {
     bytes(u64::from(m.wmem_queued.max(m.wmem_alloc)), out);
     out.push('/');
     bytes(u64::from(m.sndbuf), out);
-    out.push(' ');
+    out.push(FIELD_BREAK);
     if let Some(drops) = m.drops.filter(|d| *d > 0) {
-        let _ = write!(out, "drops {drops} ");
+        let _ = write!(out, "drops {drops}{FIELD_BREAK}");
     }
 }
 
@@ -478,12 +498,12 @@ mod tests {
         inv
     }
 
-    fn render(layout: Layout, terminal: bool) -> String {
+    fn render(layout: Layout, terminal: bool, width: u16) -> String {
         let inv = with_details();
         let style = Style {
             color: false,
             terminal,
-            width: 120,
+            width,
             header: true,
         };
         let mut out = Vec::new();
@@ -499,26 +519,57 @@ mod tests {
         found.unwrap()
     }
 
+    /// Each row's second line, its wrapped parts joined by a space; and the longest part.
+    fn second_lines(text: &str) -> (Vec<String>, usize) {
+        let mut seconds: Vec<String> = Vec::new();
+        let mut widest = 0;
+        // Header and rule first.
+        for line in text.lines().skip(2) {
+            match line.strip_prefix("    ") {
+                Some(part) => {
+                    widest = widest.max(line.chars().count());
+                    let second = seconds.last_mut().unwrap();
+                    if !second.is_empty() {
+                        second.push(' ');
+                    }
+                    second.push_str(part);
+                }
+                None => seconds.push(String::new()),
+            }
+        }
+        (seconds, widest)
+    }
+
     #[test]
-    fn a_terminal_gets_a_second_line_per_socket() {
-        let text = render(Layout::Line, true);
-        let lines: Vec<&str> = text.lines().collect();
+    fn a_terminal_gets_a_second_line_per_socket_fitted_to_its_width() {
         assert!(fixtures::inventory().sockets[0].state.is_unconnected());
+        let whole = "cubic rtt 1.250/0.500ms cwnd 10 mss 1448 retrans 0/3 sent 3.0 MiB \
+                     acked 3.0 MiB recv 0 B rwnd-limited 50% zero-window mem r 0 B/128.0 KiB \
+                     w 0 B/0 B drops 7";
+        let wide = render(Layout::Line, true, 200);
+        assert!(wide.lines().nth(1).unwrap().starts_with("───"), "{wide}");
         assert_eq!(
-            lines[2], "    cubic mem r 0 B/128.0 KiB w 0 B/0 B drops 7",
-            "a listener has no RTT or window"
+            wide.lines().nth(3),
+            Some("    cubic mem r 0 B/128.0 KiB w 0 B/0 B drops 7"),
+            "a listener has no RTT or window: {wide}"
         );
-        let second = lines[2 + 2 * first_connection()];
-        assert_eq!(
-            second,
-            "    cubic rtt 1.250/0.500ms cwnd 10 mss 1448 retrans 0/3 sent 3.0 MiB acked 3.0 MiB \
-             recv 0 B rwnd-limited 50% zero-window mem r 0 B/128.0 KiB w 0 B/0 B drops 7"
-        );
+        for width in [200u16, 80, 60] {
+            let text = render(Layout::Line, true, width);
+            let (seconds, widest) = second_lines(&text);
+            assert_eq!(seconds.len(), fixtures::inventory().sockets.len(), "{text}");
+            assert_eq!(seconds[first_connection()], whole, "{text}");
+            assert!(widest <= usize::from(width), "{width}: {text}");
+            // Broken between fields, never inside one.
+            assert!(
+                !text.contains("\n    MiB") && !text.contains("\n    B"),
+                "{text}"
+            );
+        }
     }
 
     #[test]
     fn a_pipe_gets_columns() {
-        let text = render(Layout::Columns, false);
+        let text = render(Layout::Columns, false, 120);
         let header = text.lines().next().unwrap();
         let names: Vec<&str> = header.split_whitespace().collect();
         assert!(

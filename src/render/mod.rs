@@ -4,6 +4,7 @@ pub mod details;
 pub mod doctor;
 pub mod ephemeral;
 pub mod json;
+pub mod pids;
 pub mod plain;
 pub mod sockets;
 pub mod stats;
@@ -83,18 +84,29 @@ pub trait Rows {
     fn tint(&self, _row: usize, _column: usize) -> Option<Tint> {
         None
     }
-    /// Rows with a second line under each (`ls -i` on a terminal): written as plain columns,
-    /// since a fitted table cannot hold a line across its columns.
-    fn has_details(&self) -> bool {
-        false
-    }
-    /// Appends the text of a row's second line; nothing for none.
+    /// Appends the text of a row's second line (`ls -i`), its fields separated by
+    /// `FIELD_BREAK`, where a table wraps it; nothing for none.
     fn detail(&self, _row: usize, _out: &mut String) {}
+    /// How the table gives way on a narrow terminal, first step first (none by default: the
+    /// rows run past the edge).
+    fn narrowing(&self) -> &[table::Narrow] {
+        &[]
+    }
+    /// A cell of a column the table shortens, in about `width` characters.
+    fn short_cell(&self, row: usize, column: usize, width: usize, out: &mut String) {
+        let mut whole = String::new();
+        self.cell(row, column, &mut whole);
+        plain::cut(&whole, width, out);
+    }
 }
+
+/// Between two fields of a row's second line (`Rows::detail`): a space when printed, and
+/// where a table fitted to the terminal may break the line. Never in escaped text.
+pub const FIELD_BREAK: char = '\u{1f}';
 
 /// Prints rows as a table on a terminal, as plain aligned columns otherwise.
 pub fn rows(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<()> {
-    if style.terminal && !rows.has_details() {
+    if style.terminal {
         table::write(out, rows, style)
     } else {
         plain::write(out, rows, style)

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::model::{Inventory, Owner, Socket, TcpState, TimerKind};
+use crate::model::{Inventory, Owner, Socket, TcpState, TimerKind, UnixSocket};
 
 use super::text;
 
@@ -24,7 +24,7 @@ pub fn write(out: &mut dyn Write, inv: &Inventory, details: bool) -> io::Result<
         );
         if details {
             line.push_str("    ");
-            super::details::line(s, &mut line);
+            super::details::spaced_line(s, &mut line);
             line.push('\n');
         }
         out.write_all(line.as_bytes())?;
@@ -33,8 +33,8 @@ pub fn write(out: &mut dyn Write, inv: &Inventory, details: bool) -> io::Result<
 }
 
 /// `who /path/to.sock`: a line per socket bound to the name (`targets`), with its holders,
-/// and under it the processes at the other end: the peer of an accepted connection, and
-/// every socket connected to it (datagram clients).
+/// and under it the processes at the other end: the peer of an accepted connection, every
+/// socket connected to it (datagram clients), and a listener's clients not accepted yet.
 ///
 /// `/run/app.sock stream ESTABLISHED — app (pid 812, user root): /usr/bin/app`
 /// `    client: curl (pid 4242, user alice): curl --unix-socket /run/app.sock http://x/`
@@ -52,21 +52,20 @@ pub fn write_unix(out: &mut dyn Write, inv: &Inventory, targets: &HashSet<u32>) 
             inv,
             &mut line,
             |owner, line| match owner {
-                Owner::AcceptQueue => {
-                    line.push_str("no process yet: waiting in the listener's accept queue")
-                }
                 Owner::Hidden => hidden(inv, line),
                 _ => line.push('-'),
             },
         );
-        let mut clients: Vec<u32> = inv
-            .unix
-            .iter()
-            .filter(|c| c.peer_inode == s.inode && !targets.contains(&c.inode))
-            .flat_map(|c| c.pids.iter())
-            .chain(&s.peer_pids)
-            .copied()
-            .collect();
+        let waiting: HashSet<u32> = s.waiting.iter().copied().collect();
+        for pid in holders_of(inv, |c| waiting.contains(&c.inode)) {
+            line.push_str("    client, waiting to be accepted: ");
+            process(pid, inv, &mut line);
+            line.push('\n');
+        }
+        let mut clients = holders_of(inv, |c| {
+            c.peer_inode == s.inode && !targets.contains(&c.inode)
+        });
+        clients.extend(&s.peer_pids);
         clients.sort_unstable();
         clients.dedup();
         for pid in clients {
@@ -77,6 +76,19 @@ pub fn write_unix(out: &mut dyn Write, inv: &Inventory, targets: &HashSet<u32>) 
         out.write_all(line.as_bytes())?;
     }
     Ok(())
+}
+
+/// The processes holding the Unix sockets that `which` picks, each once, in pid order.
+fn holders_of(inv: &Inventory, which: impl Fn(&UnixSocket) -> bool) -> Vec<u32> {
+    let mut pids: Vec<u32> = inv
+        .unix
+        .iter()
+        .filter(|c| which(c))
+        .flat_map(|c| c.pids.iter().copied())
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
 }
 
 /// Why no holder is shown when the scan found none: another user's process we could not
@@ -98,14 +110,15 @@ fn holder_lines(
     line: &mut String,
     none: impl FnOnce(Owner<'_>, &mut String),
 ) {
+    // Further holders line up under the first: as many spaces as characters before it.
+    let indent = line.chars().count();
     line.push_str(" — ");
-    let head = line.len();
     match owner {
         Owner::Processes(pids) => {
             for (i, pid) in pids.iter().enumerate() {
                 if i > 0 {
                     line.push('\n');
-                    line.extend(std::iter::repeat_n(' ', head.saturating_sub(4)));
+                    line.extend(std::iter::repeat_n(' ', indent));
                     line.push_str(" — ");
                 }
                 process(*pid, inv, line);
@@ -166,5 +179,42 @@ fn no_owner(s: &Socket, owner: Owner<'_>, inv: &Inventory, line: &mut String) {
         Owner::Handshake => line.push_str("no process yet: handshake in progress (SYN queue)"),
         Owner::Hidden => hidden(inv, line),
         Owner::NotLooked | Owner::Processes(_) => line.push('-'),
+    }
+}
+
+/// What `who` says on a terminal when nothing holds the ports: `nothing holds port 9999/tcp
+/// or /udp`.
+pub fn nothing_holds(ports: &crate::ports::PortSet, protos: &[crate::model::Proto]) -> String {
+    let names: Vec<String> = protos.iter().map(|p| format!("/{}", p.name())).collect();
+    let what = if ports.single().is_some() {
+        "port"
+    } else {
+        "any of ports"
+    };
+    format!("nothing holds {what} {ports}{}", names.join(" or "))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Proto;
+    use crate::ports::PortSet;
+
+    #[test]
+    fn nothing_holds_names_the_ports_and_protocols() {
+        let one = PortSet::one(9999);
+        let both = [Proto::Tcp, Proto::Udp];
+        assert_eq!(
+            super::nothing_holds(&one, &both),
+            "nothing holds port 9999/tcp or /udp"
+        );
+        assert_eq!(
+            super::nothing_holds(&one, &[Proto::Udp]),
+            "nothing holds port 9999/udp"
+        );
+        let list = PortSet::parse("80,443,8000-8010").expect("ports");
+        assert_eq!(
+            super::nothing_holds(&list, &both),
+            "nothing holds any of ports 80,443,8000-8010/tcp or /udp"
+        );
     }
 }

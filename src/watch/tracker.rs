@@ -36,8 +36,9 @@ pub trait Tracked: Clone {
     fn queues(&self) -> (u32, u32);
 }
 
-/// Protocol, addresses, and the inode for listeners (several may share an address with
-/// SO_REUSEPORT). Connections are matched on addresses alone, since the kernel drops the inode
+/// Protocol, addresses, and the inode for sockets with no peer (listeners, bound-only and
+/// unconnected ones: several may share an address with SO_REUSEADDR or SO_REUSEPORT, and a
+/// bound socket that listens stays the same socket). Connections are matched on addresses alone, since the kernel drops the inode
 /// when the process closes (FIN_WAIT2, TIME_WAIT); a different inode on the same addresses is
 /// a new socket.
 pub type Key = (Proto, IpAddr, u16, IpAddr, u16, u32);
@@ -55,7 +56,7 @@ fn addresses(s: &Socket) -> Addresses {
 }
 
 pub fn key(s: &Socket) -> Key {
-    let inode = if s.state.is_listening() { s.inode } else { 0 };
+    let inode = if s.state.is_unconnected() { s.inode } else { 0 };
     (
         s.proto,
         s.local.ip,

@@ -153,3 +153,65 @@ fn why_bind_finds_a_holder_exactly_when_the_trial_bind_fails() {
     );
     drop(held);
 }
+
+/// SO_REUSEADDR advice against a bound-only holder agrees with the trial bind: it helps when
+/// the holder set SO_REUSEADDR too, not when it did not.
+#[test]
+fn why_bind_reuseaddr_advice_on_a_bound_holder_follows_the_trial() {
+    for holder_reuses in [true, false] {
+        let holder = bound_tcp(holder_reuses);
+        let addr = holder
+            .local_addr()
+            .unwrap()
+            .as_socket()
+            .unwrap()
+            .to_string();
+        let out = portscope(&["why-bind", &addr, "--json"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", stderr_of(&out)));
+        let advice = v["reuseaddr"].as_str().unwrap();
+        let trial_ok = v["trial"]["reuseaddr"] == "ok";
+        assert_eq!(trial_ok, holder_reuses, "{v}");
+        assert_eq!(
+            advice.starts_with("would help:"),
+            trial_ok,
+            "holder with SO_REUSEADDR {holder_reuses}: {advice}"
+        );
+        drop(holder);
+    }
+}
+
+/// `watch` follows a bound-only socket by its inode, as a listener: two sharing an address
+/// (SO_REUSEADDR) are two sockets, and listen() on one is a state change from BOUND.
+#[test]
+fn watch_follows_bound_sockets_into_listen() {
+    let test = "watch_follows_bound_sockets_into_listen";
+    let Some(ns) = Netns::new(test) else { return };
+    let (first, second) = ns.inside(|| {
+        let reusing = || {
+            let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+            s.set_reuse_address(true).unwrap();
+            let addr: SocketAddr = "127.0.0.1:7400".parse().unwrap();
+            s.bind(&addr.into()).unwrap();
+            s
+        };
+        (reusing(), reusing())
+    });
+    let watch = Running::spawn(ns.portscope(&["watch", "-t", "--json", "--interval", "0.05"]));
+    let started = watch.err_line("watching");
+    assert!(started.contains("watching 2 sockets"), "{started}");
+    first.listen(8).unwrap();
+    let lines = watch.out_lines_until("\"LISTEN\"");
+    let events: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 1, "one event, the state change: {lines:#?}");
+    assert_eq!(
+        (&events[0]["event"], &events[0]["from"], &events[0]["to"]),
+        (&"state".into(), &"BOUND".into(), &"LISTEN".into()),
+        "{lines:#?}"
+    );
+    watch.signal(libc::SIGINT);
+    drop((first, second));
+}

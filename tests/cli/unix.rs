@@ -50,6 +50,15 @@ fn clients(path: &Path) -> Vec<Held> {
         .collect()
 }
 
+/// `who NAME`'s text, which must succeed.
+fn who_text(ns: &Netns, name: &std::ffi::OsStr) -> String {
+    let mut cmd = ns.portscope(&["who"]);
+    cmd.arg(name);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    stdout_of(&out)
+}
+
 #[test]
 fn unix_sockets_agree_with_ss_and_name_each_peer() {
     let test = "unix_sockets_agree_with_ss_and_name_each_peer";
@@ -148,12 +157,7 @@ fn unix_sockets_agree_with_ss_and_name_each_peer() {
     }
 
     // `who PATH`: the listener's owner and every connected client.
-    let out = ns
-        .portscope(&["who", app.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    let text = stdout_of(&out);
+    let text = who_text(&ns, app.as_os_str());
     let first = text.lines().next().unwrap();
     assert!(
         first.starts_with(&format!("{} stream LISTEN — ", app.display()))
@@ -186,6 +190,41 @@ fn unix_sockets_agree_with_ss_and_name_each_peer() {
         .unwrap();
     assert_eq!(who_abstract.status.code(), Some(0));
     drop((listener, clients, accepted, abstract_socket, dgram, pair));
+}
+
+/// A client whose connection waits in the accept queue is connected (its connect() returned)
+/// though the server has not accepted it: `who PATH` names its process under the listener,
+/// and its socket is among the JSON rows.
+#[test]
+fn who_names_clients_waiting_to_be_accepted() {
+    let test = "who_names_clients_waiting_to_be_accepted";
+    let Some(ns) = Netns::new(test) else { return };
+    let dir = Dir::new(test);
+    let app = dir.0.join("app.sock");
+    let (listener, client) = ns.inside(|| {
+        let listener = UnixListener::bind(&app).unwrap();
+        let addr = forked::unix_address(app.as_os_str().as_encoded_bytes());
+        let client = forked::hold(&[], &|| forked::connect_unix(libc::SOCK_STREAM, &addr));
+        (listener, client)
+    });
+    let text = who_text(&ns, app.as_os_str());
+    assert!(text.contains("LISTEN (1 waiting to be accepted)"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!("(pid {},", client.pid)));
+    assert!(
+        line.is_some_and(|l| l
+            .trim_start()
+            .starts_with("client, waiting to be accepted: ")),
+        "{text}"
+    );
+    let rows: Vec<JsonUnix> = json_rows(ns.portscope(&["who", app.to_str().unwrap(), "--json"]));
+    let waiting = rows.iter().find(|r| r.pids() == vec![client.pid]);
+    assert!(
+        waiting.is_some_and(|r| r.state == "ESTABLISHED" && r.peer_inode == 0),
+        "the waiting client is listed: {rows:#?}"
+    );
+    drop((listener, client));
 }
 
 /// `-x` alone is Unix only, `-tx` adds TCP, `-a` is every state as in ss; a port filter
@@ -252,6 +291,32 @@ fn hostile_socket_paths_are_escaped_in_text_and_exact_in_json() {
     assert!(
         text.starts_with(&shown) && !text.contains('\x1b'),
         "{text:?}"
+    );
+    drop(listener);
+}
+
+/// A path that is not UTF-8 names its socket in `who` as any other path does (listed with
+/// the bytes replaced, as in `ls -x`).
+#[test]
+fn who_takes_a_socket_path_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let test = "who_takes_a_socket_path_that_is_not_utf8";
+    let Some(ns) = Netns::new(test) else { return };
+    let dir = Dir::new(test);
+    let path = dir.0.join(std::ffi::OsStr::from_bytes(b"bad\xff\xfe.sock"));
+    let listener = ns.inside(|| UnixListener::bind(&path).unwrap());
+    let mut cmd = ns.portscope(&["who", "--json"]);
+    cmd.arg(&path);
+    let rows: Vec<JsonUnix> = json_rows(cmd);
+    let shown = path.to_string_lossy().into_owned();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].path.as_deref(), Some(shown.as_str()));
+    // Another test's fork may hold a copy of the descriptor for a moment.
+    assert!(rows[0].pids().contains(&std::process::id()), "{rows:#?}");
+    let text = who_text(&ns, path.as_os_str());
+    assert!(
+        text.starts_with(&format!("{shown} stream LISTEN — ")),
+        "{text}"
     );
     drop(listener);
 }
