@@ -8,7 +8,7 @@ mod kernel;
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use crate::host::{Counters, Host};
 use crate::inventory;
@@ -103,6 +103,10 @@ pub fn examine(
     config: &Config,
     between: &mut dyn FnMut(),
 ) -> Result<Option<Diagnosis>> {
+    // No sockets of a process that is not there is no clean bill of health.
+    if let Some(pid) = config.pid.filter(|pid| host.processes(&[*pid]).is_empty()) {
+        bail!("--pid {pid}: no process {pid} (it has exited, or lives in another PID namespace)");
+    }
     let mut query = Query::everything().with_details();
     query.any_port = config.port.clone();
     query.pid = config.pid;
