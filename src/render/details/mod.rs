@@ -1,16 +1,20 @@
 //! `ls -i`: each socket's details (tcp_info, memory, congestion control, timer) as a compact
-//! second line on a terminal, as columns of plain numbers in a pipe, and as JSON.
+//! second line on a terminal (`line`), as columns of plain numbers in a pipe (here), and as
+//! JSON (`json`).
 
-use std::fmt::Write as _;
+mod json;
+mod line;
 
-use serde::Serialize;
+pub use json::JsonInfo;
+pub use line::{rate, spaced_line};
 
-use crate::model::{Details, Socket, SocketMemory, TcpInfo, Timer, TimerKind};
+use crate::model::Socket;
 
 use super::sockets::{HEADERS, SocketRows};
 use super::table::Narrow;
 use super::text::{long_number, number};
-use super::{Align, FIELD_BREAK, Rows, Tint};
+use super::{Align, Rows, Tint};
+use line::{connection_info, line, timer};
 
 /// How the details are shown next to the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,295 +183,11 @@ fn cell(s: &Socket, extra: usize, out: &mut String) {
     }
 }
 
-/// `keepalive:7199900ms`, `retransmit:204ms/3` (3 retransmissions so far).
-fn timer(t: &Timer, out: &mut String) {
-    let _ = write!(out, "{}:{}ms", timer_name(t.kind), t.expires_ms);
-    if t.retransmits > 0 {
-        let _ = write!(out, "/{}", t.retransmits);
-    }
-}
-
-/// `1.2 MB`, in powers of 1024 as ss and free do.
-fn bytes(n: u64, out: &mut String) {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        let _ = write!(out, "{n} B");
-    } else {
-        let _ = write!(out, "{value:.1} {}", UNITS[unit]);
-    }
-}
-
-/// A rate given in bytes per second, shown in bits per second as ss shows it.
-pub fn rate(bytes_per_second: u64, out: &mut String) {
-    let bits = bytes_per_second as f64 * 8.0;
-    let (value, unit) = match bits {
-        b if b >= 1e9 => (b / 1e9, "Gbit/s"),
-        b if b >= 1e6 => (b / 1e6, "Mbit/s"),
-        b if b >= 1e3 => (b / 1e3, "kbit/s"),
-        b => (b, "bit/s"),
-    };
-    let _ = write!(out, "{value:.1} {unit}");
-}
-
-/// The compact line: what a person looks for first, the rest on request (JSON).
-/// `cubic rtt 0.045/0.012ms cwnd 10 mss 32768 retrans 0/0 sent 1.0 MiB acked 1.0 MiB …`,
-/// its fields separated by `FIELD_BREAK` (where a table may wrap it).
-pub fn line(s: &Socket, out: &mut String) {
-    let details = s.details.as_deref();
-    let start = out.len();
-    if let Some(cong) = details.and_then(|d| d.congestion.as_deref()) {
-        crate::text::escape_into(cong, out);
-        out.push(FIELD_BREAK);
-    }
-    if let Some(t) = connection_info(s) {
-        tcp_line(t, s.state.is_synchronized(), out);
-    }
-    if let Some(m) = details.and_then(|d| d.memory) {
-        memory_line(&m, out);
-    }
-    if let Some(t) = s.timer {
-        out.push_str("timer ");
-        timer(&t, out);
-        out.push(FIELD_BREAK);
-    }
-    if out.len() == start {
-        out.push_str("(no details: the kernel keeps none for this state)");
-    }
-    while out.ends_with(FIELD_BREAK) {
-        out.pop();
-    }
-}
-
-/// The line with its fields a space apart, for text no table wraps (`who -i`).
-pub fn spaced_line(s: &Socket, out: &mut String) {
-    let start = out.len();
-    line(s, out);
-    let fields = out.split_off(start);
-    out.extend(
-        fields
-            .chars()
-            .map(|c| if c == FIELD_BREAK { ' ' } else { c }),
-    );
-}
-
-/// tcp_info where it describes a connection: a listener's or a bound socket's holds no
-/// RTT or window (JSON still carries what the kernel sent).
-fn connection_info(s: &Socket) -> Option<&TcpInfo> {
-    let tcp = s.details.as_deref()?.tcp.as_ref()?;
-    (!s.state.is_unconnected()).then_some(tcp)
-}
-
-/// `synchronized`: the handshake is done, so a zero window is the peer's (not the absence of
-/// one yet).
-fn tcp_line(t: &TcpInfo, synchronized: bool, out: &mut String) {
-    out.push_str("rtt ");
-    ms(t.rtt_us, out);
-    out.push('/');
-    ms(t.rttvar_us, out);
-    let _ = write!(out, "ms{FIELD_BREAK}cwnd {}{FIELD_BREAK}", t.cwnd);
-    if let Some(ssthresh) = t.ssthresh {
-        let _ = write!(out, "ssthresh {ssthresh}{FIELD_BREAK}");
-    }
-    let _ = write!(
-        out,
-        "mss {}{FIELD_BREAK}retrans {}/{}{FIELD_BREAK}",
-        t.snd_mss, t.retransmits, t.total_retrans
-    );
-    if t.lost > 0 {
-        let _ = write!(out, "lost {}{FIELD_BREAK}", t.lost);
-    }
-    if t.ca_state != 0 {
-        let _ = write!(out, "{}{FIELD_BREAK}", t.ca_state_name());
-    }
-    let mut field = |name: &str, value: &dyn Fn(&mut String)| {
-        out.push_str(name);
-        out.push(' ');
-        value(out);
-        out.push(FIELD_BREAK);
-    };
-    field("sent", &|out| {
-        bytes(t.bytes_sent.unwrap_or(t.bytes_acked), out)
-    });
-    field("acked", &|out| bytes(t.bytes_acked, out));
-    field("recv", &|out| bytes(t.bytes_received, out));
-    if let Some(r) = t.delivery_rate.filter(|r| *r > 0) {
-        field("delivery", &|out| rate(r, out));
-    }
-    if let Some(r) = t.pacing_rate.filter(|r| *r > 0) {
-        field("pacing", &|out| rate(r, out));
-    }
-    let mut limited = |what: &str, share: Option<f64>| {
-        if let Some(share) = share.filter(|s| *s > 0.0) {
-            let _ = write!(out, "{what}-limited {:.0}%{FIELD_BREAK}", share * 100.0);
-        }
-    };
-    limited("rwnd", t.rwnd_limited_share());
-    limited("sndbuf", t.sndbuf_limited_share());
-    if synchronized && t.snd_wnd == Some(0) {
-        out.push_str("zero-window");
-        out.push(FIELD_BREAK);
-    }
-}
-
-fn memory_line(m: &SocketMemory, out: &mut String) {
-    out.push_str("mem r ");
-    bytes(u64::from(m.rmem_alloc), out);
-    out.push('/');
-    bytes(u64::from(m.rcvbuf), out);
-    out.push_str(" w ");
-    bytes(u64::from(m.wmem_queued.max(m.wmem_alloc)), out);
-    out.push('/');
-    bytes(u64::from(m.sndbuf), out);
-    out.push(FIELD_BREAK);
-    if let Some(drops) = m.drops.filter(|d| *d > 0) {
-        let _ = write!(out, "drops {drops}{FIELD_BREAK}");
-    }
-}
-
-/// The `info` object of a socket in the `ls --json` schema (docs/json.md).
-#[derive(Debug, Serialize)]
-pub struct JsonInfo<'a> {
-    pub congestion: Option<&'a str>,
-    pub tcp: Option<JsonTcp>,
-    pub memory: Option<JsonMemory>,
-    pub timer: Option<JsonTimer>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct JsonTcp {
-    pub rtt_ms: f64,
-    pub rttvar_ms: f64,
-    pub min_rtt_ms: f64,
-    pub rto_ms: f64,
-    pub cwnd: u32,
-    pub ssthresh: Option<u32>,
-    pub mss: u32,
-    pub rcv_mss: u32,
-    pub ca_state: &'static str,
-    pub retransmits: u8,
-    pub retrans: u32,
-    pub total_retrans: u32,
-    pub lost: u32,
-    pub unacked: u32,
-    pub probes: u8,
-    pub backoff: u8,
-    pub bytes_sent: Option<u64>,
-    pub bytes_acked: u64,
-    pub bytes_received: u64,
-    pub bytes_retrans: Option<u64>,
-    pub notsent_bytes: u32,
-    pub delivery_rate: Option<u64>,
-    pub pacing_rate: Option<u64>,
-    pub busy_ms: Option<f64>,
-    pub rwnd_limited_ms: Option<f64>,
-    pub sndbuf_limited_ms: Option<f64>,
-    pub snd_wnd: Option<u32>,
-    pub rcv_wnd: Option<u32>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct JsonMemory {
-    pub rmem_alloc: u32,
-    pub rcvbuf: u32,
-    pub wmem_alloc: u32,
-    pub wmem_queued: u32,
-    pub sndbuf: u32,
-    pub fwd_alloc: u32,
-    pub optmem: u32,
-    pub backlog: u32,
-    pub drops: Option<u32>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct JsonTimer {
-    pub kind: &'static str,
-    pub expires_ms: u32,
-    pub retransmits: u8,
-}
-
-fn ms_of(us: u32) -> f64 {
-    f64::from(us) / 1000.0
-}
-
-fn ms_of_long(us: u64) -> f64 {
-    us as f64 / 1000.0
-}
-
-impl<'a> JsonInfo<'a> {
-    /// None for a socket read without details.
-    pub fn of(s: &'a Socket) -> Option<JsonInfo<'a>> {
-        let details: &Details = s.details.as_deref()?;
-        Some(JsonInfo {
-            congestion: details.congestion.as_deref(),
-            tcp: details.tcp.as_ref().map(|t| JsonTcp {
-                rtt_ms: ms_of(t.rtt_us),
-                rttvar_ms: ms_of(t.rttvar_us),
-                min_rtt_ms: ms_of(t.min_rtt_us),
-                rto_ms: ms_of(t.rto_us),
-                cwnd: t.cwnd,
-                ssthresh: t.ssthresh,
-                mss: t.snd_mss,
-                rcv_mss: t.rcv_mss,
-                ca_state: t.ca_state_name(),
-                retransmits: t.retransmits,
-                retrans: t.retrans,
-                total_retrans: t.total_retrans,
-                lost: t.lost,
-                unacked: t.unacked,
-                probes: t.probes,
-                backoff: t.backoff,
-                bytes_sent: t.bytes_sent,
-                bytes_acked: t.bytes_acked,
-                bytes_received: t.bytes_received,
-                bytes_retrans: t.bytes_retrans,
-                notsent_bytes: t.notsent_bytes,
-                delivery_rate: t.delivery_rate,
-                pacing_rate: t.pacing_rate,
-                busy_ms: t.busy_us.map(ms_of_long),
-                rwnd_limited_ms: t.rwnd_limited_us.map(ms_of_long),
-                sndbuf_limited_ms: t.sndbuf_limited_us.map(ms_of_long),
-                snd_wnd: t.snd_wnd,
-                rcv_wnd: t.rcv_wnd,
-            }),
-            memory: details.memory.map(|m| JsonMemory {
-                rmem_alloc: m.rmem_alloc,
-                rcvbuf: m.rcvbuf,
-                wmem_alloc: m.wmem_alloc,
-                wmem_queued: m.wmem_queued,
-                sndbuf: m.sndbuf,
-                fwd_alloc: m.fwd_alloc,
-                optmem: m.optmem,
-                backlog: m.backlog,
-                drops: m.drops,
-            }),
-            timer: s.timer.map(|t| JsonTimer {
-                kind: timer_name(t.kind),
-                expires_ms: t.expires_ms,
-                retransmits: t.retransmits,
-            }),
-        })
-    }
-}
-
-pub fn timer_name(kind: TimerKind) -> &'static str {
-    match kind {
-        TimerKind::Retransmit => "retransmit",
-        TimerKind::KeepAlive => "keepalive",
-        TimerKind::TimeWait => "timewait",
-        TimerKind::ZeroWindowProbe => "zero-window-probe",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fixtures;
+    use crate::model::{Details, SocketMemory, TcpInfo};
     use crate::render::{Style, rows};
 
     fn with_details() -> crate::model::Inventory {
