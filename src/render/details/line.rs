@@ -95,11 +95,16 @@ pub(super) fn connection_info(s: &Socket) -> Option<&TcpInfo> {
 /// `synchronized`: the handshake is done, so a zero window is the peer's (not the absence of
 /// one yet).
 fn tcp_line(t: &TcpInfo, synchronized: bool, out: &mut String) {
-    out.push_str("rtt ");
-    ms(t.rtt_us, out);
-    out.push('/');
-    ms(t.rttvar_us, out);
-    let _ = write!(out, "ms{FIELD_BREAK}cwnd {}{FIELD_BREAK}", t.cwnd);
+    // 0: no sample yet (a handshake not answered); ss leaves it out too.
+    if t.rtt_us > 0 {
+        out.push_str("rtt ");
+        ms(t.rtt_us, out);
+        out.push('/');
+        ms(t.rttvar_us, out);
+        out.push_str("ms");
+        out.push(FIELD_BREAK);
+    }
+    let _ = write!(out, "cwnd {}{FIELD_BREAK}", t.cwnd);
     if let Some(ssthresh) = t.ssthresh {
         let _ = write!(out, "ssthresh {ssthresh}{FIELD_BREAK}");
     }

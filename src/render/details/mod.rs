@@ -8,7 +8,7 @@ mod line;
 pub use json::JsonInfo;
 pub use line::{rate, spaced_line};
 
-use crate::model::Socket;
+use crate::model::{Socket, TcpInfo};
 
 use super::sockets::{HEADERS, SocketRows};
 use super::table::Narrow;
@@ -163,7 +163,8 @@ fn cell(s: &Socket, extra: usize, out: &mut String) {
             Some(t) => timer(&t, out),
             None => out.push('-'),
         },
-        (_, None) => out.push('-'),
+        // No RTT sample yet (as the second line says).
+        (_, None) | (0 | 1, Some(TcpInfo { rtt_us: 0, .. })) => out.push('-'),
         (0, Some(t)) => ms(t.rtt_us, out),
         (1, Some(t)) => ms(t.rttvar_us, out),
         (2, Some(t)) => number(t.cwnd, out),
@@ -187,7 +188,7 @@ fn cell(s: &Socket, extra: usize, out: &mut String) {
 mod tests {
     use super::*;
     use crate::fixtures;
-    use crate::model::{Details, SocketMemory, TcpInfo};
+    use crate::model::{Details, SocketMemory};
     use crate::render::{Style, rows};
 
     fn with_details() -> crate::model::Inventory {
@@ -284,6 +285,27 @@ mod tests {
                 !text.contains("\n    MiB") && !text.contains("\n    B"),
                 "{text}"
             );
+        }
+    }
+
+    /// Before the handshake there is no RTT sample: the kernel's 0 and its initial variation
+    /// (250 ms) are no measurement, and ss leaves them out too.
+    #[test]
+    fn a_connection_without_an_rtt_sample_shows_none() {
+        let mut inv = with_details();
+        let s = &mut inv.sockets[0];
+        s.state = crate::model::TcpState::SynSent;
+        if let Some(tcp) = s.details.as_mut().and_then(|d| d.tcp.as_mut()) {
+            tcp.rtt_us = 0;
+            tcp.rttvar_us = 250_000;
+        }
+        let mut text = String::new();
+        spaced_line(&inv.sockets[0], &mut text);
+        assert!(text.starts_with("cubic cwnd 10 mss 1448 "), "{text}");
+        for column in [0, 1] {
+            text.clear();
+            cell(&inv.sockets[0], column, &mut text);
+            assert_eq!(text, "-", "{}", COLUMNS[column]);
         }
     }
 
