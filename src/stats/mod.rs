@@ -179,19 +179,19 @@ pub const KNOWN: &[Known] = &[
     gauge(
         "sockstat",
         "TCP_orphan",
-        "orphans: closed by their process, the kernel still finishing (past tcp_max_orphans they are reset)",
+        "orphans on the whole host (not per namespace): closed by their process, the kernel still finishing (past tcp_max_orphans they are reset)",
     ),
     gauge(
         "sockstat",
         "TCP_mem",
-        "pages TCP's buffers hold (memory pressure above tcp_mem's middle value)",
+        "pages TCP's buffers hold on the whole host (memory pressure above tcp_mem's middle value)",
     ),
     gauge("sockstat", "UDP_inuse", "IPv4 UDP sockets in use"),
     gauge("sockstat", "UDP6_inuse", "IPv6 UDP sockets in use"),
     gauge(
         "sockstat",
         "UDP_mem",
-        "pages UDP's buffers hold (pressure above udp_mem's middle value)",
+        "pages UDP's buffers hold on the whole host (pressure above udp_mem's middle value)",
     ),
 ];
 
