@@ -126,7 +126,8 @@ fn accept_queues(e: &Evidence<'_>, findings: &mut Vec<Finding>) {
     }
 }
 
-/// CLOSE_WAIT: the peer closed, our application never did. Grouped per holding process.
+/// CLOSE_WAIT: the peer closed, our application never did. Counted for every holding
+/// process (a socket shared after fork() stays open until each holder closes it).
 fn close_wait(inv: &Inventory, findings: &mut Vec<Finding>) {
     let mut by_pid: BTreeMap<Option<u32>, usize> = BTreeMap::new();
     for s in inv
@@ -134,7 +135,12 @@ fn close_wait(inv: &Inventory, findings: &mut Vec<Finding>) {
         .iter()
         .filter(|s| s.state == TcpState::CloseWait)
     {
-        *by_pid.entry(s.pids.first().copied()).or_default() += 1;
+        if s.pids.is_empty() {
+            *by_pid.entry(None).or_default() += 1;
+        }
+        for pid in &s.pids {
+            *by_pid.entry(Some(*pid)).or_default() += 1;
+        }
     }
     for (pid, count) in by_pid.into_iter().filter(|(_, n)| *n >= CLOSE_WAIT_PILE) {
         let subject = match pid {

@@ -3,9 +3,11 @@
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 
 use serde_json::Value;
 
+use crate::forked;
 use crate::info::{flooded_udp, lossy_connection};
 use crate::support::*;
 
@@ -147,6 +149,37 @@ fn doctor_names_the_process_leaving_close_wait() {
         text.contains("WARNING close-wait") && text.contains("held by "),
         "{text}"
     );
+}
+
+/// A process holding 12 CLOSE_WAIT connections, 6 of them shared with another (the test
+/// process, whose pid comes first): each holder's count is its own, not the first holder's.
+#[test]
+fn doctor_counts_close_wait_for_every_holder() {
+    let Some(ns) = Netns::new("doctor_counts_close_wait_for_every_holder") else {
+        return;
+    };
+    let (_l, _shared, child) = ns.inside(|| {
+        let (l, _) = listener();
+        let mut leaked: Vec<TcpStream> = (0..12)
+            .map(|_| {
+                let (client, server) = pair(&l);
+                drop(client);
+                server
+            })
+            .collect();
+        let fds: Vec<_> = leaked.iter().map(|s| s.as_raw_fd()).collect();
+        let child = forked::hold(&fds, &|| true);
+        leaked.truncate(6);
+        (l, leaked, child)
+    });
+    eventually("the child's 12 CLOSE_WAIT named by doctor", || {
+        let (report, code) = doctor(ns.portscope(&["doctor", "--json", "--interval", "0.1"]));
+        let named = findings(&report, "close-wait").iter().any(|f| {
+            evidence(f).contains("12 connections in CLOSE_WAIT")
+                && pids(f, "processes") == [u64::from(child.pid)]
+        });
+        seen(named && code == Some(1), &report)
+    });
 }
 
 #[test]
