@@ -320,16 +320,23 @@ fn udp_drops(s: &Socket, earlier: Option<&Socket>, elapsed: Duration, findings: 
     let Some(drops) = drops_of(s).filter(|d| *d > 0 && s.proto == Proto::Udp) else {
         return;
     };
-    let mut f = finding(Severity::Warning, "udp-drops", address(s));
+    let rose = earlier
+        .and_then(drops_of)
+        .map(|before| drops.saturating_sub(before));
+    // Drops between the looks (or on a socket made since the first) happen now; drops only
+    // before it are told, not alarmed: a count since the socket was made never goes down.
+    let severity = if rose == Some(0) {
+        Severity::Info
+    } else {
+        Severity::Warning
+    };
+    let mut f = finding(severity, "udp-drops", address(s));
     f.evidence.push(format!(
         "{drops} datagrams dropped since the socket was made"
     ));
-    if let Some(before) = earlier.and_then(drops_of) {
-        f.evidence.push(format!(
-            "{} in the last {:.1} s",
-            drops.saturating_sub(before),
-            elapsed.as_secs_f64()
-        ));
+    if let Some(rose) = rose {
+        f.evidence
+            .push(format!("{rose} in the last {:.1} s", elapsed.as_secs_f64()));
     }
     if let Some(m) = s.details.as_deref().and_then(|d| d.memory) {
         f.evidence.push(format!(

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use serde_json::Value;
 
 use crate::forked;
-use crate::info::{flooded_udp, lossy_connection};
+use crate::info::{flood, lossy_connection, small_udp_receiver};
 use crate::support::*;
 
 /// doctor's JSON and exit status.
@@ -228,14 +228,27 @@ fn doctor_names_a_retransmitting_connection() {
 
 #[test]
 fn doctor_reports_udp_receive_buffer_drops() {
-    let (_receiver, addr) = flooded_udp();
+    let (_receiver, addr) = small_udp_receiver();
     let port = addr.port().to_string();
-    let (report, code) = doctor(portscope(&["doctor", &port, "--json", "--interval", "0.1"]));
+    let running = Running::spawn(portscope(&["doctor", &port, "--json", "--interval", "2"]));
+    running.err_line("first look done");
+    flood(addr);
+    let mut running = running;
+    let code = running.exit_code();
+    let report: Value = serde_json::from_str(&running.rest_of_stdout().join("\n")).unwrap();
     let drops = findings(&report, "udp-drops");
     assert_eq!(drops.len(), 1, "{report}");
     assert_eq!(drops[0]["subject"], addr.to_string().as_str());
     assert!(evidence(drops[0]).contains("datagrams dropped"), "{report}");
+    assert_eq!(drops[0]["severity"], "warning", "{report}");
     assert_eq!(code, Some(1));
+    // Drops in the past only: told, but nothing is going wrong now.
+    let (report, code) = doctor(portscope(&["doctor", &port, "--json", "--interval", "0.1"]));
+    let drops = findings(&report, "udp-drops");
+    assert_eq!(drops.len(), 1, "{report}");
+    assert!(evidence(drops[0]).contains("0 in the last"), "{report}");
+    assert_eq!(drops[0]["severity"], "info", "{report}");
+    assert_eq!(code, Some(0), "{report}");
 }
 
 /// Ctrl-C or SIGTERM between the two looks ends doctor with 130 or 143, and no verdict.

@@ -162,16 +162,27 @@ fn a_receiver_that_stops_reading_limits_the_sender() {
 /// nobody reads: most are dropped. Made in the caller's network namespace; the receiver and
 /// its address.
 pub fn flooded_udp() -> (socket2::Socket, std::net::SocketAddr) {
+    let (receiver, addr) = small_udp_receiver();
+    flood(addr);
+    (receiver, addr)
+}
+
+/// A UDP socket on loopback with a 4 KiB receive buffer, never read.
+pub fn small_udp_receiver() -> (socket2::Socket, std::net::SocketAddr) {
     let receiver = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
     receiver.set_recv_buffer_size(4096).unwrap();
     let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
     receiver.bind(&any.into()).unwrap();
     let addr = receiver.local_addr().unwrap().as_socket().unwrap();
+    (receiver, addr)
+}
+
+/// 100 KB of datagrams to `addr`, far past a small receive buffer.
+pub fn flood(addr: std::net::SocketAddr) {
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
     for _ in 0..100 {
         sender.send_to(&[0u8; 1000], addr).unwrap();
     }
-    (receiver, addr)
 }
 
 #[test]
