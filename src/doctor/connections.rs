@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{Evidence, Finding, Severity};
 use crate::ephemeral::report::{self, Level};
-use crate::model::{Inventory, Proto, Socket, TcpState, TimerKind};
+use crate::model::{Inventory, Proto, Socket, TcpInfo, TcpState, TimerKind};
 use crate::stats::growth;
 
 /// CLOSE_WAIT sockets one process may hold before it looks like a leak.
@@ -40,7 +40,7 @@ pub fn check(e: &Evidence<'_>) -> Vec<Finding> {
         .collect();
     for s in &inv.sockets {
         let earlier = before.get(&s.inode).copied().filter(|_| s.inode != 0);
-        transfer(s, inv, &mut findings);
+        transfer(s, earlier, inv, &mut findings);
         udp_drops(s, earlier, e.elapsed, &mut findings);
     }
     findings
@@ -213,10 +213,14 @@ fn syn_recv(inv: &Inventory, findings: &mut Vec<Finding>) {
 }
 
 /// A connection's own trouble, from its tcp_info: loss, a closed window, buffer limits.
-fn transfer(s: &Socket, inv: &Inventory, findings: &mut Vec<Finding>) {
-    let Some(t) = s.details.as_deref().and_then(|d| d.tcp.as_ref()) else {
+/// `earlier` is the connection at the first look: a limit counts since the connection began,
+/// so it is a verdict only while it grows.
+fn transfer(s: &Socket, earlier: Option<&Socket>, inv: &Inventory, findings: &mut Vec<Finding>) {
+    let Some(t) = tcp_of(s) else {
         return;
     };
+    let before = earlier.and_then(tcp_of);
+    let grew = |time: fn(&TcpInfo) -> Option<u64>| before.is_none_or(|b| time(t) > time(b));
     let timer = s.timer;
     if s.state == TcpState::SynSent {
         return unanswered(s, timer.map_or(0, |t| t.retransmits), findings);
@@ -248,7 +252,8 @@ fn transfer(s: &Socket, inv: &Inventory, findings: &mut Vec<Finding>) {
         || t.probes > 0
         || timer.is_some_and(|t| t.kind == TimerKind::ZeroWindowProbe);
     let rwnd = t.rwnd_limited_share().unwrap_or(0.0);
-    if zero || (rwnd >= LIMITED_SHARE && busy >= LIMITED_BUSY) {
+    let rwnd_now = grew(|t| t.rwnd_limited_us);
+    if zero || (rwnd >= LIMITED_SHARE && busy >= LIMITED_BUSY && rwnd_now) {
         let mut f = finding(Severity::Warning, "receiver-limited", connection(s));
         if zero {
             f.evidence.push(format!(
@@ -275,7 +280,7 @@ fn transfer(s: &Socket, inv: &Inventory, findings: &mut Vec<Finding>) {
         findings.push(f);
     }
     let sndbuf = t.sndbuf_limited_share().unwrap_or(0.0);
-    if sndbuf >= LIMITED_SHARE && busy >= LIMITED_BUSY {
+    if sndbuf >= LIMITED_SHARE && busy >= LIMITED_BUSY && grew(|t| t.sndbuf_limited_us) {
         let mut f = finding(Severity::Info, "sndbuf-limited", connection(s));
         f.evidence.push(format!(
             "limited by its own send buffer {:.0} % of {:.1} s busy",
@@ -305,6 +310,10 @@ fn unanswered(s: &Socket, retransmits: u8, findings: &mut Vec<Finding>) {
         .to_string();
     f.pids = s.pids.clone();
     findings.push(f);
+}
+
+fn tcp_of(s: &Socket) -> Option<&TcpInfo> {
+    s.details.as_deref()?.tcp.as_ref()
 }
 
 /// The other end of a connection when it is on this host (loopback, or a local address).

@@ -206,6 +206,41 @@ fn doctor_names_the_reader_behind_a_zero_window() {
     });
 }
 
+/// A receiver that stalled, then read everything: the sender's tcp_info still counts the time
+/// the window held it back, but nothing holds it back now, and doctor says nothing is wrong.
+#[test]
+fn doctor_lets_a_stall_that_ended_go() {
+    let (l, port) = listener();
+    let (client, server) = pair(&l);
+    client.set_nonblocking(true).unwrap();
+    let chunk = vec![1u8; 65536];
+    let mut writer = &client;
+    let mut sent = 0;
+    while let Ok(n) = writer.write(&chunk) {
+        sent += n;
+    }
+    let port = port.to_string();
+    let sender = client.local_addr().unwrap().to_string();
+    let ours = |report: &Value| {
+        findings(report, "receiver-limited").iter().any(|f| {
+            f["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with(&sender))
+        })
+    };
+    // Stalled for one look's interval at least.
+    eventually("the stall found", || {
+        let (report, code) = doctor(portscope(&["doctor", &port, "--json", "--interval", "0.3"]));
+        seen(ours(&report) && code == Some(1), &report)
+    });
+    let mut received = vec![0u8; sent];
+    std::io::Read::read_exact(&mut &server, &mut received).unwrap();
+    eventually("the ended stall let go", || {
+        let (report, code) = doctor(portscope(&["doctor", &port, "--json", "--interval", "0.1"]));
+        seen(!ours(&report) && code == Some(0), &report)
+    });
+}
+
 #[test]
 fn doctor_names_a_retransmitting_connection() {
     let test = "doctor_names_a_retransmitting_connection";
