@@ -1,13 +1,12 @@
-//! Verdicts from the sockets themselves: listeners' accept queues, CLOSE_WAIT per process,
-//! TIME_WAIT and ephemeral ports per destination, loss, zero windows and buffer limits, SYN
-//! floods, UDP drops.
+//! Verdicts from the socket table: listeners' accept queues, CLOSE_WAIT per process,
+//! TIME_WAIT and ephemeral ports per destination, SYN floods; each socket's own counters are
+//! judged in `traffic.rs`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
-use super::{Evidence, Finding, Severity};
+use super::{Evidence, Finding, Severity, traffic};
 use crate::ephemeral::report::{self, Level};
-use crate::model::{Inventory, Proto, Socket, TcpInfo, TcpState, TimerKind};
+use crate::model::{Inventory, Proto, Socket, TcpState};
 use crate::stats::growth;
 
 /// CLOSE_WAIT sockets one process may hold before it looks like a leak.
@@ -16,10 +15,6 @@ pub const CLOSE_WAIT_PILE: usize = 10;
 pub const TIME_WAIT_PILE: usize = 1000;
 /// Half-open connections on one port that look like a SYN flood.
 pub const SYN_RECV_PILE: usize = 128;
-/// A share of the busy time a limit must take to be a verdict, and the busy time that makes
-/// the share meaningful.
-const LIMITED_SHARE: f64 = 0.5;
-const LIMITED_BUSY: Duration = Duration::from_millis(100);
 
 pub fn check(e: &Evidence<'_>) -> Vec<Finding> {
     let inv = &e.second.inventory;
@@ -40,13 +35,13 @@ pub fn check(e: &Evidence<'_>) -> Vec<Finding> {
         .collect();
     for s in &inv.sockets {
         let earlier = before.get(&s.inode).copied().filter(|_| s.inode != 0);
-        transfer(s, earlier, inv, &mut findings);
-        udp_drops(s, earlier, e.elapsed, &mut findings);
+        traffic::transfer(s, earlier, inv, &mut findings);
+        traffic::udp_drops(s, earlier, e.elapsed, &mut findings);
     }
     findings
 }
 
-fn finding(severity: Severity, kind: &'static str, subject: String) -> Finding {
+pub(super) fn finding(severity: Severity, kind: &'static str, subject: String) -> Finding {
     Finding {
         severity,
         kind,
@@ -58,13 +53,13 @@ fn finding(severity: Severity, kind: &'static str, subject: String) -> Finding {
     }
 }
 
-fn address(s: &Socket) -> String {
+pub(super) fn address(s: &Socket) -> String {
     let mut out = String::new();
     crate::render::text::endpoint(&s.local, s.iface.as_deref(), &mut out);
     out
 }
 
-fn connection(s: &Socket) -> String {
+pub(super) fn connection(s: &Socket) -> String {
     let mut out = address(s);
     out.push_str(" → ");
     crate::render::text::endpoint(&s.remote, s.iface.as_deref(), &mut out);
@@ -210,152 +205,4 @@ fn syn_recv(inv: &Inventory, findings: &mut Vec<Finding>) {
             .to_string();
         findings.push(f);
     }
-}
-
-/// A connection's own trouble, from its tcp_info: loss, a closed window, buffer limits.
-/// `earlier` is the connection at the first look: a limit counts since the connection began,
-/// so it is a verdict only while it grows.
-fn transfer(s: &Socket, earlier: Option<&Socket>, inv: &Inventory, findings: &mut Vec<Finding>) {
-    let Some(t) = tcp_of(s) else {
-        return;
-    };
-    let before = earlier.and_then(tcp_of);
-    let grew = |time: fn(&TcpInfo) -> Option<u64>| before.is_none_or(|b| time(t) > time(b));
-    let timer = s.timer;
-    if s.state == TcpState::SynSent {
-        return unanswered(s, timer.map_or(0, |t| t.retransmits), findings);
-    }
-    if !s.state.is_synchronized() {
-        return;
-    }
-    let retransmitting = t.retransmits > 0
-        || timer.is_some_and(|t| t.kind == TimerKind::Retransmit && t.retransmits > 0);
-    if retransmitting || t.lost > 0 {
-        let mut f = finding(Severity::Warning, "retransmits", connection(s));
-        f.evidence.push(format!(
-            "retransmitting now ({} attempts, RTO {:.0} ms, backoff {}); {} segments \
-             retransmitted in all, {} believed lost",
-            t.retransmits.max(timer.map_or(0, |t| t.retransmits)),
-            f64::from(t.rto_us) / 1000.0,
-            t.backoff,
-            t.total_retrans,
-            t.lost
-        ));
-        f.advice = "segments to this peer are lost: a firewall dropping them, a congested or \
-                    broken path, or a peer that went away; check the path (tcpdump, mtr)"
-            .to_string();
-        f.pids = s.pids.clone();
-        findings.push(f);
-    }
-    let busy = t.busy_us.map(Duration::from_micros).unwrap_or_default();
-    let zero = t.snd_wnd == Some(0)
-        || t.probes > 0
-        || timer.is_some_and(|t| t.kind == TimerKind::ZeroWindowProbe);
-    let rwnd = t.rwnd_limited_share().unwrap_or(0.0);
-    let rwnd_now = grew(|t| t.rwnd_limited_us);
-    if zero || (rwnd >= LIMITED_SHARE && busy >= LIMITED_BUSY && rwnd_now) {
-        let mut f = finding(Severity::Warning, "receiver-limited", connection(s));
-        if zero {
-            f.evidence.push(format!(
-                "the peer's receive window is zero; {} bytes wait to be sent",
-                u64::from(s.send_q) + u64::from(t.notsent_bytes)
-            ));
-        }
-        if t.probes > 0 {
-            f.evidence
-                .push(format!("{} zero-window probes unanswered", t.probes));
-        }
-        if rwnd > 0.0 {
-            f.evidence.push(format!(
-                "limited by the peer's receive window {:.0} % of {:.1} s busy",
-                rwnd * 100.0,
-                busy.as_secs_f64()
-            ));
-        }
-        f.advice = "the receiving application does not read fast enough (or at all): fix the \
-                    reader; a larger receive buffer only delays it"
-            .to_string();
-        f.pids = s.pids.clone();
-        f.peer_pids = peer(s, inv).map(|p| p.pids.clone()).unwrap_or_default();
-        findings.push(f);
-    }
-    let sndbuf = t.sndbuf_limited_share().unwrap_or(0.0);
-    if sndbuf >= LIMITED_SHARE && busy >= LIMITED_BUSY && grew(|t| t.sndbuf_limited_us) {
-        let mut f = finding(Severity::Info, "sndbuf-limited", connection(s));
-        f.evidence.push(format!(
-            "limited by its own send buffer {:.0} % of {:.1} s busy",
-            sndbuf * 100.0,
-            busy.as_secs_f64()
-        ));
-        f.advice = "the send buffer caps throughput: raise SO_SNDBUF or net.ipv4.tcp_wmem's \
-                    maximum (long fat paths need bandwidth × RTT)"
-            .to_string();
-        f.pids = s.pids.clone();
-        findings.push(f);
-    }
-}
-
-/// A connect() whose SYN went unanswered and is being sent again.
-fn unanswered(s: &Socket, retransmits: u8, findings: &mut Vec<Finding>) {
-    if retransmits == 0 {
-        return;
-    }
-    let mut f = finding(Severity::Warning, "connect-unanswered", connection(s));
-    f.evidence.push(format!(
-        "SYN sent {} times without an answer",
-        u32::from(retransmits) + 1
-    ));
-    f.advice = "the server does not answer: its accept queue is full (see accept-queue-full), a \
-                firewall drops the SYN, or the host is down"
-        .to_string();
-    f.pids = s.pids.clone();
-    findings.push(f);
-}
-
-fn tcp_of(s: &Socket) -> Option<&TcpInfo> {
-    s.details.as_deref()?.tcp.as_ref()
-}
-
-/// The other end of a connection when it is on this host (loopback, or a local address).
-fn peer<'a>(s: &Socket, inv: &'a Inventory) -> Option<&'a Socket> {
-    inv.sockets
-        .iter()
-        .find(|p| p.proto == s.proto && p.local == s.remote && p.remote == s.local)
-}
-
-/// A UDP socket that dropped datagrams: its receive buffer filled up.
-fn udp_drops(s: &Socket, earlier: Option<&Socket>, elapsed: Duration, findings: &mut Vec<Finding>) {
-    let drops_of = |s: &Socket| s.details.as_deref().and_then(|d| d.memory?.drops);
-    let Some(drops) = drops_of(s).filter(|d| *d > 0 && s.proto == Proto::Udp) else {
-        return;
-    };
-    let rose = earlier
-        .and_then(drops_of)
-        .map(|before| drops.saturating_sub(before));
-    // Drops between the looks (or on a socket made since the first) happen now; drops only
-    // before it are told, not alarmed: a count since the socket was made never goes down.
-    let severity = if rose == Some(0) {
-        Severity::Info
-    } else {
-        Severity::Warning
-    };
-    let mut f = finding(severity, "udp-drops", address(s));
-    f.evidence.push(format!(
-        "{drops} datagrams dropped since the socket was made"
-    ));
-    if let Some(rose) = rose {
-        f.evidence
-            .push(format!("{rose} in the last {:.1} s", elapsed.as_secs_f64()));
-    }
-    if let Some(m) = s.details.as_deref().and_then(|d| d.memory) {
-        f.evidence.push(format!(
-            "receive buffer {} of {} bytes in use",
-            m.rmem_alloc, m.rcvbuf
-        ));
-    }
-    f.advice = "the reader does not keep up: read faster (more threads, recvmmsg), or raise \
-                SO_RCVBUF (capped by net.core.rmem_max)"
-        .to_string();
-    f.pids = s.pids.clone();
-    findings.push(f);
 }

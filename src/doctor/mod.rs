@@ -5,6 +5,7 @@
 
 mod connections;
 mod kernel;
+mod traffic;
 
 use std::time::{Duration, Instant};
 
