@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Evidence, Finding, Severity, traffic};
+use super::{Evidence, Finding, Severity, Subject, traffic};
 use crate::ephemeral::report::{self, Level};
-use crate::model::{Inventory, Proto, Socket, TcpState};
+use crate::model::{Endpoint, Inventory, Proto, Socket, TcpState};
 use crate::stats::growth;
 
 /// CLOSE_WAIT sockets one process may hold before it looks like a leak.
@@ -41,7 +41,7 @@ pub fn check(e: &Evidence<'_>) -> Vec<Finding> {
     findings
 }
 
-pub(super) fn finding(severity: Severity, kind: &'static str, subject: String) -> Finding {
+pub(super) fn finding(severity: Severity, kind: &'static str, subject: Subject) -> Finding {
     Finding {
         severity,
         kind,
@@ -51,19 +51,6 @@ pub(super) fn finding(severity: Severity, kind: &'static str, subject: String) -
         pids: Vec::new(),
         peer_pids: Vec::new(),
     }
-}
-
-pub(super) fn address(s: &Socket) -> String {
-    let mut out = String::new();
-    crate::render::text::endpoint(&s.local, s.iface.as_deref(), &mut out);
-    out
-}
-
-pub(super) fn connection(s: &Socket) -> String {
-    let mut out = address(s);
-    out.push_str(" → ");
-    crate::render::text::endpoint(&s.remote, s.iface.as_deref(), &mut out);
-    out
 }
 
 /// A listener's accept queue: Recv-Q is the connections waiting for accept(), Send-Q the
@@ -87,7 +74,7 @@ fn accept_queues(e: &Evidence<'_>, findings: &mut Vec<Finding>) {
         } else {
             Severity::Warning
         };
-        let mut f = finding(severity, "accept-queue-full", address(s));
+        let mut f = finding(severity, "accept-queue-full", Subject::socket(s));
         f.evidence.push(format!(
             "{} connection(s) waiting for accept(), backlog {} (Recv-Q {} / Send-Q {})",
             s.recv_q, s.send_q, s.recv_q, s.send_q
@@ -107,7 +94,11 @@ fn accept_queues(e: &Evidence<'_>, findings: &mut Vec<Finding>) {
         findings.push(f);
     }
     if overflows > 0 && !full_seen && !e.filtered {
-        let mut f = finding(Severity::Warning, "listen-overflows", "tcp".to_string());
+        let mut f = finding(
+            Severity::Warning,
+            "listen-overflows",
+            Subject::Protocol(Proto::Tcp),
+        );
         f.evidence.push(format!(
             "TcpExt.ListenOverflows rose by {overflows} in {:.1} s, though no accept queue is \
              full now",
@@ -138,11 +129,7 @@ fn close_wait(inv: &Inventory, findings: &mut Vec<Finding>) {
         }
     }
     for (pid, count) in by_pid.into_iter().filter(|(_, n)| *n >= CLOSE_WAIT_PILE) {
-        let subject = match pid {
-            Some(pid) => format!("pid {pid}"),
-            None => "no visible process".to_string(),
-        };
-        let mut f = finding(Severity::Warning, "close-wait", subject);
+        let mut f = finding(Severity::Warning, "close-wait", Subject::Process(pid));
         f.evidence.push(format!(
             "{count} connections in CLOSE_WAIT: their peers closed, the application has not"
         ));
@@ -171,7 +158,13 @@ fn destinations(report: &report::Report, findings: &mut Vec<Finding>) {
         } else {
             "ephemeral-exhaustion"
         };
-        let subject = format!("{} → {}:{}", d.local, d.remote, d.remote_port);
+        let subject = Subject::Destination {
+            local: d.local,
+            remote: Endpoint {
+                ip: d.remote,
+                port: d.remote_port,
+            },
+        };
         let mut f = finding(severity, kind, subject);
         f.evidence.push(format!(
             "{} of {} ephemeral ports in use towards it ({:.0} %), {} in TIME_WAIT",
@@ -196,7 +189,7 @@ fn syn_recv(inv: &Inventory, findings: &mut Vec<Finding>) {
         *by_port.entry(s.local.port).or_default() += 1;
     }
     for (port, count) in by_port.into_iter().filter(|(_, n)| *n >= SYN_RECV_PILE) {
-        let mut f = finding(Severity::Warning, "syn-flood", format!("port {port}"));
+        let mut f = finding(Severity::Warning, "syn-flood", Subject::Port(port));
         f.evidence.push(format!(
             "{count} half-open connections (SYN_RECV) on port {port}"
         ));

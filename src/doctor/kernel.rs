@@ -1,8 +1,9 @@
 //! Verdicts from the kernel's counters (this network namespace as a whole): memory pressure,
 //! orphans, SYN floods seen as syncookies, UDP receive-buffer drops.
 
-use super::{Evidence, Finding, Severity};
+use super::{Evidence, Finding, Severity, Subject};
 use crate::host::Counters;
+use crate::model::Proto;
 use crate::stats::growth;
 
 pub fn check(e: &Evidence<'_>) -> Vec<Finding> {
@@ -18,6 +19,7 @@ pub fn check(e: &Evidence<'_>) -> Vec<Finding> {
         let aborts = rose("TcpExt", "TCPAbortOnMemory");
         if aborts > 0 {
             findings.push(verdict(
+                Proto::Tcp,
                 Severity::Critical,
                 "memory-aborts",
                 format!("TcpExt.TCPAbortOnMemory rose by {aborts} in {secs:.1} s"),
@@ -28,6 +30,7 @@ pub fn check(e: &Evidence<'_>) -> Vec<Finding> {
         let cookies = rose("TcpExt", "SyncookiesSent") + rose("TcpExt", "TCPReqQFullDrop");
         if cookies > 0 {
             findings.push(verdict(
+                Proto::Tcp,
                 Severity::Warning,
                 "syn-flood",
                 format!(
@@ -41,6 +44,7 @@ pub fn check(e: &Evidence<'_>) -> Vec<Finding> {
         let udp = rose("Udp", "RcvbufErrors");
         if udp > 0 && !e.filtered {
             findings.push(verdict(
+                Proto::Udp,
                 Severity::Warning,
                 "udp-rcvbuf-errors",
                 format!("Udp.RcvbufErrors rose by {udp} in {secs:.1} s"),
@@ -52,11 +56,17 @@ pub fn check(e: &Evidence<'_>) -> Vec<Finding> {
     findings
 }
 
-fn verdict(severity: Severity, kind: &'static str, evidence: String, advice: &str) -> Finding {
+fn verdict(
+    proto: Proto,
+    severity: Severity,
+    kind: &'static str,
+    evidence: String,
+    advice: &str,
+) -> Finding {
     Finding {
         severity,
         kind,
-        subject: "tcp".to_string(),
+        subject: Subject::Protocol(proto),
         evidence: vec![evidence],
         advice: advice.to_string(),
         pids: Vec::new(),
@@ -82,6 +92,7 @@ fn memory(now: &Counters, findings: &mut Vec<Finding>) {
         Severity::Warning
     };
     findings.push(verdict(
+        Proto::Tcp,
         severity,
         "memory-pressure",
         format!("TCP buffers hold {pages} pages; tcp_mem pressure {pressure}, high {high}"),
@@ -107,6 +118,7 @@ fn orphans(now: &Counters, findings: &mut Vec<Finding>) {
         Severity::Warning
     };
     findings.push(verdict(
+        Proto::Tcp,
         severity,
         "orphans",
         format!("{orphans} orphaned sockets; tcp_max_orphans {max}"),

@@ -7,13 +7,14 @@ mod connections;
 mod kernel;
 mod traffic;
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
 use crate::host::{Counters, Host};
 use crate::inventory;
-use crate::model::{Inventory, PortSettings};
+use crate::model::{Endpoint, Inventory, PortSettings, Proto, Socket};
 use crate::ports::PortSet;
 use crate::query::Query;
 
@@ -40,14 +41,55 @@ pub struct Finding {
     pub severity: Severity,
     /// A stable name for scripts: `accept-queue-full`, `close-wait`, …
     pub kind: &'static str,
-    /// What it is about: an address, a connection, `udp` … (no untrusted text).
-    pub subject: String,
+    /// What it is about.
+    pub subject: Subject,
     /// Facts, each a short phrase with numbers (no untrusted text).
     pub evidence: Vec<String>,
     pub advice: String,
     /// The processes concerned: the holders, and (for a zero window on this host) the reader.
     pub pids: Vec<u32>,
     pub peer_pids: Vec<u32>,
+}
+
+/// What a finding is about (render/doctor.rs writes it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Subject {
+    /// A socket by its local address: a listener, a UDP socket.
+    Socket {
+        local: Endpoint,
+        iface: Option<String>,
+    },
+    /// A connection, local → remote.
+    Connection {
+        local: Endpoint,
+        remote: Endpoint,
+        iface: Option<String>,
+    },
+    /// The sockets a process holds; None: sockets no visible process holds.
+    Process(Option<u32>),
+    /// Connections from a local address to one remote address and port.
+    Destination { local: IpAddr, remote: Endpoint },
+    /// A local port.
+    Port(u16),
+    /// A protocol in the whole network namespace (the kernel's counters).
+    Protocol(Proto),
+}
+
+impl Subject {
+    pub fn socket(s: &Socket) -> Subject {
+        Subject::Socket {
+            local: s.local.clone(),
+            iface: s.iface.clone(),
+        }
+    }
+
+    pub fn connection(s: &Socket) -> Subject {
+        Subject::Connection {
+            local: s.local.clone(),
+            remote: s.remote.clone(),
+            iface: s.iface.clone(),
+        }
+    }
 }
 
 /// What to examine.

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::connections::{address, connection, finding};
-use super::{Finding, Severity};
+use super::connections::finding;
+use super::{Finding, Severity, Subject};
 use crate::model::{Inventory, Proto, Socket, TcpInfo, TcpState, TimerKind};
 
 /// A share of the busy time a limit must take to be a verdict, and the busy time that makes
@@ -36,7 +36,7 @@ pub(super) fn transfer(
     let retransmitting = t.retransmits > 0
         || timer.is_some_and(|t| t.kind == TimerKind::Retransmit && t.retransmits > 0);
     if retransmitting || t.lost > 0 {
-        let mut f = finding(Severity::Warning, "retransmits", connection(s));
+        let mut f = finding(Severity::Warning, "retransmits", Subject::connection(s));
         f.evidence.push(format!(
             "retransmitting now ({} attempts, RTO {:.0} ms, backoff {}); {} segments \
              retransmitted in all, {} believed lost",
@@ -59,7 +59,11 @@ pub(super) fn transfer(
     let rwnd = t.rwnd_limited_share().unwrap_or(0.0);
     let rwnd_now = grew(|t| t.rwnd_limited_us);
     if zero || (rwnd >= LIMITED_SHARE && busy >= LIMITED_BUSY && rwnd_now) {
-        let mut f = finding(Severity::Warning, "receiver-limited", connection(s));
+        let mut f = finding(
+            Severity::Warning,
+            "receiver-limited",
+            Subject::connection(s),
+        );
         if zero {
             f.evidence.push(format!(
                 "the peer's receive window is zero; {} bytes wait to be sent",
@@ -86,7 +90,7 @@ pub(super) fn transfer(
     }
     let sndbuf = t.sndbuf_limited_share().unwrap_or(0.0);
     if sndbuf >= LIMITED_SHARE && busy >= LIMITED_BUSY && grew(|t| t.sndbuf_limited_us) {
-        let mut f = finding(Severity::Info, "sndbuf-limited", connection(s));
+        let mut f = finding(Severity::Info, "sndbuf-limited", Subject::connection(s));
         f.evidence.push(format!(
             "limited by its own send buffer {:.0} % of {:.1} s busy",
             sndbuf * 100.0,
@@ -105,7 +109,11 @@ fn unanswered(s: &Socket, retransmits: u8, findings: &mut Vec<Finding>) {
     if retransmits == 0 {
         return;
     }
-    let mut f = finding(Severity::Warning, "connect-unanswered", connection(s));
+    let mut f = finding(
+        Severity::Warning,
+        "connect-unanswered",
+        Subject::connection(s),
+    );
     f.evidence.push(format!(
         "SYN sent {} times without an answer",
         u32::from(retransmits) + 1
@@ -149,7 +157,7 @@ pub(super) fn udp_drops(
     } else {
         Severity::Warning
     };
-    let mut f = finding(severity, "udp-drops", address(s));
+    let mut f = finding(severity, "udp-drops", Subject::socket(s));
     f.evidence.push(format!(
         "{drops} datagrams dropped since the socket was made"
     ));
