@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::stats::{Kind, Stat};
 
+use super::table::Narrow;
 use super::text::number;
 use super::{Rows, Tint};
 
@@ -18,6 +19,9 @@ pub struct StatRows<'a> {
 
 const HEADERS: [&str; 3] = ["Counter", "Value", "Meaning"];
 const WITH_RATES: [&str; 4] = ["Counter", "Value", "Per Second", "Meaning"];
+/// On a narrow terminal the meaning (the last column) is cut; `--json` and pipes keep it whole.
+const NARROWING: [Narrow; 1] = [Narrow::Shorten(HEADERS.len() - 1, 20)];
+const NARROWING_WITH_RATES: [Narrow; 1] = [Narrow::Shorten(WITH_RATES.len() - 1, 20)];
 
 impl Rows for StatRows<'_> {
     fn headers(&self) -> &[&'static str] {
@@ -26,6 +30,14 @@ impl Rows for StatRows<'_> {
 
     fn right_aligned(&self, column: usize) -> bool {
         column == 1 || (self.rates && column == 2)
+    }
+
+    fn narrowing(&self) -> &[Narrow] {
+        if self.rates {
+            &NARROWING_WITH_RATES
+        } else {
+            &NARROWING
+        }
     }
 
     fn len(&self) -> usize {
@@ -115,4 +127,51 @@ pub fn json(out: &mut dyn Write, stats: &[Stat], interval_s: Option<f64>) -> io:
             .collect(),
     };
     super::json::value(out, &report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{Style, rows};
+    use crate::stats::KNOWN;
+
+    /// On an 80-column terminal the meanings are cut to the width, and the numbers stay in
+    /// their column (a long counter name pushed its row's numbers out of line).
+    #[test]
+    fn a_terminal_gets_the_meanings_cut_to_its_width() {
+        let stats: Vec<Stat> = KNOWN
+            .iter()
+            .map(|known| Stat {
+                known,
+                value: 7,
+                per_second: Some(0.5),
+                limit: None,
+            })
+            .collect();
+        for rates in [false, true] {
+            let style = Style {
+                color: false,
+                terminal: true,
+                width: 80,
+                header: true,
+            };
+            let mut out = Vec::new();
+            rows(
+                &mut out,
+                &StatRows {
+                    stats: &stats,
+                    rates,
+                },
+                &style,
+            )
+            .unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let body: Vec<&str> = text.lines().skip(2).collect();
+            assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+            let value_end = |line: &str| line.find(" 7 ").map(|at| at + 2);
+            let first = value_end(body[0]);
+            assert!(first.is_some(), "{text}");
+            assert!(body.iter().all(|l| value_end(l) == first), "{text}");
+        }
+    }
 }
