@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::connections::finding;
 use super::{Finding, Severity, Subject};
-use crate::model::{Inventory, Proto, Socket, TcpInfo, TcpState, TimerKind};
+use crate::model::{Endpoint, Inventory, Proto, Socket, TcpInfo, TcpState, TimerKind};
 
 /// A share of the busy time a limit must take to be a verdict, and the busy time that makes
 /// the share meaningful.
@@ -130,10 +130,13 @@ fn tcp_of(s: &Socket) -> Option<&TcpInfo> {
 }
 
 /// The other end of a connection when it is on this host (loopback, or a local address).
+/// An IPv6 socket's end shows an IPv4 peer as `::ffff:a.b.c.d`, the peer itself as a.b.c.d.
 fn peer<'a>(s: &Socket, inv: &'a Inventory) -> Option<&'a Socket> {
+    let same =
+        |a: &Endpoint, b: &Endpoint| a.port == b.port && a.ip.to_canonical() == b.ip.to_canonical();
     inv.sockets
         .iter()
-        .find(|p| p.proto == s.proto && p.local == s.remote && p.remote == s.local)
+        .find(|p| p.proto == s.proto && same(&p.local, &s.remote) && same(&p.remote, &s.local))
 }
 
 /// A UDP socket that dropped datagrams: its receive buffer filled up.

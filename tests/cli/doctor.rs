@@ -206,6 +206,41 @@ fn doctor_names_the_reader_behind_a_zero_window() {
     });
 }
 
+/// The reader behind a zero window is found when the sender is an IPv4 client of a
+/// dual-stack listener (the server's end shows the client as `::ffff:127.0.0.1`).
+#[test]
+fn doctor_names_the_reader_across_the_ipv4_mapped_form() {
+    let Some(ns) = Netns::new("doctor_names_the_reader_across_the_ipv4_mapped_form") else {
+        return;
+    };
+    let (_l, client, _server) = ns.inside(|| {
+        let l = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None).unwrap();
+        l.set_only_v6(false).unwrap();
+        let any: SocketAddr = "[::]:9300".parse().unwrap();
+        l.bind(&any.into()).unwrap();
+        l.listen(1).unwrap();
+        let client = TcpStream::connect("127.0.0.1:9300").unwrap();
+        let (server, _) = l.accept().unwrap();
+        (l, client, server)
+    });
+    client.set_nonblocking(true).unwrap();
+    let chunk = vec![1u8; 65536];
+    let mut writer = &client;
+    while writer.write(&chunk).is_ok() {}
+    let sender = client.local_addr().unwrap().to_string();
+    eventually("the reader named", || {
+        let (report, _) = doctor(ns.portscope(&["doctor", "9300", "--json", "--interval", "0.1"]));
+        let limited = findings(&report, "receiver-limited");
+        let named = limited.iter().any(|f| {
+            f["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with(&sender))
+                && pids(f, "peer_processes").contains(&u64::from(std::process::id()))
+        });
+        seen(named, &report)
+    });
+}
+
 /// A receiver that stalled, then read everything: the sender's tcp_info still counts the time
 /// the window held it back, but nothing holds it back now, and doctor says nothing is wrong.
 #[test]
