@@ -1,14 +1,13 @@
 //! `portscope doctor`: each verdict made for real in a private namespace (or on loopback with
 //! a port filter), then checked in the JSON and the exit status.
 
-use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 
 use serde_json::Value;
 
 use crate::forked;
-use crate::info::{flood, lossy_connection, small_udp_receiver};
+use crate::info::{flood, lossy_connection, small_udp_receiver, stall};
 use crate::support::*;
 
 /// doctor's JSON and exit status.
@@ -186,10 +185,7 @@ fn doctor_counts_close_wait_for_every_holder() {
 fn doctor_names_the_reader_behind_a_zero_window() {
     let (l, port) = listener();
     let (client, _server) = pair(&l);
-    client.set_nonblocking(true).unwrap();
-    let chunk = vec![1u8; 65536];
-    let mut writer = &client;
-    while writer.write(&chunk).is_ok() {}
+    stall(&client);
     let port = port.to_string();
     let sender = client.local_addr().unwrap().to_string();
     eventually("a zero window found", || {
@@ -223,10 +219,7 @@ fn doctor_names_the_reader_across_the_ipv4_mapped_form() {
         let (server, _) = l.accept().unwrap();
         (l, client, server)
     });
-    client.set_nonblocking(true).unwrap();
-    let chunk = vec![1u8; 65536];
-    let mut writer = &client;
-    while writer.write(&chunk).is_ok() {}
+    stall(&client);
     let sender = client.local_addr().unwrap().to_string();
     eventually("the reader named", || {
         let (report, _) = doctor(ns.portscope(&["doctor", "9300", "--json", "--interval", "0.1"]));
@@ -247,13 +240,7 @@ fn doctor_names_the_reader_across_the_ipv4_mapped_form() {
 fn doctor_lets_a_stall_that_ended_go() {
     let (l, port) = listener();
     let (client, server) = pair(&l);
-    client.set_nonblocking(true).unwrap();
-    let chunk = vec![1u8; 65536];
-    let mut writer = &client;
-    let mut sent = 0;
-    while let Ok(n) = writer.write(&chunk) {
-        sent += n;
-    }
+    let sent = stall(&client);
     let port = port.to_string();
     let sender = client.local_addr().unwrap().to_string();
     let ours = |report: &Value| {

@@ -125,17 +125,7 @@ fn who_info_shows_the_line_under_each_socket() {
 fn a_receiver_that_stops_reading_limits_the_sender() {
     let (l, _) = listener();
     let (client, _server) = pair(&l);
-    client.set_nonblocking(true).unwrap();
-    let chunk = vec![1u8; 65536];
-    let mut writer = &client;
-    // Fill the receiver's buffer and then our own: the peer's window closes.
-    loop {
-        match writer.write(&chunk) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(e) => panic!("{e}"),
-        }
-    }
+    stall(&client);
     let sport = client.local_addr().unwrap().port().to_string();
     let dport = client.peer_addr().unwrap().port().to_string();
     eventually("a zero window seen by the sender", || {
@@ -161,6 +151,22 @@ fn a_receiver_that_stops_reading_limits_the_sender() {
 /// A UDP receiver with a 4 KiB buffer on loopback, sent 100 datagrams of 1,000 bytes that
 /// nobody reads: most are dropped. Made in the caller's network namespace; the receiver and
 /// its address.
+/// Writes to `client` until its peer's receive buffer and then its own send buffer are full
+/// (the peer never reads, so its window closes); the bytes written.
+pub fn stall(client: &TcpStream) -> usize {
+    client.set_nonblocking(true).unwrap();
+    let chunk = vec![1u8; 65536];
+    let mut writer = client;
+    let mut sent = 0;
+    loop {
+        match writer.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return sent,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 pub fn flooded_udp() -> (socket2::Socket, std::net::SocketAddr) {
     let (receiver, addr) = small_udp_receiver();
     flood(addr);
