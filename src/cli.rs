@@ -205,7 +205,7 @@ pub struct LsArgs {
     #[command(flatten)]
     pub owners: OwnerArgs,
     /// Only the pids of the owning processes, one per line (lsof -t): `| xargs kill`
-    #[arg(long, conflicts_with_all = ["json", "summary", "no_owners"])]
+    #[arg(long, conflicts_with_all = ["json", "summary", "no_owners", "info"])]
     pub pids: bool,
     /// Numeric addresses and ports: always so (ss/netstat habit, accepted and ignored)
     #[arg(short = 'n', long, help_heading = "Compatibility")]
