@@ -256,7 +256,7 @@ pub struct WhoArgs {
     #[command(flatten)]
     pub owners: OwnerArgs,
     /// Only the pids of the holders, one per line (lsof -t): `| xargs kill`
-    #[arg(long, conflicts_with = "json")]
+    #[arg(long, conflicts_with_all = ["json", "info"])]
     pub pids: bool,
 }
 

@@ -35,6 +35,7 @@ fn bad_arguments() {
     one_line_error(&["frobnicate"], "unrecognized subcommand");
     one_line_error(&["ls", "--no-owners", "--pid", "1"], "cannot be used with");
     one_line_error(&["ls", "-i", "--pids"], "cannot be used with");
+    one_line_error(&["who", "-i", "--pids", "80"], "cannot be used with");
     // Examining a process that is not there finds nothing wrong with it: a mistake to say so.
     let mut gone = std::process::Command::new("true").spawn().unwrap();
     gone.wait().unwrap();
