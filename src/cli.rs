@@ -363,8 +363,8 @@ pub struct TcpConnectArgs {
     /// IP_LOCAL_PORT_RANGE: pick the ephemeral port from LO-HI (Linux 6.3 and later)
     #[arg(long, value_name = "LO-HI")]
     pub port_range: Option<String>,
-    /// Give up connecting after this long (500ms, 5s; a bare number is seconds)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::parse)]
+    /// Give up connecting after this long, 1ms at least (500ms, 5s; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::answer)]
     pub timeout: Duration,
     /// Close with SO_LINGER 0: the kernel sends RST and keeps no TIME_WAIT
     #[arg(long)]
@@ -453,8 +453,9 @@ pub struct ProbeArgs {
     /// Probe UDP instead of TCP
     #[arg(long)]
     pub udp: bool,
-    /// How long to wait for an answer, per probe (300ms, 2s; a bare number is seconds)
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::parse)]
+    /// How long to wait for an answer, per probe, 1ms at least (300ms, 2s; a bare number is
+    /// seconds)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::answer)]
     pub timeout: Duration,
     /// Probes in flight at once [default: from the open-files limit]
     #[arg(long, value_name = "N")]
