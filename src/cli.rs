@@ -414,7 +414,7 @@ pub struct UdpSendArgs {
     pub target: String,
     /// The port when HOST came alone (nc's order), then what to send (any bytes); without
     /// TEXT, each line of stdin is one datagram
-    #[arg(value_name = "[PORT] [TEXT]", num_args = 0..=2)]
+    #[arg(value_name = "[PORT] [TEXT]", num_args = 0..)]
     pub rest: Vec<std::ffi::OsString>,
     /// After each datagram, wait this long for a reply or an ICMP error (200ms, 1s; a bare
     /// number is seconds)

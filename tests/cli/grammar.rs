@@ -102,6 +102,11 @@ fn targets_as_host_port_brackets_or_nc_s_two_arguments() {
             vec!["udp", "send", "127.0.0.1:9", "a", "b"],
             "after the text",
         ),
+        // nc's order says the same (clap refused it with its own wording before).
+        (
+            vec!["udp", "send", "127.0.0.1", "9", "a", "b"],
+            "'b' after the text",
+        ),
     ] {
         let (status, _, err) = code(portscope(&args));
         assert_eq!(status, Some(2), "{args:?}: {err}");
