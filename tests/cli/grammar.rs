@@ -102,6 +102,14 @@ fn targets_as_host_port_brackets_or_nc_s_two_arguments() {
             vec!["udp", "send", "127.0.0.1:9", "a", "b"],
             "after the text",
         ),
+        (
+            vec!["tcp", "connect", "127.0.0.1", "80,443"],
+            "'80,443': one port here, not a list",
+        ),
+        (
+            vec!["tcp", "listen", "127.0.0.1:8000-8100"],
+            "'8000-8100': one port here",
+        ),
         // nc's order says the same (clap refused it with its own wording before).
         (
             vec!["udp", "send", "127.0.0.1", "9", "a", "b"],
