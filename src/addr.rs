@@ -98,9 +98,10 @@ impl<'a> Target<'a> {
                 host: unbracket(first),
                 port,
             },
+            // A malformed first argument ('[::1') is told as such, not as a second port.
             Some(_) => bail!(
                 "'{}' already has a port: give HOST:PORT or HOST PORT, not both",
-                escaped(first)
+                escaped(split(first).map(|_| first)?)
             ),
             None if is_host_alone(first) => bail!(
                 "'{}': give a port too: HOST:PORT, [IPV6]:PORT or HOST PORT",
@@ -122,7 +123,7 @@ pub fn local(first: &str, second: Option<&str>, families: Families) -> Result<So
         Some(port) if is_host_alone(first) => (Some(unbracket(first.trim())), port),
         Some(_) => bail!(
             "'{}' already has a port: give ADDR:PORT or ADDR PORT, not both",
-            escaped(first)
+            escaped(split(first.trim()).map(|_| first)?)
         ),
         None => split(first.trim())?,
     };
@@ -296,6 +297,20 @@ pub fn port_range(text: &str) -> Result<(u16, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unclosed_bracket_is_named_before_a_second_port() {
+        let remote = Target::parse("[::1", Some("8080")).unwrap_err().to_string();
+        assert!(remote.contains("[ADDR]:PORT"), "{remote}");
+        let here = local("[::1", Some("8080"), Families::Any)
+            .unwrap_err()
+            .to_string();
+        assert!(here.contains("[ADDR]:PORT"), "{here}");
+        let both = Target::parse("localhost:80", Some("81"))
+            .unwrap_err()
+            .to_string();
+        assert!(both.contains("already has a port"), "{both}");
+    }
 
     #[test]
     fn an_endpoint_takes_one_port_and_says_so() {
