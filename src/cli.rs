@@ -206,7 +206,8 @@ pub struct LsArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WhoArgs {
-    /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100
+    /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100; lsof's
+    /// :8080 and fuser's 8080/tcp (TCP only) work too
     pub port: String,
     /// TCP only
     #[arg(short = 't', long)]

@@ -14,8 +14,13 @@ use crate::render::sockets::{self, Order};
 use crate::render::{Style, json, pids, who};
 
 pub fn run(host: &dyn Host, args: &WhoArgs, style: Style) -> Result<Exit> {
-    let ports = filters::ports(&args.port, "PORT")?;
-    let protos = filters::pick(args.tcp, args.udp, [Proto::Tcp, Proto::Udp]);
+    let (port, named) = habit(&args.port);
+    let ports = filters::ports(port, "PORT")?;
+    let protos = filters::pick(
+        args.tcp || named == Some(Proto::Tcp),
+        args.udp || named == Some(Proto::Udp),
+        [Proto::Tcp, Proto::Udp],
+    );
     let mut query = Query::ports(ports.clone()).protos(&protos);
     if !args.all_owners {
         query.owners = crate::query::OwnerLookup::Scan { stop_early: true };
@@ -40,4 +45,16 @@ pub fn run(host: &dyn Host, args: &WhoArgs, style: Style) -> Result<Exit> {
     out.flush()?;
     output::report_gaps(&inv);
     Ok(Exit::found(found))
+}
+
+/// lsof's `:8080` and fuser's `8080/tcp`, typed from habit: the port, and the protocol a
+/// `/tcp` or `/udp` suffix names.
+fn habit(text: &str) -> (&str, Option<Proto>) {
+    let text = text.trim();
+    let text = text.strip_prefix(':').unwrap_or(text);
+    match text.rsplit_once('/') {
+        Some((port, "tcp")) => (port, Some(Proto::Tcp)),
+        Some((port, "udp")) => (port, Some(Proto::Udp)),
+        _ => (text, None),
+    }
 }
