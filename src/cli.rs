@@ -222,8 +222,9 @@ pub struct OwnerArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WhoArgs {
-    /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100; or a
-    /// Unix socket: a path with a slash in it, or @name in the abstract namespace
+    /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100 (lsof's
+    /// :8080 and fuser's 8080/tcp work too); or a Unix socket: a path with a slash in it, or
+    /// @name in the abstract namespace
     #[arg(value_name = "PORT|SOCKET")]
     pub port: std::ffi::OsString,
     /// The argument names a Unix socket (for a relative path without a slash)
@@ -383,8 +384,8 @@ pub struct TcpConnectArgs {
     /// IP_LOCAL_PORT_RANGE: pick the ephemeral port from LO-HI (Linux 6.3 and later)
     #[arg(long, value_name = "LO-HI")]
     pub port_range: Option<String>,
-    /// Give up connecting after this long (500ms, 5s; a bare number is seconds)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::parse)]
+    /// Give up connecting after this long, 1ms at least (500ms, 5s; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::answer)]
     pub timeout: Duration,
     /// Close with SO_LINGER 0: the kernel sends RST and keeps no TIME_WAIT
     #[arg(long)]
@@ -434,7 +435,7 @@ pub struct UdpSendArgs {
     pub target: String,
     /// The port when HOST came alone (nc's order), then what to send (any bytes); without
     /// TEXT, each line of stdin is one datagram
-    #[arg(value_name = "[PORT] [TEXT]", num_args = 0..=2)]
+    #[arg(value_name = "[PORT] [TEXT]", num_args = 0..)]
     pub rest: Vec<std::ffi::OsString>,
     /// After each datagram, wait this long for a reply or an ICMP error (200ms, 1s; a bare
     /// number is seconds)
@@ -473,8 +474,9 @@ pub struct ProbeArgs {
     /// Probe UDP instead of TCP
     #[arg(long)]
     pub udp: bool,
-    /// How long to wait for an answer, per probe (300ms, 2s; a bare number is seconds)
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::parse)]
+    /// How long to wait for an answer, per probe, 1ms at least (300ms, 2s; a bare number is
+    /// seconds)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::answer)]
     pub timeout: Duration,
     /// Probes in flight at once [default: from the open-files limit]
     #[arg(long, value_name = "N")]
