@@ -226,6 +226,9 @@ pub struct Socket {
     /// The interface the socket is bound to (scope of a link-local address), if any.
     pub iface: Option<String>,
     pub timer: Option<Timer>,
+    /// The kernel's cookie for the socket (sock_diag), 0 when unknown: with the 4-tuple, it
+    /// names this socket and not a later one with the same addresses.
+    pub cookie: u64,
     /// Pids of the processes that hold a file descriptor for this socket.
     pub pids: Vec<u32>,
 }
@@ -275,6 +278,7 @@ impl Socket {
             v6only: None,
             iface: None,
             timer: None,
+            cookie: 0,
             pids: Vec::new(),
         }
     }
@@ -357,6 +361,21 @@ impl Inventory {
 
     pub fn user_name(&self, uid: u32) -> Option<&str> {
         self.users.get(&uid).map(String::as_str)
+    }
+
+    /// Adds another collection's sockets, processes, users and notes to this one.
+    pub fn absorb(&mut self, other: Inventory) {
+        self.sockets.extend(other.sockets);
+        self.unix.extend(other.unix);
+        self.processes.extend(other.processes);
+        self.users.extend(other.users);
+        self.owners_looked_up |= other.owners_looked_up;
+        self.unreadable_processes = self.unreadable_processes.max(other.unreadable_processes);
+        for note in other.notes {
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
     }
 }
 

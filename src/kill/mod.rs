@@ -1,0 +1,139 @@
+//! `portscope kill`: free a port by signalling every process holding it, or close single
+//! connections (`destroy`). `plan` builds the one target list that a dry run shows and a real
+//! run signals; `run::execute` signals through pidfds and waits for the port to be free.
+
+pub mod destroy;
+pub mod run;
+pub mod signal;
+
+use std::collections::{BTreeMap, HashSet};
+
+use anyhow::Result;
+
+use crate::host::{Host, Scope, Vitals};
+use crate::inventory;
+use crate::model::{Inventory, Process};
+use crate::query::{OwnerLookup, Query};
+
+/// Every holder of the sockets on the asked ports, and what stands in the way.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The sockets on the ports, with every holder (`who`'s lookup).
+    pub inventory: Inventory,
+    /// One per holding process, by pid.
+    pub targets: Vec<Target>,
+}
+
+/// A process holding at least one of the sockets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub pid: u32,
+    /// Name, user and command line; None when it exited before it could be described.
+    pub process: Option<Process>,
+    /// Its start time (its identity with the pid) and kind; None when it is gone already.
+    pub vitals: Option<Vitals>,
+    /// Why it must not be signalled, if it must not.
+    pub refusal: Option<Refusal>,
+    /// Indexes of the sockets it holds in the plan's inventory.
+    pub sockets: Vec<usize>,
+}
+
+/// Processes `kill` never signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// pid 1: the init system (a socket-activated service's listener is held by it).
+    Init,
+    /// portscope itself.
+    Itself,
+    /// The shell (or terminal, or session) that started portscope.
+    Ancestor,
+    KernelThread,
+}
+
+impl Plan {
+    /// Sockets on the ports whose holder cannot be seen (another user's process).
+    pub fn hidden(&self) -> usize {
+        self.inventory.hidden_owner_count()
+    }
+
+    /// Nothing holds the ports: no process, none hidden.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty() && self.hidden() == 0
+    }
+}
+
+/// The target list: every socket on each local port of `ports` that `query` (protocols,
+/// families, states) admits, with every holder, each holder checked once. The dry run and the
+/// real run both call this, so they list the same processes.
+pub fn plan(host: &dyn Host, query: &Query, ports: &[u16]) -> Result<Plan> {
+    let mut inv = Inventory::default();
+    for port in ports {
+        let on_port = Query {
+            local_port: Some(*port),
+            owners: OwnerLookup::Complete,
+            ..query.clone()
+        };
+        inv.absorb(inventory::collect(host, &on_port)?);
+    }
+    let mut holders: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, s) in inv.sockets.iter().enumerate() {
+        for pid in &s.pids {
+            holders.entry(*pid).or_default().push(i);
+        }
+    }
+    let me = std::process::id();
+    let ancestors = ancestors(host, me);
+    let targets = holders
+        .into_iter()
+        .map(|(pid, sockets)| {
+            let inodes: Vec<u32> = sockets.iter().map(|i| inv.sockets[*i].inode).collect();
+            // Read after the scan: confirmed by the process still holding the sockets, the
+            // start time is the holder's, not that of a process given its pid since.
+            let vitals = host
+                .vitals(pid)
+                .filter(|_| !host.owners(&inodes, Scope::Pid(pid)).by_inode.is_empty());
+            let refusal = refusal(pid, vitals, me, &ancestors);
+            Target {
+                pid,
+                process: inv.processes.get(&pid).cloned(),
+                vitals,
+                refusal,
+                sockets,
+            }
+        })
+        .collect();
+    Ok(Plan {
+        inventory: inv,
+        targets,
+    })
+}
+
+/// portscope's parent, its parent, and so on up to pid 1.
+fn ancestors(host: &dyn Host, me: u32) -> HashSet<u32> {
+    let mut found = HashSet::new();
+    let mut pid = me;
+    while let Some(v) = host.vitals(pid) {
+        if v.parent <= 1 || !found.insert(v.parent) {
+            break;
+        }
+        pid = v.parent;
+    }
+    found
+}
+
+fn refusal(pid: u32, vitals: Option<Vitals>, me: u32, ancestors: &HashSet<u32>) -> Option<Refusal> {
+    if pid == 1 {
+        Some(Refusal::Init)
+    } else if pid == me {
+        Some(Refusal::Itself)
+    } else if ancestors.contains(&pid) {
+        Some(Refusal::Ancestor)
+    } else if vitals.is_some_and(|v| v.kernel_thread) {
+        Some(Refusal::KernelThread)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests;
