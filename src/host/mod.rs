@@ -9,11 +9,11 @@ pub mod fake;
 mod linux;
 #[cfg(target_os = "linux")]
 mod netlink;
+#[cfg(target_os = "linux")]
+mod pidfd;
 #[cfg(not(target_os = "linux"))]
 mod portable;
 mod process;
-#[cfg(target_os = "linux")]
-mod pidfd;
 #[cfg(target_os = "linux")]
 mod procfs;
 #[cfg(target_os = "linux")]

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::io;
 
-use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NlasIterator, Parseable};
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NlasIterator, Parseable,
+};
 use netlink_packet_sock_diag::constants::{
     AF_INET, AF_INET6, AF_UNSPEC, INET_DIAG_SKV6ONLY, IPPROTO_TCP, IPPROTO_UDP, SOCK_DIAG_BY_FAMILY,
 };

@@ -104,6 +104,9 @@ mod tests {
         let pinned = pin(me, v.started).unwrap().expect("pinned");
         pinned.signal(0).unwrap();
         assert!(!pinned.wait_exit(Duration::ZERO));
-        assert!(pin(me, v.started + 1).unwrap().is_none(), "another start time");
+        assert!(
+            pin(me, v.started + 1).unwrap().is_none(),
+            "another start time"
+        );
     }
 }

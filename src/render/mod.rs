@@ -13,6 +13,7 @@ pub mod who;
 unix_only! {
     pub mod bench;
     pub mod events;
+    pub mod kill;
     pub mod lifecycle;
     pub mod metrics;
     pub mod probe;

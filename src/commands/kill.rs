@@ -1,0 +1,222 @@
+//! `portscope kill PORT…`: signal every holder of the ports and wait until they are free;
+//! `portscope kill --destroy`: close single connections.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+use super::{filters, output};
+use crate::Exit;
+use crate::addr::{self, Families};
+use crate::cli::KillArgs;
+use crate::host::Host;
+use crate::kill::run::{self, Options, Report};
+use crate::kill::signal::Signal;
+use crate::kill::{self, destroy};
+use crate::model::Proto;
+use crate::ports::parse_ports;
+use crate::render;
+
+pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
+    if args.destroy {
+        return run_destroy(host, args);
+    }
+    let f = &args.filter;
+    if f.unix || f.port.is_some() || f.sport.is_some() || f.dport.is_some() {
+        bail!("-x, --port, --sport and --dport select connections for --destroy; kill PORT frees a port");
+    }
+    if f.pid.is_some() || f.process.is_some() || f.user.is_some() {
+        bail!("kill PORT signals every holder of the port; --pid, --process and --user select connections for --destroy");
+    }
+    if args.targets.is_empty() {
+        bail!("which port? portscope kill PORT (see --help)");
+    }
+    let mut ports = BTreeSet::new();
+    for text in &args.targets {
+        ports.extend(parse_ports(text)?);
+    }
+    let ports: Vec<u16> = ports.into_iter().collect();
+    let signal = Signal::parse(&args.signal)?;
+    let query = filters::query(host, f, true, false)?;
+    let plan = kill::plan(host, &query, &ports)?;
+    // The ports as held: each port with the protocols that had sockets on it.
+    let free: Vec<(u16, Proto)> = plan
+        .inventory
+        .sockets
+        .iter()
+        .map(|s| (s.local.port, s.proto))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let named = names(&free);
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let mut out = output::stdout();
+    output::report_gaps(&plan.inventory);
+    if plan.is_empty() {
+        if args.json {
+            render::kill::json(&mut out, &plan, signal, named.clone(), None)?;
+        } else {
+            let asked: Vec<String> = match query.protos.as_slice() {
+                [only] => names(&ports.iter().map(|p| (*p, *only)).collect::<Vec<_>>()),
+                _ => ports.iter().map(u16::to_string).collect(),
+            };
+            writeln!(out, "nothing holds port {}", asked.join(", "))?;
+        }
+        out.flush()?;
+        return Ok(Exit::NoMatch);
+    }
+    if !args.json {
+        render::kill::targets(&mut out, &plan, signal)?;
+        out.flush()?;
+    }
+    let blocked = plan.hidden() > 0 || plan.targets.iter().any(|t| t.refusal.is_some());
+    if args.dry_run {
+        if args.json {
+            render::kill::json(&mut out, &plan, signal, named, None)?;
+            out.flush()?;
+        } else {
+            output::diagnostic("dry run: nothing signalled");
+        }
+        return Ok(Exit::Success);
+    }
+    let count = plan.targets.len();
+    if !blocked && !args.yes && !confirm(&format!("send {} to these {count} process(es)?", signal.name))? {
+        return Ok(Exit::NoMatch);
+    }
+    crate::interrupt::install();
+    let options = Options {
+        signal,
+        timeout,
+        escalate: args.escalate,
+        ports: free,
+    };
+    let mut shown = Shown { said: false };
+    let finish = run::execute(host, &plan, &options, &mut shown)?;
+    if args.json {
+        render::kill::json(&mut out, &plan, signal, named, Some((&finish, timeout)))?;
+    } else {
+        render::kill::outcomes(&mut out, &plan, &finish, &named.join(", "), timeout)?;
+    }
+    out.flush()?;
+    Ok(if finish.interrupted {
+        Exit::Interrupted
+    } else if finish.free {
+        Exit::Success
+    } else {
+        Exit::Error
+    })
+}
+
+/// `3000/tcp`, as the ports are checked.
+fn names(ports: &[(u16, Proto)]) -> Vec<String> {
+    ports
+        .iter()
+        .map(|(port, proto)| format!("{port}/{}", proto.name()))
+        .collect()
+}
+
+/// Asks once on the terminal; refuses to act unasked when there is none to ask on.
+fn confirm(question: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() || !output::stderr_is_terminal() {
+        bail!(
+            "not acting without confirmation: stdin is not a terminal; add --yes to go ahead \
+             with the list above, or --dry-run to only list"
+        );
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "portscope: {question} [y/N] ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    let yes = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes");
+    if !yes {
+        output::diagnostic("nothing done");
+    }
+    Ok(yes)
+}
+
+/// Says once on stderr what is being waited for.
+struct Shown {
+    said: bool,
+}
+
+impl Report for Shown {
+    fn notes(&mut self, notes: &[String]) {
+        output::notes(notes);
+    }
+
+    fn waiting(&mut self, what: &str, _elapsed: Duration) {
+        if !self.said {
+            output::diagnostic(&format!("waiting for {what}"));
+            self.said = true;
+        }
+    }
+}
+
+/// `kill --destroy [LOCAL REMOTE] [filters]`: the connections, then each reset.
+fn run_destroy(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
+    let f = &args.filter;
+    if f.unix {
+        bail!("--destroy closes TCP and UDP sockets; a Unix socket has no sock_diag destroy");
+    }
+    let exact = match args.targets.as_slice() {
+        [] => None,
+        [local, remote] => Some((
+            addr::local(local, Families::Any)?,
+            addr::local(remote, Families::Any)?,
+        )),
+        _ => bail!("--destroy takes one connection as LOCAL REMOTE (127.0.0.1:8080 127.0.0.1:40312), or filters"),
+    };
+    let query = filters::query(host, f, true, false)?;
+    let narrowed = !query.is_broad()
+        || f.pid.is_some()
+        || f.process.is_some()
+        || f.user.is_some()
+        || !f.state.is_empty()
+        || f.listening;
+    if exact.is_none() && !narrowed {
+        bail!("which connections? name one (LOCAL REMOTE) or filter: --dport 443 --state established");
+    }
+    let inv = destroy::select(host, &query, exact)?;
+    let mut out = output::stdout();
+    output::report_gaps(&inv);
+    if inv.sockets.is_empty() {
+        if args.json {
+            render::kill::closed_json(&mut out, &inv, None)?;
+        } else {
+            writeln!(out, "no connection matches")?;
+        }
+        out.flush()?;
+        return Ok(Exit::NoMatch);
+    }
+    if !args.json {
+        render::kill::connections(&mut out, &inv)?;
+        out.flush()?;
+    }
+    if args.dry_run {
+        if args.json {
+            render::kill::closed_json(&mut out, &inv, None)?;
+            out.flush()?;
+        } else {
+            output::diagnostic("dry run: nothing reset");
+        }
+        return Ok(Exit::Success);
+    }
+    let n = inv.sockets.len();
+    if !args.yes && !confirm(&format!("reset these {n} connection(s)?"))? {
+        return Ok(Exit::NoMatch);
+    }
+    let results = destroy::destroy(host, &inv.sockets);
+    if args.json {
+        render::kill::closed_json(&mut out, &inv, Some(&results))?;
+    } else {
+        render::kill::closed(&mut out, &inv, &results)?;
+    }
+    out.flush()?;
+    let all = results
+        .iter()
+        .all(|r| matches!(r, destroy::Closed::Reset | destroy::Closed::Gone));
+    Ok(if all { Exit::Success } else { Exit::Error })
+}

@@ -1,0 +1,366 @@
+//! `kill`: the target list (the same for a dry run and a real one), the outcome per process,
+//! the connections `--destroy` closes, and both as JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::json::JsonSocket;
+use super::who::where_line;
+use crate::kill::destroy::Closed;
+use crate::kill::run::{Finish, Outcome};
+use crate::kill::signal::Signal;
+use crate::kill::{Plan, Refusal, Target};
+use crate::model::Inventory;
+
+/// One line per holder: `SIGTERM → nginx (pid 812, user root): nginx: master process —
+/// 8080/tcp LISTEN`, a refused one marked as such, and a line for holders out of sight.
+pub fn targets(out: &mut dyn Write, plan: &Plan, signal: Signal) -> io::Result<()> {
+    let mut line = String::new();
+    for t in &plan.targets {
+        line.clear();
+        match t.refusal {
+            Some(_) => line.push_str("refused → "),
+            None => {
+                let _ = write!(line, "{} → ", signal.name);
+            }
+        }
+        process(t, &mut line);
+        line.push_str(" — ");
+        sockets(t, &plan.inventory, &mut line);
+        if let Some(refusal) = t.refusal {
+            let _ = write!(line, " ({})", refused(refusal));
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    let hidden = plan.hidden();
+    if hidden > 0 {
+        writeln!(
+            out,
+            "hidden → {hidden} socket(s) held by processes out of sight ({})",
+            hidden_why(&plan.inventory)
+        )?;
+    }
+    Ok(())
+}
+
+/// `nginx (pid 812, user root): nginx: master process`, or the bare pid of one that exited.
+fn process(t: &Target, line: &mut String) {
+    match &t.process {
+        Some(p) => crate::text::process(p, true, line),
+        None => {
+            let _ = write!(line, "pid {}", t.pid);
+        }
+    }
+}
+
+/// What a target holds, grouped: `8080/tcp LISTEN, 8080/tcp ESTABLISHED ×12`.
+fn sockets(t: &Target, inv: &Inventory, line: &mut String) {
+    let mut groups: BTreeMap<(u16, &str, &str), usize> = BTreeMap::new();
+    for s in t.sockets.iter().filter_map(|i| inv.sockets.get(*i)) {
+        *groups
+            .entry((s.local.port, s.proto.name(), s.state.name()))
+            .or_default() += 1;
+    }
+    for (i, ((port, proto, state), n)) in groups.into_iter().enumerate() {
+        if i > 0 {
+            line.push_str(", ");
+        }
+        let _ = write!(line, "{port}/{proto} {state}");
+        if n > 1 {
+            let _ = write!(line, " ×{n}");
+        }
+    }
+}
+
+fn refused(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::Init => {
+            "pid 1, the init system: if it holds the port for a socket-activated service, \
+             stop the unit (systemctl stop NAME.socket)"
+        }
+        Refusal::Itself => "portscope itself",
+        Refusal::Ancestor => "the shell or session that started portscope",
+        Refusal::KernelThread => "a kernel thread",
+    }
+}
+
+fn hidden_why(inv: &Inventory) -> &'static str {
+    if inv.unreadable_processes > 0 {
+        "another user's processes: run as root (sudo portscope kill …) to see and signal them"
+    } else {
+        "in another PID namespace, or a descriptor in flight: not signalled"
+    }
+}
+
+/// One line per target saying what became of it, then whether the ports are free.
+pub fn outcomes(
+    out: &mut dyn Write,
+    plan: &Plan,
+    finish: &Finish,
+    ports: &str,
+    timeout: Duration,
+) -> io::Result<()> {
+    let mut line = String::new();
+    for (t, outcome) in plan.targets.iter().zip(&finish.outcomes) {
+        line.clear();
+        process_short(t, &mut line);
+        line.push_str(": ");
+        line.push_str(&outcome_text(outcome, timeout));
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    if finish.blocked {
+        writeln!(out, "nothing signalled: port {ports} would stay held")
+    } else if finish.free {
+        writeln!(out, "port {ports} free")
+    } else {
+        writeln!(
+            out,
+            "port {ports} still held after {:.1} s",
+            timeout.as_secs_f64()
+        )
+    }
+}
+
+/// `nginx (pid 812)`.
+fn process_short(t: &Target, line: &mut String) {
+    if let Some(p) = &t.process {
+        crate::text::escape_into(&p.name, line);
+        let _ = write!(line, " (pid {})", t.pid);
+    } else {
+        let _ = write!(line, "pid {}", t.pid);
+    }
+}
+
+fn outcome_text(outcome: &Outcome, timeout: Duration) -> String {
+    match outcome {
+        Outcome::Exited(signal) => format!("exited after {}", signal.name),
+        Outcome::StillRunning(signal) if *signal == Signal::KILL => {
+            "still running after SIGKILL (stuck in the kernel: uninterruptible sleep?)".into()
+        }
+        Outcome::StillRunning(signal) => format!(
+            "still running {:.1} s after {} (it ignores or handles it): --escalate sends \
+             SIGKILL after the timeout",
+            timeout.as_secs_f64(),
+            signal.name
+        ),
+        Outcome::Gone => "gone: it exited before the signal (nothing sent)".into(),
+        Outcome::PermissionDenied => "permission denied: another user's process; run as root \
+                                      (sudo portscope kill …) or as its user"
+            .into(),
+        Outcome::Refused(refusal) => format!("refused: {}", refused(*refusal)),
+        Outcome::NotSignalled => {
+            "not signalled: another holder cannot be, so the port would stay held".into()
+        }
+        Outcome::Failed(why) => format!("not signalled: {why}"),
+    }
+}
+
+/// The JSON of a kill: the targets, and after a run the outcome of each.
+#[derive(Serialize)]
+struct JsonKill<'a> {
+    signal: &'static str,
+    dry_run: bool,
+    ports: Vec<String>,
+    targets: Vec<JsonTarget<'a>>,
+    hidden_sockets: usize,
+    /// Whether the ports are free at the end; null for a dry run.
+    free: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct JsonTarget<'a> {
+    pid: u32,
+    name: Option<&'a str>,
+    user: Option<&'a str>,
+    cmdline: Option<&'a str>,
+    sockets: Vec<JsonSocket<'a>>,
+    refused: Option<&'static str>,
+    outcome: Option<&'static str>,
+    detail: Option<String>,
+}
+
+/// `kill --json`: one object; `finish` is None for a dry run.
+pub fn json(
+    out: &mut dyn Write,
+    plan: &Plan,
+    signal: Signal,
+    ports: Vec<String>,
+    finish: Option<(&Finish, Duration)>,
+) -> io::Result<()> {
+    let targets = plan
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let outcome = finish.and_then(|(f, timeout)| Some((f.outcomes.get(i)?, timeout)));
+            JsonTarget {
+                pid: t.pid,
+                name: t.process.as_ref().map(|p| p.name.as_str()),
+                user: t.process.as_ref().and_then(|p| p.user.as_deref()),
+                cmdline: t.process.as_ref().map(|p| p.cmdline.as_str()),
+                sockets: t
+                    .sockets
+                    .iter()
+                    .filter_map(|i| plan.inventory.sockets.get(*i))
+                    .map(|s| JsonSocket::new(s, &plan.inventory))
+                    .collect(),
+                refused: t.refusal.map(refusal_key),
+                outcome: outcome.map(|(o, _)| outcome_key(o)),
+                detail: outcome.map(|(o, timeout)| outcome_text(o, timeout)),
+            }
+        })
+        .collect();
+    super::json::value(
+        out,
+        &JsonKill {
+            signal: signal.name,
+            dry_run: finish.is_none(),
+            ports,
+            targets,
+            hidden_sockets: plan.hidden(),
+            free: finish.map(|(f, _)| f.free),
+        },
+    )
+}
+
+fn refusal_key(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::Init => "init",
+        Refusal::Itself => "itself",
+        Refusal::Ancestor => "ancestor",
+        Refusal::KernelThread => "kernel_thread",
+    }
+}
+
+fn outcome_key(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Exited(_) => "exited",
+        Outcome::StillRunning(_) => "still_running",
+        Outcome::Gone => "gone",
+        Outcome::PermissionDenied => "permission_denied",
+        Outcome::Refused(_) => "refused",
+        Outcome::NotSignalled => "not_signalled",
+        Outcome::Failed(_) => "failed",
+    }
+}
+
+/// `--destroy`: a line per connection it would close, with its holders.
+pub fn connections(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
+    let mut line = String::new();
+    for s in &inv.sockets {
+        line.clear();
+        line.push_str("reset → ");
+        where_line(s, &mut line);
+        line.push_str(" — ");
+        holders(&s.pids, inv, &mut line);
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn holders(pids: &[u32], inv: &Inventory, line: &mut String) {
+    if pids.is_empty() {
+        line.push_str("no process");
+    }
+    for (i, pid) in pids.iter().enumerate() {
+        if i > 0 {
+            line.push_str(", ");
+        }
+        match inv.processes.get(pid) {
+            Some(p) => crate::text::process(p, false, line),
+            None => {
+                let _ = write!(line, "pid {pid}");
+            }
+        }
+    }
+}
+
+/// What became of each connection.
+pub fn closed(out: &mut dyn Write, inv: &Inventory, results: &[Closed]) -> io::Result<()> {
+    let mut line = String::new();
+    for (s, result) in inv.sockets.iter().zip(results) {
+        line.clear();
+        where_line(s, &mut line);
+        line.push_str(": ");
+        line.push_str(&closed_text(result));
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn closed_text(result: &Closed) -> String {
+    match result {
+        Closed::Reset => "reset (a TCP peer gets RST; the holder's next call fails with \
+                          ECONNABORTED)"
+            .into(),
+        Closed::Gone => "gone: it closed before it could be reset".into(),
+        Closed::Refused(e) => match e.raw_os_error() {
+            Some(libc::EPERM | libc::EACCES) => "permission denied: closing a connection \
+                needs CAP_NET_ADMIN; run as root (sudo portscope kill --destroy …)"
+                .into(),
+            Some(libc::EOPNOTSUPP) => "refused by the kernel: it was built without \
+                CONFIG_INET_DIAG_DESTROY; stop the process instead (portscope kill PORT)"
+                .into(),
+            _ => "closing single connections needs Linux's sock_diag; stop the process \
+                  instead (portscope kill PORT)"
+                .into(),
+        },
+        Closed::NotTried => "not tried: the same refusal holds".into(),
+        Closed::Failed(e) => format!("failed: {}", crate::text::errno(e)),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonConnection<'a> {
+    #[serde(flatten)]
+    socket: JsonSocket<'a>,
+    outcome: Option<&'static str>,
+    detail: Option<String>,
+}
+
+/// `kill --destroy --json`: the connections, and after a run what became of each.
+pub fn closed_json(
+    out: &mut dyn Write,
+    inv: &Inventory,
+    results: Option<&[Closed]>,
+) -> io::Result<()> {
+    let connections: Vec<JsonConnection<'_>> = inv
+        .sockets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let result = results.and_then(|r| r.get(i));
+            JsonConnection {
+                socket: JsonSocket::new(s, inv),
+                outcome: result.map(|r| match r {
+                    Closed::Reset => "reset",
+                    Closed::Gone => "gone",
+                    Closed::Refused(_) => "refused",
+                    Closed::NotTried => "not_tried",
+                    Closed::Failed(_) => "failed",
+                }),
+                detail: result.map(closed_text),
+            }
+        })
+        .collect();
+    #[derive(Serialize)]
+    struct JsonDestroy<'a> {
+        dry_run: bool,
+        connections: Vec<JsonConnection<'a>>,
+    }
+    super::json::value(
+        out,
+        &JsonDestroy {
+            dry_run: results.is_none(),
+            connections,
+        },
+    )
+}
