@@ -71,7 +71,7 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
         render::kill::targets(&mut out, &plan, signal)?;
         out.flush()?;
     }
-    let blocked = plan.hidden() > 0 || plan.targets.iter().any(|t| t.refusal.is_some());
+    let blocked = plan.unseen > 0 || plan.targets.iter().any(|t| t.refusal.is_some());
     if args.dry_run {
         if args.json {
             render::kill::json(&mut out, &plan, signal, named, None)?;

@@ -22,6 +22,10 @@ pub struct Plan {
     pub inventory: Inventory,
     /// One per holding process, by pid.
     pub targets: Vec<Target>,
+    /// Sockets that have, or may have, holders out of sight: no holder could be seen, or the
+    /// socket is another user's and some processes could not be read (an unprivileged user
+    /// sees its own nginx workers, not the root master holding the same listener).
+    pub unseen: usize,
 }
 
 /// A process holding at least one of the sockets.
@@ -51,14 +55,9 @@ pub enum Refusal {
 }
 
 impl Plan {
-    /// Sockets on the ports whose holder cannot be seen (another user's process).
-    pub fn hidden(&self) -> usize {
-        self.inventory.hidden_owner_count()
-    }
-
-    /// Nothing holds the ports: no process, none hidden.
+    /// Nothing holds the ports: no process, none out of sight.
     pub fn is_empty(&self) -> bool {
-        self.targets.is_empty() && self.hidden() == 0
+        self.targets.is_empty() && self.unseen == 0
     }
 }
 
@@ -102,9 +101,18 @@ pub fn plan(host: &dyn Host, query: &Query, ports: &[u16]) -> Result<Plan> {
             }
         })
         .collect();
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    let partial = inv.unreadable_processes > 0;
+    let unseen = inv
+        .sockets
+        .iter()
+        .filter(|s| s.inode != 0 && (s.pids.is_empty() || (partial && s.uid != uid)))
+        .count();
     Ok(Plan {
         inventory: inv,
         targets,
+        unseen,
     })
 }
 

@@ -84,7 +84,7 @@ pub fn execute(
         outcomes.push(outcome);
         pinned.push(pin);
     }
-    let blocked = plan.hidden() > 0
+    let blocked = plan.unseen > 0
         || outcomes.iter().flatten().any(|o| {
             matches!(
                 o,

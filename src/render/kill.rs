@@ -9,12 +9,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::json::JsonSocket;
-use super::who::where_line;
 use crate::kill::destroy::Closed;
 use crate::kill::run::{Finish, Outcome};
 use crate::kill::signal::Signal;
 use crate::kill::{Plan, Refusal, Target};
-use crate::model::Inventory;
+use crate::model::{Inventory, Socket};
 
 /// One line per holder: `SIGTERM → nginx (pid 812, user root): nginx: master process —
 /// 8080/tcp LISTEN`, a refused one marked as such, and a line for holders out of sight.
@@ -37,11 +36,11 @@ pub fn targets(out: &mut dyn Write, plan: &Plan, signal: Signal) -> io::Result<(
         line.push('\n');
         out.write_all(line.as_bytes())?;
     }
-    let hidden = plan.hidden();
-    if hidden > 0 {
+    let unseen = plan.unseen;
+    if unseen > 0 {
         writeln!(
             out,
-            "hidden → {hidden} socket(s) held by processes out of sight ({})",
+            "unseen → {unseen} socket(s) held, or maybe held too, by processes out of sight ({})",
             hidden_why(&plan.inventory)
         )?;
     }
@@ -168,7 +167,7 @@ struct JsonKill<'a> {
     dry_run: bool,
     ports: Vec<String>,
     targets: Vec<JsonTarget<'a>>,
-    hidden_sockets: usize,
+    unseen_sockets: usize,
     /// Whether the ports are free at the end; null for a dry run.
     free: Option<bool>,
 }
@@ -223,7 +222,7 @@ pub fn json(
             dry_run: finish.is_none(),
             ports,
             targets,
-            hidden_sockets: plan.hidden(),
+            unseen_sockets: plan.unseen,
             free: finish.map(|(f, _)| f.free),
         },
     )
@@ -263,6 +262,17 @@ pub fn connections(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
         out.write_all(line.as_bytes())?;
     }
     Ok(())
+}
+
+/// `tcp 127.0.0.1:8080 → 127.0.0.1:40312 ESTABLISHED`.
+fn where_line(s: &Socket, line: &mut String) {
+    line.push_str(super::text::proto_label(s));
+    line.push(' ');
+    super::text::endpoint(&s.local, s.iface.as_deref(), line);
+    line.push_str(" → ");
+    super::text::endpoint(&s.remote, s.iface.as_deref(), line);
+    line.push(' ');
+    line.push_str(s.state.name());
 }
 
 fn holders(pids: &[u32], inv: &Inventory, line: &mut String) {

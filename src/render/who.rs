@@ -121,7 +121,7 @@ fn process(pid: u32, inv: &Inventory, line: &mut String) {
 }
 
 /// `8080/tcp LISTEN on 0.0.0.0` or `40312/tcp ESTABLISHED 127.0.0.1:40312 → 127.0.0.1:8080`.
-pub fn where_line(s: &Socket, line: &mut String) {
+fn where_line(s: &Socket, line: &mut String) {
     let _ = write!(
         line,
         "{}/{} {}",

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod forked;
+
 mod ss;
 mod support;
 
@@ -16,6 +17,7 @@ mod errors;
 mod exporter;
 pub mod fallback;
 mod filters;
+mod kill;
 mod lifecycle;
 mod limits;
 mod ls;

@@ -1,0 +1,276 @@
+//! `portscope kill`: every holder of a port signalled (through pidfds) and the port free
+//! after; refusals, another user's process, SIGTERM ignored; `--destroy` on one connection.
+//! Holders are forked children of the test inside private namespaces, or its own sockets.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::fd::AsRawFd;
+use std::process::{Command, Output};
+
+use crate::forked::{Held, hold};
+use crate::support::*;
+
+/// Whether a forked child is still running (not exited, not a zombie).
+fn running(pid: u32) -> bool {
+    // SAFETY: waitpid on our own child, without blocking.
+    unsafe { libc::waitpid(pid as i32, std::ptr::null_mut(), libc::WNOHANG) == 0 }
+}
+
+/// A loopback listener inside the namespace held by forked children, each prepared by
+/// `then` (system calls only); the test keeps no copy of it.
+fn shared_listener(ns: &Netns, thens: &[&(dyn Fn() -> bool + Sync)]) -> (u16, Vec<Held>) {
+    ns.inside(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let held = thens
+            .iter()
+            .map(|then| hold(&[l.as_raw_fd()], *then))
+            .collect();
+        (port, held)
+    })
+}
+
+fn plain() -> bool {
+    true
+}
+
+fn ignores_sigterm() -> bool {
+    // SAFETY: signal(2), async-signal-safe, in the forked child.
+    unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) != libc::SIG_ERR }
+}
+
+fn becomes_nobody() -> bool {
+    // SAFETY: setgid/setuid, async-signal-safe, in the forked child.
+    unsafe { libc::setgid(65534) == 0 && libc::setuid(65534) == 0 }
+}
+
+/// The target lines (`SIGTERM → …`, `refused → …`, `unseen → …`) of a run's stdout.
+fn target_lines(out: &Output) -> Vec<String> {
+    stdout_of(out)
+        .lines()
+        .filter(|l| l.contains(" → "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn kill_frees_a_listener_shared_by_three_processes_and_the_dry_run_lists_the_same() {
+    let test = "kill_frees_a_listener_shared_by_three_processes_and_the_dry_run_lists_the_same";
+    let Some(ns) = Netns::new(test) else { return };
+    let (port, held) = shared_listener(&ns, &[&plain, &plain, &plain]);
+    let port = port.to_string();
+
+    let dry = ns
+        .portscope(&["kill", &port, "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr_of(&dry));
+    let listed = target_lines(&dry);
+    assert_eq!(listed.len(), 3, "{listed:#?}");
+    for h in &held {
+        let pid = format!("(pid {},", h.pid);
+        assert!(
+            listed
+                .iter()
+                .any(|l| l.starts_with("SIGTERM → ") && l.contains(&pid))
+        );
+        assert!(running(h.pid), "a dry run signals nobody");
+    }
+
+    let real = ns.portscope(&["kill", &port, "--yes"]).output().unwrap();
+    assert_eq!(real.status.code(), Some(0), "{}", stderr_of(&real));
+    assert_eq!(
+        target_lines(&real),
+        listed,
+        "the dry run listed what the run signals"
+    );
+    let text = stdout_of(&real);
+    for h in &held {
+        assert!(
+            text.contains(&format!("(pid {}): exited after SIGTERM", h.pid)),
+            "{text}"
+        );
+        assert!(!running(h.pid));
+    }
+    assert!(text.contains(&format!("port {port}/tcp free")), "{text}");
+    assert!(
+        ns.ls_json(&["--sport", &port]).is_empty(),
+        "the port is free"
+    );
+
+    let again = ns.portscope(&["kill", &port, "--yes"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(1), "nothing holds it now");
+}
+
+#[test]
+fn kill_reports_a_process_ignoring_sigterm_still_running_and_escalate_kills_it() {
+    let test = "kill_reports_a_process_ignoring_sigterm_still_running_and_escalate_kills_it";
+    let Some(ns) = Netns::new(test) else { return };
+    let (port, held) = shared_listener(&ns, &[&ignores_sigterm]);
+    let (port, pid) = (port.to_string(), held[0].pid);
+
+    let out = ns
+        .portscope(&["kill", &port, "--yes", "--timeout", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(
+        text.contains(&format!("(pid {pid}): still running 1.0 s after SIGTERM")),
+        "{text}"
+    );
+    assert!(text.contains("still held"), "{text}");
+    assert!(running(pid));
+
+    let out = ns
+        .portscope(&[
+            "kill",
+            &port,
+            "--yes",
+            "--timeout",
+            "1",
+            "--escalate",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["free"], true);
+    assert_eq!(report["dry_run"], false);
+    let target = &report["targets"][0];
+    assert_eq!(target["pid"], pid);
+    assert_eq!(target["outcome"], "exited");
+    assert_eq!(target["detail"], "exited after SIGKILL");
+    assert_eq!(target["sockets"][0]["state"], "LISTEN");
+    assert!(!running(pid));
+}
+
+/// portscope run as uid 65534 inside the namespace, with these capabilities added.
+fn as_nobody_in(ns: &Netns, caps: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &ns.name, "setpriv"]).args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ]);
+    if let Some(caps) = caps {
+        cmd.arg(format!("--inh-caps={caps}"))
+            .arg(format!("--ambient-caps={caps}"));
+    }
+    cmd.arg(bin()).args(args).env("NO_COLOR", "1");
+    cmd.output().unwrap()
+}
+
+#[test]
+fn kill_as_another_user_is_denied_and_signals_nobody() {
+    let test = "kill_as_another_user_is_denied_and_signals_nobody";
+    let Some(_) = as_nobody(test) else { return };
+    let Some(ns) = Netns::new(test) else { return };
+    // Root's process and nobody's hold one listener (root made it).
+    let (port, held) = shared_listener(&ns, &[&plain, &becomes_nobody]);
+    let (port, root, nobody) = (port.to_string(), held[0].pid, held[1].pid);
+
+    // Plain nobody sees its own process only; the socket is root's, so holders may be out
+    // of sight: nothing is signalled.
+    let out = as_nobody_in(&ns, None, &["kill", &port, "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(
+        text.contains("out of sight") && text.contains("run as root"),
+        "{text}"
+    );
+    assert!(text.contains("nothing signalled"), "{text}");
+    assert!(running(root) && running(nobody));
+
+    // Allowed to see every process but not to signal them: root's is denied by the kernel,
+    // and so nobody's is not signalled either.
+    let caps = "+sys_ptrace,+dac_read_search";
+    let out = as_nobody_in(&ns, Some(caps), &["kill", &port, "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(
+        text.contains(&format!("(pid {root}): permission denied")),
+        "{text}"
+    );
+    assert!(text.contains("run as root"), "{text}");
+    assert!(
+        text.contains(&format!("(pid {nobody}): not signalled")),
+        "{text}"
+    );
+    assert!(running(root) && running(nobody), "nothing touched");
+}
+
+#[test]
+fn kill_refuses_itself_and_the_shell_that_started_it() {
+    let (l, port) = listener();
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        "\"$0\" kill \"$1\" --yes --json; echo \"sh still here: $?\"",
+        bin(),
+        &port.to_string(),
+    ]);
+    // sh and portscope both inherit the listener.
+    inherit(&mut cmd, l.as_raw_fd());
+    let out = cmd.output().unwrap();
+    let text = stdout_of(&out);
+    let (json, tail) = text.split_once('\n').unwrap();
+    assert_eq!(
+        tail.trim(),
+        "sh still here: 2",
+        "{text} {}",
+        stderr_of(&out)
+    );
+    let report: serde_json::Value = serde_json::from_str(json).unwrap();
+    let targets = report["targets"].as_array().unwrap();
+    let refused = |why: &str| targets.iter().filter(|t| t["refused"] == why).count();
+    assert_eq!(refused("itself"), 1, "{json}");
+    // sh, and the test process above it (it holds the listener too).
+    assert_eq!(refused("ancestor"), 2, "{json}");
+    assert!(targets.iter().all(|t| t["outcome"] != "exited"), "{json}");
+    assert_eq!(report["free"], false);
+    drop(l);
+}
+
+#[test]
+fn kill_destroy_resets_one_of_two_connections() {
+    let test = "kill_destroy_resets_one_of_two_connections";
+    let Some(ns) = Netns::new(test) else { return };
+    let (l, mut one, mut two, server_one, mut server_two) = ns.inside(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (one, server_one) = pair(&l);
+        let (two, server_two) = pair(&l);
+        (l, one, two, server_one, server_two)
+    });
+    let local = server_one.local_addr().unwrap().to_string();
+    let remote = server_one.peer_addr().unwrap().to_string();
+
+    let dry = ns
+        .portscope(&["kill", "--destroy", &local, &remote, "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr_of(&dry));
+    assert_eq!(target_lines(&dry).len(), 1, "{}", stdout_of(&dry));
+
+    let out = ns
+        .portscope(&["kill", "--destroy", &local, &remote, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert_eq!(text.matches(": reset").count(), 1, "{text}");
+    let line = format!("tcp {local} → {remote} ESTABLISHED: reset");
+    assert!(text.contains(&line), "{text}");
+
+    // The destroyed end's peer gets a reset; the other connection still carries data.
+    one.set_read_timeout(Some(HANG)).unwrap();
+    let err = one.read(&mut [0; 8]).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    server_two.write_all(b"ping").unwrap();
+    let mut got = [0; 4];
+    two.set_read_timeout(Some(HANG)).unwrap();
+    two.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"ping");
+    drop((l, server_one));
+}
