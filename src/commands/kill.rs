@@ -55,13 +55,13 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
     let mut out = output::stdout();
     output::report_gaps(&plan.inventory);
     if plan.is_empty() {
+        let asked: Vec<String> = match query.protos.as_slice() {
+            [only] => names(&ports.iter().map(|p| (*p, *only)).collect::<Vec<_>>()),
+            _ => ports.iter().map(u16::to_string).collect(),
+        };
         if args.json {
-            render::kill::json(&mut out, &plan, signal, named.clone(), None)?;
+            render::kill::json(&mut out, &plan, signal, (asked, args.dry_run), None)?;
         } else {
-            let asked: Vec<String> = match query.protos.as_slice() {
-                [only] => names(&ports.iter().map(|p| (*p, *only)).collect::<Vec<_>>()),
-                _ => ports.iter().map(u16::to_string).collect(),
-            };
             writeln!(out, "nothing holds port {}", asked.join(", "))?;
         }
         out.flush()?;
@@ -74,7 +74,7 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
     let blocked = plan.unseen > 0 || plan.targets.iter().any(|t| t.refusal.is_some());
     if args.dry_run {
         if args.json {
-            render::kill::json(&mut out, &plan, signal, named, None)?;
+            render::kill::json(&mut out, &plan, signal, (named, true), None)?;
             out.flush()?;
         } else {
             output::diagnostic("dry run: nothing signalled");
@@ -95,7 +95,13 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
     let mut shown = Shown { said: false };
     let finish = run::execute(host, &plan, &options, &mut shown)?;
     if args.json {
-        render::kill::json(&mut out, &plan, signal, named, Some((&finish, timeout)))?;
+        render::kill::json(
+            &mut out,
+            &plan,
+            signal,
+            (named, false),
+            Some((&finish, timeout)),
+        )?;
     } else {
         render::kill::outcomes(&mut out, &plan, &finish, &named.join(", "), timeout)?;
     }

@@ -184,12 +184,13 @@ struct JsonTarget<'a> {
     detail: Option<String>,
 }
 
-/// `kill --json`: one object; `finish` is None for a dry run.
+/// `kill --json`: one object; `finish` is None when nothing was run (a dry run, or nothing
+/// held the ports).
 pub fn json(
     out: &mut dyn Write,
     plan: &Plan,
     signal: Signal,
-    ports: Vec<String>,
+    (ports, dry_run): (Vec<String>, bool),
     finish: Option<(&Finish, Duration)>,
 ) -> io::Result<()> {
     let targets = plan
@@ -219,7 +220,7 @@ pub fn json(
         out,
         &JsonKill {
             signal: signal.name,
-            dry_run: finish.is_none(),
+            dry_run,
             ports,
             targets,
             unseen_sockets: plan.unseen,
@@ -257,7 +258,7 @@ pub fn connections(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
         line.push_str("reset → ");
         where_line(s, &mut line);
         line.push_str(" — ");
-        holders(&s.pids, inv, &mut line);
+        holders(s, inv, &mut line);
         line.push('\n');
         out.write_all(line.as_bytes())?;
     }
@@ -275,11 +276,13 @@ fn where_line(s: &Socket, line: &mut String) {
     line.push_str(s.state.name());
 }
 
-fn holders(pids: &[u32], inv: &Inventory, line: &mut String) {
-    if pids.is_empty() {
-        line.push_str("no process");
+fn holders(s: &Socket, inv: &Inventory, line: &mut String) {
+    match (s.pids.is_empty(), s.inode) {
+        (true, 0) => line.push_str("no process (the kernel holds it)"),
+        (true, _) => line.push_str("holder out of sight (another user's process)"),
+        _ => {}
     }
-    for (i, pid) in pids.iter().enumerate() {
+    for (i, pid) in s.pids.iter().enumerate() {
         if i > 0 {
             line.push_str(", ");
         }
