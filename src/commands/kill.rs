@@ -81,8 +81,11 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
         }
         return Ok(Exit::Success);
     }
-    let count = plan.targets.len();
-    if !blocked && !args.yes && !confirm(&format!("send {} to these {count} process(es)?", signal.name))? {
+    let whom = match plan.targets.len() {
+        1 => "this process".to_string(),
+        n => format!("these {n} processes"),
+    };
+    if !blocked && !args.yes && !confirm(&format!("send {} to {whom}?", signal.name))? {
         return Ok(Exit::NoMatch);
     }
     crate::interrupt::install();
@@ -210,8 +213,11 @@ fn run_destroy(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
         }
         return Ok(Exit::Success);
     }
-    let n = inv.sockets.len();
-    if !args.yes && !confirm(&format!("reset these {n} connection(s)?"))? {
+    let which = match inv.sockets.len() {
+        1 => "this connection".to_string(),
+        n => format!("these {n} connections"),
+    };
+    if !args.yes && !confirm(&format!("reset {which}?"))? {
         return Ok(Exit::NoMatch);
     }
     let results = destroy::destroy(host, &inv.sockets);

@@ -31,7 +31,7 @@ pub fn targets(out: &mut dyn Write, plan: &Plan, signal: Signal) -> io::Result<(
         line.push_str(" — ");
         sockets(t, &plan.inventory, &mut line);
         if let Some(refusal) = t.refusal {
-            let _ = write!(line, " ({})", refused(refusal));
+            let _ = write!(line, "; refused: {}", refused(refusal));
         }
         line.push('\n');
         out.write_all(line.as_bytes())?;
@@ -83,7 +83,7 @@ fn refused(refusal: Refusal) -> &'static str {
              stop the unit (systemctl stop NAME.socket)"
         }
         Refusal::Itself => "portscope itself",
-        Refusal::Ancestor => "the shell or session that started portscope",
+        Refusal::Ancestor => "an ancestor of portscope (its shell, terminal, or what started them)",
         Refusal::KernelThread => "a kernel thread",
     }
 }
