@@ -95,7 +95,10 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
         escalate: args.escalate,
         ports: free,
     };
-    let mut shown = Shown { said: false };
+    let mut shown = Shown {
+        said: false,
+        timeout,
+    };
     let finish = run::execute(host, &plan, &options, &mut shown)?;
     if args.json {
         render::kill::json(
@@ -146,9 +149,10 @@ fn confirm(question: &str) -> Result<bool> {
     Ok(yes)
 }
 
-/// Says once on stderr what is being waited for.
+/// Says once on stderr what is being waited for, and when SIGKILL follows.
 struct Shown {
     said: bool,
+    timeout: Duration,
 }
 
 impl Report for Shown {
@@ -161,6 +165,13 @@ impl Report for Shown {
             output::diagnostic(&format!("waiting for {what}"));
             self.said = true;
         }
+    }
+
+    fn escalating(&mut self, running: usize) {
+        output::diagnostic(&format!(
+            "{running} still running after {:.1} s: sending SIGKILL",
+            self.timeout.as_secs_f64()
+        ));
     }
 }
 

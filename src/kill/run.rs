@@ -59,6 +59,8 @@ pub trait Report {
     fn notes(&mut self, notes: &[String]);
     /// Still waiting for `what`, `elapsed` after the signal.
     fn waiting(&mut self, what: &str, elapsed: Duration);
+    /// The timeout passed with `running` processes still running: SIGKILL goes to them.
+    fn escalating(&mut self, running: usize);
 }
 
 /// After the ports are free, how long a signalled process gets to finish exiting.
@@ -120,6 +122,7 @@ pub fn execute(
                 *p = None;
             }
         }
+        report.escalating(running.iter().filter(|r| **r).count());
         send(&pinned, &mut outcomes, Signal::KILL);
         last = Signal::KILL;
         waited = wait_free(host, &options.ports, options.timeout, report)?;

@@ -53,6 +53,7 @@ struct Quiet;
 impl Report for Quiet {
     fn notes(&mut self, _notes: &[String]) {}
     fn waiting(&mut self, _what: &str, _elapsed: Duration) {}
+    fn escalating(&mut self, _running: usize) {}
 }
 
 fn options(timeout_ms: u64, escalate: bool) -> Options {
