@@ -109,7 +109,7 @@ pub fn outcomes(
         line.clear();
         process_short(t, &mut line);
         line.push_str(": ");
-        line.push_str(&outcome_text(outcome, timeout));
+        line.push_str(&outcome_text(outcome, timeout, finish.free));
         line.push('\n');
         out.write_all(line.as_bytes())?;
     }
@@ -136,9 +136,12 @@ fn process_short(t: &Target, line: &mut String) {
     }
 }
 
-fn outcome_text(outcome: &Outcome, timeout: Duration) -> String {
+fn outcome_text(outcome: &Outcome, timeout: Duration, free: bool) -> String {
     match outcome {
         Outcome::Exited(signal) => format!("exited after {}", signal.name),
+        Outcome::StillRunning(signal) if free => {
+            format!("still running after {}; it let go of the port", signal.name)
+        }
         Outcome::StillRunning(signal) if *signal == Signal::KILL => {
             "still running after SIGKILL (stuck in the kernel: uninterruptible sleep?)".into()
         }
@@ -193,6 +196,7 @@ pub fn json(
     (ports, dry_run): (Vec<String>, bool),
     finish: Option<(&Finish, Duration)>,
 ) -> io::Result<()> {
+    let free = finish.is_some_and(|(f, _)| f.free);
     let targets = plan
         .targets
         .iter()
@@ -212,7 +216,7 @@ pub fn json(
                     .collect(),
                 refused: t.refusal.map(refusal_key),
                 outcome: outcome.map(|(o, _)| outcome_key(o)),
-                detail: outcome.map(|(o, timeout)| outcome_text(o, timeout)),
+                detail: outcome.map(|(o, timeout)| outcome_text(o, timeout, free)),
             }
         })
         .collect();
