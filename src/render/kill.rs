@@ -13,7 +13,7 @@ use crate::kill::destroy::Closed;
 use crate::kill::run::{Finish, Outcome};
 use crate::kill::signal::Signal;
 use crate::kill::{Plan, Refusal, Target};
-use crate::model::{Inventory, Socket};
+use crate::model::{Inventory, Proto, Socket, TcpState};
 
 /// One line per holder: `SIGTERM → nginx (pid 812, user root): nginx: master process —
 /// 8080/tcp LISTEN`, a refused one marked as such, and a line for holders out of sight.
@@ -59,17 +59,15 @@ fn process(t: &Target, line: &mut String) {
 
 /// What a target holds, grouped: `8080/tcp LISTEN, 8080/tcp ESTABLISHED ×12`.
 fn sockets(t: &Target, inv: &Inventory, line: &mut String) {
-    let mut groups: BTreeMap<(u16, &str, &str), usize> = BTreeMap::new();
+    let mut groups: BTreeMap<(u16, Proto, TcpState), usize> = BTreeMap::new();
     for s in t.sockets.iter().filter_map(|i| inv.sockets.get(*i)) {
-        *groups
-            .entry((s.local.port, s.proto.name(), s.state.name()))
-            .or_default() += 1;
+        *groups.entry((s.local.port, s.proto, s.state)).or_default() += 1;
     }
     for (i, ((port, proto, state), n)) in groups.into_iter().enumerate() {
         if i > 0 {
             line.push_str(", ");
         }
-        let _ = write!(line, "{port}/{proto} {state}");
+        let _ = write!(line, "{port}/{} {}", proto.name(), state.name());
         if n > 1 {
             let _ = write!(line, " ×{n}");
         }
@@ -380,4 +378,98 @@ pub fn closed_json(
             connections,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::Vitals;
+    use crate::model::{Endpoint, Process};
+
+    fn plan() -> Plan {
+        let ep = |port| Endpoint {
+            ip: "127.0.0.1".parse().expect("address"),
+            port,
+        };
+        let mut listener = Socket::new(Proto::Tcp, ep(8080), ep(0), TcpState::Listen);
+        listener.inode = 7;
+        listener.pids = vec![1, 812];
+        let mut conn = Socket::new(Proto::Tcp, ep(8080), ep(40000), TcpState::Established);
+        conn.inode = 8;
+        conn.pids = vec![812];
+        let mut inventory = Inventory {
+            sockets: vec![listener, conn.clone(), conn],
+            owners_looked_up: true,
+            ..Inventory::default()
+        };
+        let process = Process {
+            pid: 812,
+            name: "evil\u{1b}[2J".into(),
+            user: Some("www".into()),
+            cmdline: "srv --port 8080".into(),
+        };
+        inventory.processes.insert(812, process.clone());
+        let vitals = Some(Vitals {
+            started: 1,
+            parent: 1,
+            kernel_thread: false,
+        });
+        let init = Target {
+            pid: 1,
+            process: None,
+            vitals,
+            refusal: Some(Refusal::Init),
+            sockets: vec![0],
+        };
+        let server = Target {
+            pid: 812,
+            process: Some(process),
+            vitals,
+            refusal: None,
+            sockets: vec![0, 1, 2],
+        };
+        Plan {
+            inventory,
+            targets: vec![init, server],
+            unseen: 0,
+        }
+    }
+
+    #[test]
+    fn targets_name_what_each_holds_and_why_one_is_refused() {
+        let mut out = Vec::new();
+        targets(&mut out, &plan(), Signal::TERM).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("refused → pid 1 — 8080/tcp LISTEN; refused: pid 1"));
+        assert_eq!(
+            lines[1],
+            "SIGTERM → evil\\u{1b}[2J (pid 812, user www): srv --port 8080 — \
+             8080/tcp LISTEN, 8080/tcp ESTABLISHED ×2"
+        );
+    }
+
+    #[test]
+    fn outcomes_say_what_to_do() {
+        let plan = plan();
+        let finish = Finish {
+            outcomes: vec![Outcome::Refused(Refusal::Init), Outcome::NotSignalled],
+            free: false,
+            blocked: true,
+            interrupted: false,
+        };
+        let mut out = Vec::new();
+        outcomes(&mut out, &plan, &finish, "8080/tcp", Duration::from_secs(5)).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("pid 1: refused: pid 1, the init system"), "{text}");
+        assert!(text.contains("(pid 812): not signalled: another holder"), "{text}");
+        assert!(text.ends_with("nothing signalled: port 8080/tcp would stay held\n"));
+        let mut out = Vec::new();
+        json(&mut out, &plan, Signal::TERM, (vec!["8080/tcp".into()], false), Some((&finish, Duration::from_secs(5)))).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(value["targets"][0]["refused"], "init");
+        assert_eq!(value["targets"][1]["outcome"], "not_signalled");
+        assert_eq!(value["targets"][1]["name"], "evil\u{1b}[2J", "JSON carries names exactly");
+        assert_eq!(value["free"], false);
+    }
 }
