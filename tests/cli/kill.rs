@@ -10,10 +10,16 @@ use std::process::{Command, Output};
 use crate::forked::{Held, hold};
 use crate::support::*;
 
-/// Whether a forked child is still running (not exited, not a zombie).
+/// Whether a forked child is still running (not exited, not a zombie). It is not reaped
+/// (WNOWAIT): `Held` reaps it on drop, and a reaped pid could name another process by then.
 fn running(pid: u32) -> bool {
-    // SAFETY: waitpid on our own child, without blocking.
-    unsafe { libc::waitpid(pid as i32, std::ptr::null_mut(), libc::WNOHANG) == 0 }
+    // SAFETY: an all-zero siginfo_t is valid for waitid to fill.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: waitid on our own child, without blocking or reaping.
+    let rc = unsafe { libc::waitid(libc::P_PID, pid, &mut info, flags) };
+    // SAFETY: waitid filled `info`; si_pid stays 0 while the child runs.
+    rc == 0 && unsafe { info.si_pid() } == 0
 }
 
 /// A loopback listener inside the namespace held by forked children, each prepared by
