@@ -280,3 +280,59 @@ fn kill_destroy_resets_one_of_two_connections() {
     assert_eq!(&got, b"ping");
     drop((l, server_one));
 }
+
+/// `kill` under a pseudo-terminal (script): the question, then the answer typed.
+fn kill_answering(ns: &Netns, port: &str, answer: &[u8]) -> (Option<i32>, String) {
+    use std::process::Stdio;
+    let line = format!("ip netns exec {} {} kill {port}", ns.name, bin());
+    let mut child = Command::new("script")
+        .args(["-qfec", &line, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut keys = child.stdin.take().unwrap();
+    let mut screen = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("[y/N]") {
+        let n = screen.read(&mut buf).unwrap();
+        assert!(n > 0, "no question: {:?}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    keys.write_all(answer).unwrap();
+    keys.flush().unwrap();
+    screen.read_to_end(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    (status.code(), String::from_utf8_lossy(&seen).into_owned())
+}
+
+#[test]
+fn kill_on_a_terminal_asks_once_and_no_means_nothing() {
+    let test = "kill_on_a_terminal_asks_once_and_no_means_nothing";
+    if !have("script") {
+        return skip(test, "needs script(1) (bsdutils) for a pseudo-terminal");
+    }
+    let Some(ns) = Netns::new(test) else { return };
+    let (port, held) = shared_listener(&ns, &[&plain, &plain]);
+    let port = port.to_string();
+    let (code, screen) = kill_answering(&ns, &port, b"n\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert_eq!(screen.matches("[y/N]").count(), 1, "{screen}");
+    assert!(
+        screen.contains("send SIGTERM to these 2 processes?"),
+        "{screen}"
+    );
+    assert!(screen.contains("nothing done"), "{screen}");
+    assert!(held.iter().all(|h| running(h.pid)));
+
+    let (code, screen) = kill_answering(&ns, &port, b"y\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert_eq!(
+        screen.matches("exited after SIGTERM").count(),
+        2,
+        "{screen}"
+    );
+    assert!(held.iter().all(|h| !running(h.pid)));
+}
