@@ -304,15 +304,18 @@ pub fn closed(out: &mut dyn Write, inv: &Inventory, results: &[Closed]) -> io::R
         line.clear();
         where_line(s, &mut line);
         line.push_str(": ");
-        line.push_str(&closed_text(result));
+        line.push_str(&closed_text(s, result));
         line.push('\n');
         out.write_all(line.as_bytes())?;
     }
     Ok(())
 }
 
-fn closed_text(result: &Closed) -> String {
+fn closed_text(s: &Socket, result: &Closed) -> String {
     match result {
+        Closed::Reset if s.proto == Proto::Udp => {
+            "reset (the holder's next call fails with ECONNABORTED)".into()
+        }
         Closed::Reset => "reset (a TCP peer gets RST; the holder's next call fails with \
                           ECONNABORTED)"
             .into(),
@@ -362,7 +365,7 @@ pub fn closed_json(
                     Closed::NotTried => "not_tried",
                     Closed::Failed(_) => "failed",
                 }),
-                detail: result.map(closed_text),
+                detail: result.map(|r| closed_text(s, r)),
             }
         })
         .collect();
