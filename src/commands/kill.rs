@@ -72,21 +72,16 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
         out.flush()?;
     }
     let blocked = plan.unseen > 0 || plan.targets.iter().any(|t| t.refusal.is_some());
-    if args.dry_run {
-        if args.json {
-            render::kill::json(&mut out, &plan, signal, (named, true), None)?;
-            out.flush()?;
-        } else {
-            output::diagnostic("dry run: nothing signalled");
-        }
-        return Ok(Exit::Success);
-    }
-    let whom = match plan.targets.len() {
-        1 => "this process".to_string(),
-        n => format!("these {n} processes"),
+    let question = format!(
+        "send {} to {}?",
+        signal.name,
+        these(plan.targets.len(), "process", "processes")
+    );
+    let dry_json = |out: &mut dyn Write| {
+        render::kill::json(out, &plan, signal, (named.clone(), true), None)
     };
-    if !blocked && !args.yes && !confirm(&format!("send {} to {whom}?", signal.name))? {
-        return Ok(Exit::NoMatch);
+    if let Some(exit) = go_ahead(args, &mut out, &dry_json, "signalled", (!blocked).then_some(&question))? {
+        return Ok(exit);
     }
     crate::interrupt::install();
     let options = Options {
@@ -127,6 +122,38 @@ fn names(ports: &[(u16, Proto)]) -> Vec<String> {
         .iter()
         .map(|(port, proto)| format!("{port}/{}", proto.name()))
         .collect()
+}
+
+/// `this process`, `these 3 processes`.
+fn these(n: usize, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("this {one}"),
+        n => format!("these {n} {many}"),
+    }
+}
+
+/// Where a dry run ends (with its JSON from `dry_json`), or a question (None: none to ask)
+/// gets no: the exit status then. None to go ahead.
+fn go_ahead(
+    args: &KillArgs,
+    out: &mut dyn Write,
+    dry_json: &dyn Fn(&mut dyn Write) -> std::io::Result<()>,
+    done: &str,
+    question: Option<&String>,
+) -> Result<Option<Exit>> {
+    if args.dry_run {
+        if args.json {
+            dry_json(out)?;
+            out.flush()?;
+        } else {
+            output::diagnostic(&format!("dry run: nothing {done}"));
+        }
+        return Ok(Some(Exit::Success));
+    }
+    match question {
+        Some(question) if !args.yes && !confirm(question)? => Ok(Some(Exit::NoMatch)),
+        _ => Ok(None),
+    }
 }
 
 /// Asks once on the terminal; refuses to act unasked when there is none to ask on.
@@ -215,21 +242,13 @@ fn run_destroy(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
         render::kill::connections(&mut out, &inv)?;
         out.flush()?;
     }
-    if args.dry_run {
-        if args.json {
-            render::kill::closed_json(&mut out, &inv, None)?;
-            out.flush()?;
-        } else {
-            output::diagnostic("dry run: nothing reset");
-        }
-        return Ok(Exit::Success);
-    }
-    let which = match inv.sockets.len() {
-        1 => "this connection".to_string(),
-        n => format!("these {n} connections"),
-    };
-    if !args.yes && !confirm(&format!("reset {which}?"))? {
-        return Ok(Exit::NoMatch);
+    let question = format!(
+        "reset {}?",
+        these(inv.sockets.len(), "connection", "connections")
+    );
+    let dry_json = |out: &mut dyn Write| render::kill::closed_json(out, &inv, None);
+    if let Some(exit) = go_ahead(args, &mut out, &dry_json, "reset", Some(&question))? {
+        return Ok(exit);
     }
     let results = destroy::destroy(host, &inv.sockets);
     if args.json {
