@@ -231,7 +231,7 @@ fn run_destroy(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
     output::report_gaps(&inv);
     if inv.sockets.is_empty() {
         if args.json {
-            render::kill::closed_json(&mut out, &inv, None)?;
+            render::destroy::closed_json(&mut out, &inv, None)?;
         } else {
             writeln!(out, "no connection matches")?;
         }
@@ -239,22 +239,22 @@ fn run_destroy(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
         return Ok(Exit::NoMatch);
     }
     if !args.json {
-        render::kill::connections(&mut out, &inv)?;
+        render::destroy::connections(&mut out, &inv)?;
         out.flush()?;
     }
     let question = format!(
         "reset {}?",
         these(inv.sockets.len(), "connection", "connections")
     );
-    let dry_json = |out: &mut dyn Write| render::kill::closed_json(out, &inv, None);
+    let dry_json = |out: &mut dyn Write| render::destroy::closed_json(out, &inv, None);
     if let Some(exit) = go_ahead(args, &mut out, &dry_json, "reset", Some(&question))? {
         return Ok(exit);
     }
     let results = destroy::destroy(host, &inv.sockets);
     if args.json {
-        render::kill::closed_json(&mut out, &inv, Some(&results))?;
+        render::destroy::closed_json(&mut out, &inv, Some(&results))?;
     } else {
-        render::kill::closed(&mut out, &inv, &results)?;
+        render::destroy::closed(&mut out, &inv, &results)?;
     }
     out.flush()?;
     let all = results

@@ -1,5 +1,5 @@
 //! `kill`: the target list (the same for a dry run and a real one), the outcome per process,
-//! the connections `--destroy` closes, and both as JSON.
+//! and both as JSON. `--destroy`'s connections are in `destroy.rs`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,11 +9,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::json::JsonSocket;
-use crate::kill::destroy::Closed;
 use crate::kill::run::{Finish, Outcome};
 use crate::kill::signal::Signal;
 use crate::kill::{Plan, Refusal, Target};
-use crate::model::{Inventory, Proto, Socket, TcpState};
+use crate::model::{Inventory, Proto, TcpState};
 
 /// One line per holder: `SIGTERM → nginx (pid 812, user root): nginx: master process —
 /// 8080/tcp LISTEN`, a refused one marked as such, and a line for holders out of sight.
@@ -252,142 +251,11 @@ fn outcome_key(outcome: &Outcome) -> &'static str {
     }
 }
 
-/// `--destroy`: a line per connection it would close, with its holders.
-pub fn connections(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
-    let mut line = String::new();
-    for s in &inv.sockets {
-        line.clear();
-        line.push_str("reset → ");
-        where_line(s, &mut line);
-        line.push_str(" — ");
-        holders(s, inv, &mut line);
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-    }
-    Ok(())
-}
-
-/// `tcp 127.0.0.1:8080 → 127.0.0.1:40312 ESTABLISHED`.
-fn where_line(s: &Socket, line: &mut String) {
-    line.push_str(super::text::proto_label(s));
-    line.push(' ');
-    super::text::endpoint(&s.local, s.iface.as_deref(), line);
-    line.push_str(" → ");
-    super::text::endpoint(&s.remote, s.iface.as_deref(), line);
-    line.push(' ');
-    line.push_str(s.state.name());
-}
-
-fn holders(s: &Socket, inv: &Inventory, line: &mut String) {
-    match (s.pids.is_empty(), s.inode) {
-        (true, 0) => line.push_str("no process (the kernel holds it)"),
-        (true, _) => line.push_str("holder out of sight (another user's process)"),
-        _ => {}
-    }
-    for (i, pid) in s.pids.iter().enumerate() {
-        if i > 0 {
-            line.push_str(", ");
-        }
-        match inv.processes.get(pid) {
-            Some(p) => crate::text::process(p, false, line),
-            None => {
-                let _ = write!(line, "pid {pid}");
-            }
-        }
-    }
-}
-
-/// What became of each connection.
-pub fn closed(out: &mut dyn Write, inv: &Inventory, results: &[Closed]) -> io::Result<()> {
-    let mut line = String::new();
-    for (s, result) in inv.sockets.iter().zip(results) {
-        line.clear();
-        where_line(s, &mut line);
-        line.push_str(": ");
-        line.push_str(&closed_text(s, result));
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-    }
-    Ok(())
-}
-
-fn closed_text(s: &Socket, result: &Closed) -> String {
-    match result {
-        Closed::Reset if s.proto == Proto::Udp => {
-            "reset (the holder's next call fails with ECONNABORTED)".into()
-        }
-        Closed::Reset => "reset (a TCP peer gets RST; the holder's next call fails with \
-                          ECONNABORTED)"
-            .into(),
-        Closed::Gone => "gone: it closed before it could be reset".into(),
-        Closed::Refused(e) => match e.raw_os_error() {
-            Some(libc::EPERM | libc::EACCES) => "permission denied: closing a connection \
-                needs CAP_NET_ADMIN; run as root (sudo portscope kill --destroy …)"
-                .into(),
-            Some(libc::EOPNOTSUPP) => "refused by the kernel: it was built without \
-                CONFIG_INET_DIAG_DESTROY; stop the process instead (portscope kill PORT)"
-                .into(),
-            _ => "closing single connections needs Linux's sock_diag; stop the process \
-                  instead (portscope kill PORT)"
-                .into(),
-        },
-        Closed::NotTried => "not tried: the same refusal holds".into(),
-        Closed::Failed(e) => format!("failed: {}", crate::text::errno(e)),
-    }
-}
-
-#[derive(Serialize)]
-struct JsonConnection<'a> {
-    #[serde(flatten)]
-    socket: JsonSocket<'a>,
-    outcome: Option<&'static str>,
-    detail: Option<String>,
-}
-
-/// `kill --destroy --json`: the connections, and after a run what became of each.
-pub fn closed_json(
-    out: &mut dyn Write,
-    inv: &Inventory,
-    results: Option<&[Closed]>,
-) -> io::Result<()> {
-    let connections: Vec<JsonConnection<'_>> = inv
-        .sockets
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let result = results.and_then(|r| r.get(i));
-            JsonConnection {
-                socket: JsonSocket::new(s, inv),
-                outcome: result.map(|r| match r {
-                    Closed::Reset => "reset",
-                    Closed::Gone => "gone",
-                    Closed::Refused(_) => "refused",
-                    Closed::NotTried => "not_tried",
-                    Closed::Failed(_) => "failed",
-                }),
-                detail: result.map(|r| closed_text(s, r)),
-            }
-        })
-        .collect();
-    #[derive(Serialize)]
-    struct JsonDestroy<'a> {
-        dry_run: bool,
-        connections: Vec<JsonConnection<'a>>,
-    }
-    super::json::value(
-        out,
-        &JsonDestroy {
-            dry_run: results.is_none(),
-            connections,
-        },
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::host::Vitals;
-    use crate::model::{Endpoint, Process};
+    use crate::model::{Endpoint, Process, Socket};
 
     fn plan() -> Plan {
         let ep = |port| Endpoint {
