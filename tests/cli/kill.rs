@@ -336,3 +336,51 @@ fn kill_on_a_terminal_asks_once_and_no_means_nothing() {
     );
     assert!(held.iter().all(|h| !running(h.pid)));
 }
+
+#[test]
+fn kill_in_a_pipe_lists_and_waits_for_yes() {
+    let test = "kill_in_a_pipe_lists_and_waits_for_yes";
+    let Some(ns) = Netns::new(test) else { return };
+    let (port, held) = shared_listener(&ns, &[&plain]);
+    let out = ns
+        .portscope(&["kill", &port.to_string()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(target_lines(&out).len(), 1, "the list comes first");
+    let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("add --yes") && err.contains("--dry-run"),
+        "{err}"
+    );
+    assert!(running(held[0].pid));
+}
+
+#[test]
+fn kill_bad_input_is_one_line_and_signals_nothing() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["kill"], "which port?"),
+        (&["kill", "70000"], "invalid port '70000'"),
+        (
+            &["kill", "8080", "--signal", "BOGUS"],
+            "unknown signal 'BOGUS'",
+        ),
+        (&["kill", "8080", "--pid", "1"], "--destroy"),
+        (&["kill", "--destroy"], "which connections?"),
+        (&["kill", "--destroy", "-x", "--dport", "1"], "Unix socket"),
+        (&["kill", "--destroy", "127.0.0.1:1"], "LOCAL REMOTE"),
+    ];
+    for (args, wanted) in cases {
+        let out = portscope(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr_of(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("portscope: ") && err.contains(wanted),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
