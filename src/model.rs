@@ -362,21 +362,6 @@ impl Inventory {
     pub fn user_name(&self, uid: u32) -> Option<&str> {
         self.users.get(&uid).map(String::as_str)
     }
-
-    /// Adds another collection's sockets, processes, users and notes to this one.
-    pub fn absorb(&mut self, other: Inventory) {
-        self.sockets.extend(other.sockets);
-        self.unix.extend(other.unix);
-        self.processes.extend(other.processes);
-        self.users.extend(other.users);
-        self.owners_looked_up |= other.owners_looked_up;
-        self.unreadable_processes = self.unreadable_processes.max(other.unreadable_processes);
-        for note in other.notes {
-            if !self.notes.contains(&note) {
-                self.notes.push(note);
-            }
-        }
-    }
 }
 
 /// How the kernel hands out ephemeral ports (per network namespace on Linux).

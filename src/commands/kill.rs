@@ -16,7 +16,7 @@ use crate::kill::run::{self, Options, Report};
 use crate::kill::signal::Signal;
 use crate::kill::{self, destroy};
 use crate::model::Proto;
-use crate::ports::parse_ports;
+use crate::ports::PortSet;
 use crate::render;
 
 pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
@@ -33,32 +33,42 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
     if args.targets.is_empty() {
         bail!("which port? portscope kill PORT (see --help)");
     }
-    let mut ports = BTreeSet::new();
+    let mut asked = Vec::new();
     for text in &args.targets {
-        ports.extend(parse_ports(text)?);
+        asked.extend(filters::ports(text, "PORT")?.ports());
     }
-    let ports: Vec<u16> = ports.into_iter().collect();
+    let ports: PortSet = asked.into_iter().collect();
     let signal = Signal::parse(&args.signal)?;
     let query = filters::query(host, f, true, false)?;
     let plan = kill::plan(host, &query, &ports)?;
     // The ports as held: each port with the protocols that had sockets on it.
-    let free: Vec<(u16, Proto)> = plan
+    let held: BTreeSet<(u16, Proto)> = plan
         .inventory
         .sockets
         .iter()
         .map(|s| (s.local.port, s.proto))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
         .collect();
-    let named = names(&free);
-    let timeout = Duration::from_secs_f64(args.timeout);
+    let named: Vec<String> = held
+        .iter()
+        .map(|(port, proto)| format!("{port}/{}", proto.name()))
+        .collect();
+    let timeout = args.timeout;
     let mut out = output::stdout();
     output::report_gaps(&plan.inventory);
     if plan.is_empty() {
-        let asked: Vec<String> = match query.protos.as_slice() {
-            [only] => names(&ports.iter().map(|p| (*p, *only)).collect::<Vec<_>>()),
-            _ => ports.iter().map(u16::to_string).collect(),
+        // As asked: `8000-8010`, or `8000-8010/tcp` with one protocol.
+        let suffix = match query.protos.as_slice() {
+            [only] => format!("/{}", only.name()),
+            _ => String::new(),
         };
+        let asked: Vec<String> = ports
+            .ranges()
+            .iter()
+            .map(|range| match range {
+                (low, high) if low == high => format!("{low}{suffix}"),
+                (low, high) => format!("{low}-{high}{suffix}"),
+            })
+            .collect();
         if args.json {
             render::kill::json(&mut out, &plan, signal, (asked, args.dry_run), None)?;
         } else {
@@ -88,7 +98,14 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
         signal,
         timeout,
         escalate: args.escalate,
-        ports: free,
+        ports: [Proto::Tcp, Proto::Udp]
+            .into_iter()
+            .map(|proto| {
+                let on: PortSet = held.iter().filter(|h| h.1 == proto).map(|h| h.0).collect();
+                (on, proto)
+            })
+            .filter(|(on, _)| !on.is_empty())
+            .collect(),
     };
     let mut shown = Shown {
         said: false,
@@ -114,14 +131,6 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
     } else {
         Exit::Error
     })
-}
-
-/// `3000/tcp`, as the ports are checked.
-fn names(ports: &[(u16, Proto)]) -> Vec<String> {
-    ports
-        .iter()
-        .map(|(port, proto)| format!("{port}/{}", proto.name()))
-        .collect()
 }
 
 /// `this process`, `these 3 processes`.
@@ -211,8 +220,8 @@ fn run_destroy(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
     let exact = match args.targets.as_slice() {
         [] => None,
         [local, remote] => Some((
-            addr::local(local, Families::Any)?,
-            addr::local(remote, Families::Any)?,
+            addr::local(local, None, Families::Any)?,
+            addr::local(remote, None, Families::Any)?,
         )),
         _ => bail!("--destroy takes one connection as LOCAL REMOTE (127.0.0.1:8080 127.0.0.1:40312), or filters"),
     };

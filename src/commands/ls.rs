@@ -11,7 +11,7 @@ use crate::host::Host;
 use crate::inventory;
 use crate::render::sockets::{self, DUAL_STACK_LEGEND, SocketRows};
 use crate::render::summary::Summary;
-use crate::render::{self, Style, json};
+use crate::render::{self, Style, json, pids};
 
 pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     let need_owners = !args.summary && !args.no_owners;
@@ -33,10 +33,18 @@ pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
         }
     } else if args.json {
         json::sockets(&mut out, &inv)?;
+    } else if args.pids {
+        let shown = pids::write(&mut out, &inv)?;
+        out.flush()?;
+        output::report_gaps(&inv);
+        return Ok(Exit::found(shown > 0));
     } else {
         render::rows(&mut out, &SocketRows { inventory: &inv }, &style)?;
         if style.terminal && inv.sockets.iter().any(|s| s.is_dual_stack()) {
             writeln!(out, "{DUAL_STACK_LEGEND}")?;
+        }
+        if style.terminal && inv.sockets.iter().any(sockets::shows_mapped) {
+            writeln!(out, "{}", sockets::MAPPED_LEGEND)?;
         }
     }
     out.flush()?;

@@ -1,7 +1,6 @@
 //! The live table on a terminal: alternate screen, redrawn in place, keys q / p / s.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -34,6 +33,7 @@ impl Terminal {
         execute!(
             std::io::stdout(),
             terminal::EnterAlternateScreen,
+            terminal::DisableLineWrap,
             cursor::Hide
         )?;
         Ok(entered)
@@ -45,6 +45,7 @@ impl Drop for Terminal {
         let _ = execute!(
             std::io::stdout(),
             cursor::Show,
+            terminal::EnableLineWrap,
             terminal::LeaveAlternateScreen
         );
         let _ = terminal::disable_raw_mode();
@@ -191,7 +192,6 @@ pub fn run(
 
 fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Result<()> {
     let (width, height) = output::size();
-    let height = usize::from(height);
     let order = Order::ALL[view.sort];
     let mut live: Vec<_> = watcher.tracker.sockets().cloned().collect();
     let mut live_unix: Vec<_> = watcher.unix.sockets().cloned().collect();
@@ -203,14 +203,13 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
     sockets::sort_unix(&mut live_unix, order);
     let (mut rows, mut row_marks) = view.ip.rows(live);
     let (mut unix_rows, unix_marks) = view.unix.rows(live_unix);
-    let room = height.saturating_sub(4).max(1);
+    let room = render::watch::room(height);
     let hidden = (rows.len() + unix_rows.len()).saturating_sub(room);
     rows.truncate(room);
     unix_rows.truncate(room - rows.len());
     row_marks.truncate(rows.len());
     row_marks.extend_from_slice(&unix_marks[..unix_rows.len()]);
     let inv = watcher.inventory(rows, unix_rows);
-    let mut text = String::new();
     let states: Vec<String> = summary
         .tcp
         .states
@@ -220,30 +219,32 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
         .map(|(s, n)| format!("{s} {n}"))
         .collect();
     let (opened, closed, changed) = view.last;
-    let _ = writeln!(
-        text,
-        "portscope watch — {} sockets: {} — since last look: +{opened} −{closed} ~{changed}{}",
-        summary.total,
+    let title = format!(
+        "portscope watch{} — {}: {} — since last look: +{opened} −{closed} ~{changed}",
+        // First, where a narrow screen does not cut it off.
+        if view.paused { " [PAUSED]" } else { "" },
+        crate::text::count(summary.total, "socket"),
         states.join(" · "),
-        if view.paused { "  [PAUSED]" } else { "" }
     );
-    let mut frame = Vec::new();
-    let table_style = Style {
-        width,
-        terminal: true,
-        ..*style
-    };
-    render::rows(&mut frame, &ScreenRows::new(&inv, &row_marks), &table_style)?;
-    text.push_str(&String::from_utf8_lossy(&frame));
-    if hidden > 0 {
-        let _ = writeln!(text, "… {hidden} more rows");
-    }
-    let _ = write!(
-        text,
+    let status = format!(
         "every {:.2} s · q quit · p pause · s sort ({})",
         every.as_secs_f64(),
         Order::ALL[view.sort].name()
     );
+    let mut frame = Vec::new();
+    render::watch::screen(
+        &mut frame,
+        &title,
+        &ScreenRows::new(&inv, &row_marks),
+        hidden,
+        &status,
+        &Style {
+            width,
+            terminal: true,
+            ..*style
+        },
+    )?;
+    let text = String::from_utf8_lossy(&frame);
     let mut out = std::io::stdout().lock();
     queue!(
         out,

@@ -1,5 +1,5 @@
-//! `portscope who PORT|SOCKET`: every socket on a local port, or bound to a Unix socket's
-//! name (and every socket connected to it), with their holders.
+//! `portscope who PORT[,PORT…]|SOCKET`: every socket on local ports, or bound to a Unix
+//! socket's name (and every socket connected to it), with their holders.
 
 use std::io::Write;
 
@@ -11,41 +11,54 @@ use crate::cli::WhoArgs;
 use crate::host::Host;
 use crate::inventory;
 use crate::model::Proto;
-use crate::ports::parse_port;
 use crate::query::{OwnerLookup, Query};
 use crate::render::sockets::{self, Order};
-use crate::render::{json, who};
+use crate::render::{Style, json, pids, who};
 
-pub fn run(host: &dyn Host, args: &WhoArgs) -> Result<Exit> {
-    let (mut inv, targets) = if let Some(name) = unix_name(args) {
+pub fn run(host: &dyn Host, args: &WhoArgs, style: Style) -> Result<Exit> {
+    let (mut inv, targets, nothing) = if let Some(name) = unix_name(args) {
         let (inv, targets) = inventory::unix_holders(host, name)?;
-        (inv, Some(targets))
+        let nothing = format!("no Unix socket is bound to {}", crate::text::escaped(name));
+        (inv, Some(targets), nothing)
     } else {
-        // `8080/tcp` as /etc/services writes it: the port and one protocol.
-        let (port, tcp, udp) = match args.port.rsplit_once('/') {
-            Some((port, "tcp")) => (port, true, false),
-            Some((port, "udp")) => (port, false, true),
+        // `8080/tcp` as /etc/services writes it: the ports and one protocol.
+        let (ports, tcp, udp) = match args.port.rsplit_once('/') {
+            Some((ports, "tcp")) => (ports, true, false),
+            Some((ports, "udp")) => (ports, false, true),
             _ => (args.port.as_str(), args.tcp, args.udp),
         };
-        let port = parse_port(port)?;
+        let ports = filters::ports(ports, "PORT")?;
         let protos = filters::pick(tcp, udp, [Proto::Tcp, Proto::Udp]);
-        let mut query = Query::port(port).protos(&protos);
+        let mut query = Query::ports(ports.clone()).protos(&protos);
         if args.owners.first_owner {
             query.owners = OwnerLookup::First;
         }
-        (inventory::collect(host, &query)?, None)
+        let nothing = who::nothing_holds(&ports, &protos);
+        (inventory::collect(host, &query)?, None, nothing)
     };
     sockets::sort(&mut inv.sockets, Order::Listeners);
     sockets::sort_unix(&mut inv.unix, Order::Listeners);
     let mut out = output::stdout();
-    match (args.json, &targets) {
-        (true, _) => json::sockets(&mut out, &inv)?,
-        (false, Some(targets)) => who::write_unix(&mut out, &inv, targets)?,
-        (false, None) => who::write(&mut out, &inv)?,
-    }
+    let found = if args.json {
+        json::sockets(&mut out, &inv)?;
+        !inv.is_empty()
+    } else if args.pids {
+        // lsof -t: found means a pid to act on.
+        pids::write(&mut out, &inv)? > 0
+    } else {
+        match &targets {
+            Some(targets) => who::write_unix(&mut out, &inv, targets)?,
+            None => who::write(&mut out, &inv)?,
+        }
+        // A person at a terminal gets an answer; a script gets the exit status, as from grep.
+        if inv.is_empty() && style.terminal {
+            writeln!(out, "{nothing}")?;
+        }
+        !inv.is_empty()
+    };
     out.flush()?;
     output::report_gaps(&inv);
-    Ok(Exit::found(!inv.is_empty()))
+    Ok(Exit::found(found))
 }
 
 /// A Unix socket is named by `-x`, by a path (a slash in it, but not `8080/tcp`) or by

@@ -8,7 +8,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 
-use super::netlink::{Diag, PortFilter};
+use super::netlink::Diag;
+use super::port_filter::PortFilter;
 use super::{
     Counters, DestroyFeed, Host, Owners, Pinned, Scope, Table, Vitals, counters, pidfd, procfs,
     procnet, sysctl, unix_diag,
@@ -150,11 +151,7 @@ fn read_table(query: &Query) -> Result<Table> {
             None
         }
     };
-    let ports = PortFilter {
-        local_or_remote: query.any_port,
-        local: query.local_port,
-        remote: query.remote_port,
-    };
+    let ports = PortFilter::new(query);
     let sockets = &mut table.sockets;
     for &proto in &query.protos {
         let mask = query.states.kernel_mask(proto);

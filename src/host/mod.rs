@@ -11,6 +11,8 @@ mod linux;
 mod netlink;
 #[cfg(target_os = "linux")]
 mod pidfd;
+#[cfg(target_os = "linux")]
+mod port_filter;
 #[cfg(not(target_os = "linux"))]
 mod portable;
 mod process;

@@ -220,9 +220,9 @@ impl<'h> Collector<'h> {
         processes: HashMap<u32, Process>,
         notes: Vec<String>,
     ) -> Inventory {
-        let names = |pid: u32| processes.get(&pid).map(|p| p.name.as_str());
-        sockets.retain(|s| query.matches_owner(&s.pids, names));
-        unix.retain(|s| query.matches_owner(&s.pids, names));
+        let processes_of = |pid: u32| processes.get(&pid);
+        sockets.retain(|s| query.matches_owner(&s.pids, processes_of));
+        unix.retain(|s| query.matches_owner(&s.pids, processes_of));
         let uids: BTreeSet<u32> = sockets
             .iter()
             .filter(|s| s.inode != 0)

@@ -132,7 +132,7 @@ fn unix_sockets_come_with_their_peers_holders_and_filters() {
         "a filter never trims a row's owners"
     );
     let by_port = Query {
-        any_port: Some(80),
+        any_port: Some(crate::ports::PortSet::one(80)),
         ..query
     };
     let inv = collect(&host, &by_port).unwrap();

@@ -9,6 +9,7 @@ use anyhow::Result;
 use crate::host::Host;
 use crate::inventory;
 use crate::model::{Inventory, Socket};
+use crate::ports::PortSet;
 use crate::query::{OwnerLookup, Query};
 
 /// The sockets to close: those `query` selects, or with `exact` the one socket whose local
@@ -24,8 +25,8 @@ pub fn select(
         ..query.clone()
     };
     if let Some((local, remote)) = exact {
-        query.local_port = Some(local.port());
-        query.remote_port = Some(remote.port());
+        query.local_port = Some(PortSet::one(local.port()));
+        query.remote_port = Some(PortSet::one(remote.port()));
     }
     let mut inv = inventory::collect(host, &query)?;
     if let Some((local, remote)) = exact {

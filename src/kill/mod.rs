@@ -13,6 +13,7 @@ use anyhow::Result;
 use crate::host::{Host, Scope, Vitals};
 use crate::inventory;
 use crate::model::{Inventory, Process};
+use crate::ports::PortSet;
 use crate::query::{OwnerLookup, Query};
 
 /// Every holder of the sockets on the asked ports, and what stands in the way.
@@ -61,19 +62,16 @@ impl Plan {
     }
 }
 
-/// The target list: every socket on each local port of `ports` that `query` (protocols,
+/// The target list: every socket on a local port of `ports` that `query` (protocols,
 /// families, states) admits, with every holder, each holder checked once. The dry run and the
 /// real run both call this, so they list the same processes.
-pub fn plan(host: &dyn Host, query: &Query, ports: &[u16]) -> Result<Plan> {
-    let mut inv = Inventory::default();
-    for port in ports {
-        let on_port = Query {
-            local_port: Some(*port),
-            owners: OwnerLookup::Complete,
-            ..query.clone()
-        };
-        inv.absorb(inventory::collect(host, &on_port)?);
-    }
+pub fn plan(host: &dyn Host, query: &Query, ports: &PortSet) -> Result<Plan> {
+    let on_ports = Query {
+        local_port: Some(ports.clone()),
+        owners: OwnerLookup::Complete,
+        ..query.clone()
+    };
+    let inv = inventory::collect(host, &on_ports)?;
     let mut holders: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
     for (i, s) in inv.sockets.iter().enumerate() {
         for pid in &s.pids {

@@ -11,6 +11,7 @@ use super::signal::Signal;
 use super::{Plan, Refusal};
 use crate::host::{Host, Pinned};
 use crate::model::Proto;
+use crate::ports::PortSet;
 use crate::wait::{self, Condition, Waited};
 
 /// How to signal and how long to wait.
@@ -20,8 +21,8 @@ pub struct Options {
     pub timeout: Duration,
     /// SIGKILL the processes still running when the timeout passes, and wait as long again.
     pub escalate: bool,
-    /// The ports that must be free at the end.
-    pub ports: Vec<(u16, Proto)>,
+    /// The ports that must be free at the end, per protocol.
+    pub ports: Vec<(PortSet, Proto)>,
 }
 
 /// What became of one target.
@@ -197,14 +198,14 @@ fn failed(e: &io::Error) -> Outcome {
 /// Waits until every port is free, as `wait --free` decides it, sharing one timeout.
 fn wait_free(
     host: &dyn Host,
-    ports: &[(u16, Proto)],
+    ports: &[(PortSet, Proto)],
     timeout: Duration,
     report: &mut dyn Report,
 ) -> Result<Waited> {
     let deadline = Instant::now() + timeout;
-    for (port, proto) in ports {
+    for (ports, proto) in ports {
         let condition = Condition::Free {
-            port: *port,
+            ports: ports.clone(),
             proto: *proto,
         };
         let left = deadline.saturating_duration_since(Instant::now());

@@ -61,7 +61,7 @@ fn options(timeout_ms: u64, escalate: bool) -> Options {
         signal: Signal::TERM,
         timeout: Duration::from_millis(timeout_ms),
         escalate,
-        ports: vec![(8080, Proto::Tcp)],
+        ports: vec![(PortSet::one(8080), Proto::Tcp)],
     }
 }
 
@@ -77,12 +77,12 @@ fn signals(host: &FakeHost) -> Vec<(u32, i32)> {
 fn every_holder_of_a_shared_listener_is_a_target_and_the_dry_run_sees_the_same() {
     let looks = vec![listener(8080, 7, &[10, 11, 12]), listener(9090, 8, &[13])];
     let host = host(vec![looks]);
-    let first = plan(&host, &tcp(), &[8080]).unwrap();
+    let first = plan(&host, &tcp(), &PortSet::one(8080)).unwrap();
     let pids: Vec<u32> = first.targets.iter().map(|t| t.pid).collect();
     assert_eq!(pids, [10, 11, 12]);
     assert!(first.targets.iter().all(|t| t.refusal.is_none()));
     assert_eq!(first.targets[0].process.as_ref().unwrap().name, "srv10");
-    let again = plan(&host, &tcp(), &[8080]).unwrap();
+    let again = plan(&host, &tcp(), &PortSet::one(8080)).unwrap();
     assert_eq!(first.targets, again.targets);
     assert!(signals(&host).is_empty(), "planning signals nobody");
 }
@@ -90,7 +90,7 @@ fn every_holder_of_a_shared_listener_is_a_target_and_the_dry_run_sees_the_same()
 #[test]
 fn all_signalled_the_port_frees_and_each_exit_is_reported() {
     let host = host(vec![vec![listener(8080, 7, &[10, 11])], vec![]]);
-    let plan = plan(&host, &tcp(), &[8080]).unwrap();
+    let plan = plan(&host, &tcp(), &PortSet::one(8080)).unwrap();
     let finish = run::execute(&host, &plan, &options(1000, false), &mut Quiet).unwrap();
     assert!(finish.free && !finish.blocked);
     assert_eq!(finish.outcomes, vec![Outcome::Exited(Signal::TERM); 2]);
@@ -102,14 +102,14 @@ fn all_signalled_the_port_frees_and_each_exit_is_reported() {
 fn a_process_gone_between_lookup_and_signal_is_reported_gone_and_not_signalled() {
     let mut host = host(vec![vec![listener(8080, 7, &[10, 11])], vec![]]);
     host.exit_before_pin.insert(11);
-    let plan = plan(&host, &tcp(), &[8080]).unwrap();
+    let plan = plan(&host, &tcp(), &PortSet::one(8080)).unwrap();
     let finish = run::execute(&host, &plan, &options(1000, false), &mut Quiet).unwrap();
     assert_eq!(finish.outcomes[0], Outcome::Exited(Signal::TERM));
     assert_eq!(finish.outcomes[1], Outcome::Gone);
     assert!(signals(&host).iter().all(|(pid, _)| *pid == 10));
     // A pid now naming another process (another start time) is gone too.
     let mut recycled = self::host(vec![vec![listener(8080, 7, &[10])], vec![]]);
-    let plan = super::plan(&recycled, &tcp(), &[8080]).unwrap();
+    let plan = super::plan(&recycled, &tcp(), &PortSet::one(8080)).unwrap();
     recycled.vitals.get_mut(&10).unwrap().started += 1;
     let finish = run::execute(&recycled, &plan, &options(1000, false), &mut Quiet).unwrap();
     assert_eq!(finish.outcomes, [Outcome::Gone]);
@@ -120,7 +120,7 @@ fn a_process_gone_between_lookup_and_signal_is_reported_gone_and_not_signalled()
 fn one_holder_out_of_reach_means_nobody_is_signalled() {
     let mut host = host(vec![vec![listener(8080, 7, &[10, 11])]]);
     host.denied.insert(11);
-    let plan = plan(&host, &tcp(), &[8080]).unwrap();
+    let plan = plan(&host, &tcp(), &PortSet::one(8080)).unwrap();
     let finish = run::execute(&host, &plan, &options(1000, false), &mut Quiet).unwrap();
     assert!(finish.blocked && !finish.free);
     assert_eq!(
@@ -143,7 +143,7 @@ fn pid_1_itself_and_kernel_threads_are_refused() {
         listener(8080, 9, &[2]),
     ]]);
     host.vitals.get_mut(&2).unwrap().kernel_thread = true;
-    let plan = plan(&host, &tcp(), &[8080]).unwrap();
+    let plan = plan(&host, &tcp(), &PortSet::one(8080)).unwrap();
     let refusals: Vec<(u32, Option<Refusal>)> =
         plan.targets.iter().map(|t| (t.pid, t.refusal)).collect();
     assert!(refusals.contains(&(1, Some(Refusal::Init))));
@@ -159,7 +159,7 @@ fn pid_1_itself_and_kernel_threads_are_refused() {
 fn a_process_that_ignores_the_signal_is_still_running_until_escalated() {
     let mut host = host(vec![vec![listener(8080, 7, &[10])]]);
     host.obeying.clear();
-    let plan = plan(&host, &tcp(), &[8080]).unwrap();
+    let plan = plan(&host, &tcp(), &PortSet::one(8080)).unwrap();
     let finish = run::execute(&host, &plan, &options(50, false), &mut Quiet).unwrap();
     assert!(!finish.free);
     assert_eq!(finish.outcomes, [Outcome::StillRunning(Signal::TERM)]);

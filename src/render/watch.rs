@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::json::{JsonEntry, Listed};
 use super::sockets::SocketRows;
-use super::{Rows, Tint};
+use super::table::Narrow;
+use super::{Rows, Style, Tint};
 use crate::model::{Inventory, TcpState};
 use crate::watch::tracker::{Change, ChangeKind, Tracked};
 
@@ -85,6 +86,7 @@ pub struct ScreenRows<'a> {
     inv: &'a Inventory,
     marks: &'a [Mark],
     headers: Vec<&'static str>,
+    narrowing: Vec<Narrow>,
 }
 
 /// The State column, counting the mark column.
@@ -100,6 +102,11 @@ impl<'a> ScreenRows<'a> {
             inv,
             marks,
             headers,
+            // The mark column stays; the rest give way as in `ls`.
+            narrowing: super::sockets::NARROWING
+                .iter()
+                .map(|step| step.shifted(1))
+                .collect(),
         }
     }
 
@@ -143,6 +150,19 @@ impl Rows for ScreenRows<'_> {
         }
     }
 
+    fn narrowing(&self) -> &[Narrow] {
+        &self.narrowing
+    }
+
+    fn short_cell(&self, row: usize, column: usize, width: usize, out: &mut String) {
+        match column.checked_sub(1) {
+            Some(c) if c != super::sockets::STATE_COLUMN => {
+                self.sockets().short_cell(row, c, width, out)
+            }
+            _ => self.cell(row, column, out),
+        }
+    }
+
     fn tint(&self, row: usize, column: usize) -> Option<Tint> {
         match (self.marks[row], column) {
             (Mark::Gone, _) => Some(Tint::Dim),
@@ -153,4 +173,37 @@ impl Rows for ScreenRows<'_> {
             _ => self.sockets().tint(row, column - 1),
         }
     }
+}
+
+/// Lines the live screen keeps besides the rows: title, header, rule, `… N more rows`,
+/// status.
+const FRAME_LINES: usize = 5;
+
+/// How many rows fit on a screen `height` lines high with its title, header and status.
+pub fn room(height: u16) -> usize {
+    usize::from(height).saturating_sub(FRAME_LINES).max(1)
+}
+
+/// The live screen: a title, the table fitted to `style.width`, how many rows did not fit,
+/// and a status line. Title and status are cut to the width so that neither wraps and pushes
+/// the other off the screen (the screen turns line wrapping off for the table's rows).
+pub fn screen(
+    out: &mut dyn Write,
+    title: &str,
+    rows: &ScreenRows,
+    hidden: usize,
+    status: &str,
+    style: &Style,
+) -> io::Result<()> {
+    let width = usize::from(style.width);
+    let mut line = String::new();
+    super::plain::cut(title, width, &mut line);
+    writeln!(out, "{line}")?;
+    super::rows(out, rows, style)?;
+    if hidden > 0 {
+        writeln!(out, "… {hidden} more rows")?;
+    }
+    line.clear();
+    super::plain::cut(status, width, &mut line);
+    write!(out, "{line}")
 }
