@@ -700,7 +700,7 @@ pub struct WaitArgs {
     /// Give up after this long, 0 for never (500ms, 30s, 2m; a bare number is seconds)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse)]
     pub timeout: Duration,
-    /// Wait until nothing holds the port instead (TIME_WAIT aside)
+    /// Wait until nothing holds the port instead (closed connections aside: TIME_WAIT, orphans)
     #[arg(long)]
     pub free: bool,
     /// A UDP port: bound rather than listening

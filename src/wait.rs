@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use crate::host::Host;
 use crate::inventory;
-use crate::model::{Proto, TcpState};
+use crate::model::{Owner, Proto, TcpState};
 use crate::ports::PortSet;
 use crate::query::Query;
 
@@ -18,7 +18,8 @@ use crate::query::Query;
 pub enum Condition {
     /// A TCP listener (or any bound UDP socket) on local ports.
     Listening { ports: PortSet, proto: Proto },
-    /// Nothing but TIME_WAIT left on local ports.
+    /// Nothing left on local ports but sockets the kernel is finishing closing (TIME_WAIT,
+    /// orphans: no process holds them), as a restart with SO_REUSEADDR sees them.
     Free { ports: PortSet, proto: Proto },
     /// A remote host accepting TCP connections on ports; `host` is what the user typed.
     Accepting {
@@ -138,7 +139,7 @@ fn holds(host: &dyn Host, condition: &Condition, left: Duration) -> Result<(bool
     let live: BTreeSet<u16> = inv
         .sockets
         .iter()
-        .filter(|s| s.state != TcpState::TimeWait)
+        .filter(|s| s.owner(false) != Owner::Closed)
         .map(|s| s.local.port)
         .collect();
     let met = if free {
@@ -196,17 +197,21 @@ mod tests {
     }
 
     #[test]
-    fn free_means_only_time_wait_left_and_times_out_otherwise() {
+    fn free_means_only_closed_sockets_left_and_times_out_otherwise() {
         let free = Condition::Free {
             ports: PortSet::one(8080),
             proto: Proto::Tcp,
         };
-        let host = FakeHost::new(vec![vec![on(8080, TcpState::TimeWait)]]);
+        // Closed by their processes: TIME_WAIT, and an orphan finishing its close.
+        let mut orphan = on(8080, TcpState::FinWait2);
+        orphan.inode = 0;
+        let host = FakeHost::new(vec![vec![on(8080, TcpState::TimeWait), orphan]]);
         assert_eq!(
             until(&host, &free, None, &mut Ticks::default()).unwrap(),
             Waited::Met
         );
-        let held = FakeHost::new(vec![vec![on(8080, TcpState::Established)]]);
+        // A process that shut its end down still holds the port.
+        let held = FakeHost::new(vec![vec![on(8080, TcpState::FinWait2)]]);
         let waited = until(
             &held,
             &free,

@@ -152,6 +152,50 @@ fn kill_reports_a_process_ignoring_sigterm_still_running_and_escalate_kills_it()
     assert!(!running(pid));
 }
 
+#[test]
+fn kill_leaves_the_port_free_when_only_orphaned_connections_remain() {
+    let test = "kill_leaves_the_port_free_when_only_orphaned_connections_remain";
+    let Some(ns) = Netns::new(test) else { return };
+    // A server holding its listener and one accepted connection whose client stays open: when
+    // the server dies, its end of the connection is orphaned in FIN_WAIT2 for tcp_fin_timeout.
+    let (port, client, held) = ns.inside(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (client, server) = pair(&l);
+        let held = hold(&[l.as_raw_fd(), server.as_raw_fd()], &plain);
+        (l.local_addr().unwrap().port(), client, held)
+    });
+    let port = port.to_string();
+
+    let out = ns
+        .portscope(&["kill", &port, "--yes", "--timeout", "5s"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert!(!running(held.pid));
+    let left = ns.ls_json(&["--sport", &port]);
+    assert!(
+        left.iter().all(|s| s.inode == 0) && left.iter().any(|s| s.state == "FIN_WAIT2"),
+        "the server's end is an orphan: {left:?}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr_of(&out));
+    assert!(text.contains(&format!("port {port}/tcp free")), "{text}");
+    let wait = ns
+        .portscope(&["wait", &port, "--free", "--timeout", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(wait.status.code(), Some(0), "{}", stderr_of(&wait));
+
+    // The kernel agrees: a restart (SO_REUSEADDR, as servers set it) listens on the port.
+    ns.inside(|| {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.set_reuse_address(true).unwrap();
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        s.bind(&addr.into()).unwrap();
+        s.listen(8).unwrap();
+    });
+    drop((client, held));
+}
+
 /// portscope run as uid 65534 inside the namespace, with these capabilities added.
 fn as_nobody_in(ns: &Netns, caps: Option<&str>, args: &[&str]) -> Output {
     let mut cmd = Command::new("ip");
