@@ -53,7 +53,7 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
         .map(|(port, proto)| format!("{port}/{}", proto.name()))
         .collect();
     let timeout = args.timeout;
-    let mut out = output::stdout();
+    let mut out = output::stdout_for_action();
     output::report_gaps(&plan.inventory);
     if plan.is_empty() {
         // As asked: `8000-8010`, or `8000-8010/tcp` with one protocol.
@@ -236,7 +236,7 @@ fn run_destroy(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
         bail!("which connections? name one (LOCAL REMOTE) or filter: --dport 443 --state established");
     }
     let inv = destroy::select(host, &query, exact)?;
-    let mut out = output::stdout();
+    let mut out = output::stdout_for_action();
     output::report_gaps(&inv);
     if inv.sockets.is_empty() {
         if args.json {

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Output};
 
 use crate::forked::{Held, hold};
@@ -194,6 +194,49 @@ fn kill_leaves_the_port_free_when_only_orphaned_connections_remain() {
         s.listen(8).unwrap();
     });
     drop((client, held));
+}
+
+/// `kill` with stdout a pipe whose reader has gone (`| head -0`): the exit status.
+fn kill_unread(ns: &Netns, args: &[&str]) -> Option<i32> {
+    let mut ends = [0; 2];
+    // SAFETY: a two-int array for pipe2.
+    assert_eq!(
+        unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) },
+        0
+    );
+    // SAFETY: both descriptors were just made and are owned by nobody else.
+    let (reader, writer) =
+        unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
+    drop(reader);
+    let mut all = vec!["kill"];
+    all.extend_from_slice(args);
+    let out = ns.portscope(&all).stdout(writer).output().unwrap();
+    let err = stderr_of(&out);
+    assert!(!err.contains("stdout") && !err.contains("pipe"), "{err}");
+    out.status.code()
+}
+
+#[test]
+fn kill_acts_and_tells_the_truth_when_its_reader_is_gone() {
+    let test = "kill_acts_and_tells_the_truth_when_its_reader_is_gone";
+    let Some(ns) = Netns::new(test) else { return };
+    let (port, held) = shared_listener(&ns, &[&ignores_sigterm]);
+    let (port, pid) = (port.to_string(), held[0].pid);
+    let still_held = kill_unread(&ns, &[&port, "--yes", "--timeout", "300ms"]);
+    assert_eq!(
+        still_held,
+        Some(2),
+        "SIGTERM ignored: the port is still held"
+    );
+    assert!(running(pid));
+    let freed = kill_unread(&ns, &[&port, "--yes", "--timeout", "300ms", "--escalate"]);
+    assert_eq!(freed, Some(0));
+    assert!(!running(pid), "--yes acts whoever reads the report");
+    assert_eq!(
+        kill_unread(&ns, &[&port, "--yes"]),
+        Some(1),
+        "nothing holds it"
+    );
 }
 
 /// portscope run as uid 65534 inside the namespace, with these capabilities added.
