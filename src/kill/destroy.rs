@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use crate::host::Host;
 use crate::inventory;
-use crate::model::{Inventory, Socket};
+use crate::model::{Inventory, Socket, TcpState};
 use crate::ports::PortSet;
 use crate::query::{OwnerLookup, Query};
 
@@ -49,6 +49,8 @@ pub enum Closed {
     Reset,
     /// Already gone (closed meanwhile, or its addresses taken by a newer socket).
     Gone,
+    /// Only bound (no connection, not listening): the kernel cannot find it to close it.
+    Unreachable,
     /// The kernel refused; the same reason holds for every socket after it, so they were
     /// not tried.
     Refused(io::Error),
@@ -69,6 +71,8 @@ pub fn destroy(host: &dyn Host, sockets: &[Socket]) -> Vec<Closed> {
             match host.destroy(s) {
                 Ok(()) => Closed::Reset,
                 Err(e) => match e.raw_os_error() {
+                    // A bound socket is in no table sock_diag looks a socket up in.
+                    Some(libc::ENOENT) if s.state == TcpState::Bound => Closed::Unreachable,
                     Some(libc::ENOENT | libc::ESTALE) => Closed::Gone,
                     Some(libc::EPERM | libc::EACCES | libc::EOPNOTSUPP) => {
                         stopped = true;

@@ -78,6 +78,10 @@ fn closed_text(s: &Socket, result: &Closed) -> String {
                           ECONNABORTED)"
             .into(),
         Closed::Gone => "gone: it closed before it could be reset".into(),
+        Closed::Unreachable => "not closed: the kernel cannot close a socket that is only bound \
+                                (no connection, not listening); stop its process instead \
+                                (portscope kill PORT)"
+            .into(),
         Closed::Refused(e) => match e.raw_os_error() {
             Some(libc::EPERM | libc::EACCES) => "permission denied: closing a connection \
                 needs CAP_NET_ADMIN; run as root (sudo portscope kill --destroy …)"
@@ -119,6 +123,7 @@ pub fn closed_json(
                 outcome: result.map(|r| match r {
                     Closed::Reset => "reset",
                     Closed::Gone => "gone",
+                    Closed::Unreachable => "not_closable",
                     Closed::Refused(_) => "refused",
                     Closed::NotTried => "not_tried",
                     Closed::Failed(_) => "failed",

@@ -471,3 +471,37 @@ fn kill_bad_input_is_one_line_and_signals_nothing() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn kill_destroy_cannot_close_a_socket_only_bound_and_says_so() {
+    let test = "kill_destroy_cannot_close_a_socket_only_bound_and_says_so";
+    let Some(ns) = Netns::new(test) else { return };
+    // Bound, never listening nor connected: the kernel's lookup tables do not hold it.
+    let (bound, port) = ns.inside(|| {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        s.bind(&any.into()).unwrap();
+        let port = s.local_addr().unwrap().as_socket().unwrap().port();
+        (s, port.to_string())
+    });
+    let out = ns
+        .portscope(&["kill", "--destroy", "--sport", &port, "--yes"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}{}", stderr_of(&out));
+    assert!(
+        text.contains(&format!(
+            "tcp 127.0.0.1:{port} → 0.0.0.0:* BOUND: not closed"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("portscope kill"),
+        "what to do instead: {text}"
+    );
+    let left = ns.ls_json(&["--sport", &port]);
+    assert_eq!(left.len(), 1, "still there: {left:?}");
+    assert_eq!(left[0].state, "BOUND");
+    drop(bound);
+}
