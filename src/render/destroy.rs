@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::json::JsonSocket;
 use crate::kill::destroy::Closed;
-use crate::model::{Inventory, Proto, Socket};
+use crate::model::{Inventory, Owner, Proto, Socket, TcpState};
 
 /// `--destroy`: a line per connection it would close, with its holders.
 pub fn connections(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
@@ -37,10 +37,9 @@ fn where_line(s: &Socket, line: &mut String) {
 }
 
 fn holders(s: &Socket, inv: &Inventory, line: &mut String) {
-    match (s.pids.is_empty(), s.inode) {
-        (true, 0) => line.push_str("no process (the kernel holds it)"),
-        (true, _) => line.push_str("holder out of sight (another user's process)"),
-        _ => {}
+    let owner = s.owner(inv.owners_looked_up);
+    if !matches!(owner, Owner::Processes(_)) {
+        super::who::no_owner(s, owner, inv, line);
     }
     for (i, pid) in s.pids.iter().enumerate() {
         if i > 0 {
@@ -71,12 +70,7 @@ pub fn closed(out: &mut dyn Write, inv: &Inventory, results: &[Closed]) -> io::R
 
 fn closed_text(s: &Socket, result: &Closed) -> String {
     match result {
-        Closed::Reset if s.proto == Proto::Udp => {
-            "reset (the holder's next call fails with ECONNABORTED)".into()
-        }
-        Closed::Reset => "reset (a TCP peer gets RST; the holder's next call fails with \
-                          ECONNABORTED)"
-            .into(),
+        Closed::Reset => reset(s).into(),
         Closed::Gone => "gone: it closed before it could be reset".into(),
         Closed::Unreachable => "not closed: the kernel cannot close a socket that is only bound \
                                 (no connection, not listening); stop its process instead \
@@ -95,6 +89,33 @@ fn closed_text(s: &Socket, result: &Closed) -> String {
         },
         Closed::NotTried => "not tried: the same refusal holds".into(),
         Closed::Failed(e) => format!("failed: {}", crate::text::errno(e)),
+    }
+}
+
+/// What the kernel's abort did to this kind of socket: a RST only where a peer is owed one by
+/// a socket its process still held; TIME_WAIT (and an orphaned FIN_WAIT2, kept the same way)
+/// and half-open entries are dropped without a word.
+fn reset(s: &Socket) -> &'static str {
+    use TcpState::*;
+    if s.proto == Proto::Udp {
+        return "reset (the holder's next call fails with ECONNABORTED)";
+    }
+    match (s.owner(true), s.state) {
+        (Owner::Closed, TimeWait | FinWait2) => {
+            "removed (its process had closed it; the kernel drops the entry: nothing is sent)"
+        }
+        (Owner::Closed, _) => "closed (its process had closed it already)",
+        (Owner::Handshake, _) => "removed (a half-open connection: nothing is sent)",
+        (Owner::AcceptQueue, _) => "reset (the peer gets RST; no process had accepted it)",
+        (_, Listen) => {
+            "closed (it no longer listens: accept() fails; connections waiting in its queue \
+             get RST)"
+        }
+        (_, Established | CloseWait | FinWait1 | FinWait2 | SynRecv) => {
+            "reset (a TCP peer gets RST; the holder's next call fails with ECONNABORTED)"
+        }
+        _ => "closed (nothing is sent in this state; the holder's next call fails with \
+              ECONNABORTED)",
     }
 }
 

@@ -505,3 +505,63 @@ fn kill_destroy_cannot_close_a_socket_only_bound_and_says_so() {
     assert_eq!(left[0].state, "BOUND");
     drop(bound);
 }
+
+#[test]
+fn kill_destroy_says_what_the_kernel_did_to_a_time_wait_and_a_listener() {
+    let test = "kill_destroy_says_what_the_kernel_did_to_a_time_wait_and_a_listener";
+    let Some(ns) = Netns::new(test) else { return };
+    let (l, mut queued, closed_port) = ns.inside(|| {
+        // The server's end closes first: its TIME_WAIT stays on the closed listener's port.
+        let first = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (client, server) = pair(&first);
+        let closed_port = first.local_addr().unwrap().port().to_string();
+        drop((server, first));
+        drop(client);
+        // A listener with a connection in its accept queue.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let queued = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        (l, queued, closed_port)
+    });
+    let port = l.local_addr().unwrap().port().to_string();
+
+    let out = ns
+        .portscope(&["kill", "--destroy", "--sport", &closed_port, "--yes"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr_of(&out));
+    assert!(
+        text.contains("TIME_WAIT — no process: closed by its owner"),
+        "{text}"
+    );
+    assert!(
+        text.contains("TIME_WAIT: removed (") && !text.contains("RST"),
+        "nothing is sent for a TIME_WAIT: {text}"
+    );
+    assert!(ns.ls_json(&["--sport", &closed_port]).is_empty());
+
+    let queue = ns
+        .portscope(&["kill", "--destroy", "--sport", &port, "--dry-run"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&queue);
+    assert!(
+        text.contains("ESTABLISHED — no process yet: waiting in the listener's accept queue"),
+        "{text}"
+    );
+    let out = ns
+        .portscope(&["kill", "--destroy", "--sport", &port, "-l", "--yes"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr_of(&out));
+    assert!(
+        text.contains("LISTEN: closed (it no longer listens: accept() fails; connections waiting in its queue get RST)"),
+        "{text}"
+    );
+    queued.set_read_timeout(Some(HANG)).unwrap();
+    let err = queued.read(&mut [0; 8]).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    let err = l.accept().unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
+}
