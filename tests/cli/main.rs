@@ -11,6 +11,7 @@ mod bench;
 mod bound;
 mod comparison;
 mod corpus;
+mod destroy;
 mod edges;
 mod endpoints;
 mod ephemeral;
