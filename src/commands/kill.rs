@@ -18,6 +18,7 @@ use crate::kill::{self, destroy};
 use crate::model::Proto;
 use crate::ports::PortSet;
 use crate::render;
+use crate::wait::Among;
 
 pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
     if args.destroy {
@@ -106,6 +107,20 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
             })
             .filter(|(on, _)| !on.is_empty())
             .collect(),
+        among: Among {
+            families: query.families.clone(),
+            states: query.states,
+        },
+    };
+    // `3000/tcp`, or `3000/tcp (IPv4 LISTEN sockets)` when -4/-6 or --state leave some out.
+    let words = options
+        .ports
+        .first()
+        .map(|(_, proto)| options.among.words(*proto))
+        .unwrap_or_default();
+    let freed = match words.as_str() {
+        "" => named.join(", "),
+        words => format!("{} ({words} sockets)", named.join(", ")),
     };
     let mut shown = Shown {
         said: false,
@@ -121,7 +136,7 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
             Some((&finish, timeout)),
         )?;
     } else {
-        render::kill::outcomes(&mut out, &plan, &finish, &named.join(", "), timeout)?;
+        render::kill::outcomes(&mut out, &plan, &finish, &freed, timeout)?;
     }
     out.flush()?;
     Ok(if finish.interrupted {

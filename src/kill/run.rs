@@ -12,7 +12,7 @@ use super::{Plan, Refusal};
 use crate::host::{Host, Pinned};
 use crate::model::Proto;
 use crate::ports::PortSet;
-use crate::wait::{self, Condition, Waited};
+use crate::wait::{self, Among, Condition, Waited};
 
 /// How to signal and how long to wait.
 #[derive(Debug, Clone)]
@@ -21,8 +21,9 @@ pub struct Options {
     pub timeout: Duration,
     /// SIGKILL the processes still running when the timeout passes, and wait as long again.
     pub escalate: bool,
-    /// The ports that must be free at the end, per protocol.
+    /// The ports that must be free at the end, per protocol, of the sockets `among` selects.
     pub ports: Vec<(PortSet, Proto)>,
+    pub among: Among,
 }
 
 /// What became of one target.
@@ -108,7 +109,7 @@ pub fn execute(
     }
     send(&pinned, &mut outcomes, options.signal);
     let mut last = options.signal;
-    let mut waited = wait_free(host, &options.ports, options.timeout, report)?;
+    let mut waited = wait_free(host, options, report)?;
     if waited == Waited::TimedOut && options.escalate {
         let running: Vec<bool> = pinned
             .iter()
@@ -126,7 +127,7 @@ pub fn execute(
         report.escalating(running.iter().filter(|r| **r).count());
         send(&pinned, &mut outcomes, Signal::KILL);
         last = Signal::KILL;
-        waited = wait_free(host, &options.ports, options.timeout, report)?;
+        waited = wait_free(host, options, report)?;
     }
     let grace = Instant::now() + EXIT_GRACE;
     let outcomes = outcomes
@@ -196,17 +197,13 @@ fn failed(e: &io::Error) -> Outcome {
 }
 
 /// Waits until every port is free, as `wait --free` decides it, sharing one timeout.
-fn wait_free(
-    host: &dyn Host,
-    ports: &[(PortSet, Proto)],
-    timeout: Duration,
-    report: &mut dyn Report,
-) -> Result<Waited> {
-    let deadline = Instant::now() + timeout;
-    for (ports, proto) in ports {
+fn wait_free(host: &dyn Host, options: &Options, report: &mut dyn Report) -> Result<Waited> {
+    let deadline = Instant::now() + options.timeout;
+    for (ports, proto) in &options.ports {
         let condition = Condition::Free {
             ports: ports.clone(),
             proto: *proto,
+            among: options.among.clone(),
         };
         let left = deadline.saturating_duration_since(Instant::now());
         let mut progress = Progress {

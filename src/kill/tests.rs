@@ -62,6 +62,7 @@ fn options(timeout_ms: u64, escalate: bool) -> Options {
         timeout: Duration::from_millis(timeout_ms),
         escalate,
         ports: vec![(PortSet::one(8080), Proto::Tcp)],
+        among: crate::wait::Among::every(),
     }
 }
 

@@ -196,6 +196,69 @@ fn kill_leaves_the_port_free_when_only_orphaned_connections_remain() {
     drop((client, held));
 }
 
+#[test]
+fn kill_narrowed_by_family_or_state_waits_only_for_the_sockets_it_selected() {
+    let test = "kill_narrowed_by_family_or_state_waits_only_for_the_sockets_it_selected";
+    let Some(ns) = Netns::new(test) else { return };
+    // One port, an IPv4 listener and an IPv6 one, each held by its own process.
+    let (port, v4, v6) = ns.inside(|| {
+        let l4 = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l4.local_addr().unwrap().port();
+        let l6 = TcpListener::bind(("::1", port)).unwrap();
+        let v4 = hold(&[l4.as_raw_fd()], &plain);
+        let v6 = hold(&[l6.as_raw_fd()], &plain);
+        (port.to_string(), v4, v6)
+    });
+    let out = ns
+        .portscope(&["kill", &port, "-4", "--yes", "--timeout", "3s"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr_of(&out));
+    assert!(
+        text.contains(&format!("port {port}/tcp (IPv4 sockets) free")),
+        "{text}"
+    );
+    assert!(
+        !running(v4.pid) && running(v6.pid),
+        "-4 ends the IPv4 holder only"
+    );
+
+    // A listener's process, and another holding only a connection it accepted.
+    let (port, listening, serving, client) = ns.inside(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (client, server) = pair(&l);
+        let listening = hold(&[l.as_raw_fd()], &plain);
+        let serving = hold(&[server.as_raw_fd()], &plain);
+        (
+            l.local_addr().unwrap().port().to_string(),
+            listening,
+            serving,
+            client,
+        )
+    });
+    let out = ns
+        .portscope(&[
+            "kill",
+            &port,
+            "--state",
+            "listen",
+            "--yes",
+            "--timeout",
+            "3s",
+        ])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr_of(&out));
+    assert!(
+        text.contains(&format!("port {port}/tcp (LISTEN sockets) free")),
+        "{text}"
+    );
+    assert!(!running(listening.pid) && running(serving.pid));
+    drop((client, v6, serving));
+}
+
 /// `kill` with stdout a pipe whose reader has gone (`| head -0`): the exit status.
 fn kill_unread(ns: &Netns, args: &[&str]) -> Option<i32> {
     let mut ends = [0; 2];
