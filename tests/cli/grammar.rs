@@ -275,6 +275,7 @@ fn durations_take_units_on_every_command() {
             "0",
         ],
         vec!["wait", &port, "--timeout", "1m"],
+        vec!["kill", &port, "--dry-run", "--timeout", "2.5s"],
         vec![
             "exporter",
             "--once",
