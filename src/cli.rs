@@ -22,6 +22,9 @@ Examples:
   portscope ls --port 8080       sockets whose local or remote port is 8080
   portscope ls -s                counts by protocol and state
   portscope who 8080             who holds port 8080, in any state
+  portscope who 8080 --all-netns who holds 8080 anywhere on this host (namespaces, containers)
+  portscope ls --netns web       the sockets of network namespace web (/run/netns/web)
+  portscope ls -tl --all-netns   listeners of every namespace, with Netns and Container columns
   portscope completions bash > /etc/bash_completion.d/portscope";
 
 #[derive(Debug, Parser)]
@@ -146,6 +149,26 @@ pub struct FilterArgs {
     pub user: Option<String>,
 }
 
+/// One network namespace to run in.
+#[derive(Debug, Clone, Default, Args)]
+pub struct NetnsArgs {
+    /// Run in network namespace NAME (/run/netns/NAME), PATH (an nsfs file such as
+    /// /run/docker/netns/ID) or PID's (/proc/PID/ns/net); needs root
+    #[arg(long, value_name = "NAME|PATH|PID")]
+    pub netns: Option<String>,
+}
+
+/// One network namespace, or all of them (no short flag: ss's -N is one named namespace).
+#[derive(Debug, Clone, Default, Args)]
+pub struct NamespaceArgs {
+    #[command(flatten)]
+    pub one: NetnsArgs,
+    /// Every network namespace on the host (processes' and bound ones), with Netns and
+    /// Container columns; those that cannot be entered are counted in a note
+    #[arg(long, conflicts_with = "netns")]
+    pub all_netns: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortKey {
     Port,
@@ -176,6 +199,8 @@ pub struct LsArgs {
     /// Scan every process even when a few sockets are wanted, to find every holder of a shared socket
     #[arg(long)]
     pub all_owners: bool,
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -194,6 +219,8 @@ pub struct WhoArgs {
     /// Scan every process, to find every holder of a shared socket
     #[arg(long)]
     pub all_owners: bool,
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
 }
 
 const TCP_LISTEN_EXAMPLES: &str = "\
@@ -448,6 +475,8 @@ pub struct EphemeralArgs {
     /// Refresh in place every SECS seconds [default: 2] until Ctrl-C
     #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2", value_parser = seconds)]
     pub watch: Option<f64>,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -493,6 +522,8 @@ pub struct WhyBindArgs {
     /// Print the findings as one JSON object
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
 }
 
 const LIFECYCLE_EXAMPLES: &str = "\
@@ -568,6 +599,7 @@ Examples:
   portscope watch -t --port 8080       only sockets on port 8080
   portscope watch --json               one JSON object per change, one per line
   portscope watch --state syn-sent,time-wait --interval 0.2 | tee events.jsonl
+  portscope watch --all-netns          every network namespace (those present at start)
 
 Sockets present when watch starts form the baseline: only changes after it are reported.";
 
@@ -592,6 +624,8 @@ pub struct WatchArgs {
     /// Initial sort order of the table (s cycles through them)
     #[arg(long, value_enum)]
     pub sort: Option<SortKey>,
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -610,6 +644,8 @@ pub struct WaitArgs {
     /// A UDP port: bound rather than listening
     #[arg(long, conflicts_with = "host")]
     pub udp: bool,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
 }
 
 const EXPORTER_EXAMPLES: &str = "\

@@ -124,5 +124,6 @@ pub fn inventory() -> Inventory {
         owners_looked_up: true,
         unreadable_processes: 1,
         notes: Vec::new(),
+        places: Default::default(),
     }
 }

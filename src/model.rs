@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+mod places;
+pub use places::{Container, Forward, Places};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Proto {
     Tcp,
@@ -212,6 +215,8 @@ pub struct Socket {
     pub timer: Option<Timer>,
     /// Pids of the processes that hold a file descriptor for this socket.
     pub pids: Vec<u32>,
+    /// The network namespace's inode; 0 until the inventory is placed (`inventory::place`).
+    pub netns: u64,
 }
 
 /// Who holds a socket, as far as the listing can tell.
@@ -260,6 +265,7 @@ impl Socket {
             iface: None,
             timer: None,
             pids: Vec::new(),
+            netns: 0,
         }
     }
 
@@ -315,6 +321,8 @@ pub struct Inventory {
     pub unreadable_processes: usize,
     /// Things the user should know about how the table was read (a fallback, say).
     pub notes: Vec<String>,
+    /// Namespaces and containers, once placed (`inventory::place`).
+    pub places: Places,
 }
 
 impl Inventory {

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use anyhow::Result;
 
+use super::namespaces::{self, Everywhere};
 use super::{filters, output};
 use crate::Exit;
 use crate::cli::WhoArgs;
@@ -21,7 +22,10 @@ pub fn run(host: &dyn Host, args: &WhoArgs) -> Result<Exit> {
     if !args.all_owners {
         query.owners = crate::query::OwnerLookup::Scan { stop_early: true };
     }
-    let mut inv = crate::inventory::collect(host, &query)?;
+    let everywhere = args.namespaces.all_netns.then(|| Everywhere::enter(host));
+    let reader: &dyn Host = everywhere.as_ref().map_or(host, |e| &e.host);
+    let mut inv = crate::inventory::collect(reader, &query)?;
+    namespaces::place(&mut inv, everywhere.as_ref());
     sockets::sort(&mut inv.sockets, Order::Listeners);
     let mut out = output::stdout();
     if args.json {

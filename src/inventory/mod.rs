@@ -6,6 +6,9 @@ use std::net::SocketAddr;
 
 use anyhow::Result;
 
+mod places;
+pub use places::place;
+
 use crate::host::{Host, Scope, Table};
 use crate::model::{Inventory, Process, Proto, Socket};
 use crate::query::{OwnerLookup, Query};
@@ -158,6 +161,7 @@ impl<'h> Collector<'h> {
             owners_looked_up: query.owners != OwnerLookup::Skip,
             unreadable_processes: self.unreadable,
             notes,
+            places: Default::default(),
         }
     }
 }

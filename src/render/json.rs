@@ -21,6 +21,22 @@ pub struct JsonSocket<'a> {
     pub uid: u32,
     pub inode: u32,
     pub processes: Vec<JsonProcess<'a>>,
+    /// null when the command did not place the sockets (docs/json.md).
+    pub netns: Option<JsonNetns<'a>>,
+    pub container: Option<JsonContainer<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonNetns<'a> {
+    pub inode: u64,
+    pub name: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonContainer<'a> {
+    pub runtime: &'static str,
+    pub id: &'a str,
+    pub name: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -29,6 +45,16 @@ pub struct JsonProcess<'a> {
     pub name: &'a str,
     pub user: Option<&'a str>,
     pub cmdline: &'a str,
+}
+
+impl<'a> JsonContainer<'a> {
+    pub fn of(c: &'a crate::model::Container) -> JsonContainer<'a> {
+        JsonContainer {
+            runtime: c.runtime,
+            id: &c.id,
+            name: c.name.as_deref(),
+        }
+    }
 }
 
 impl<'a> JsonSocket<'a> {
@@ -61,6 +87,11 @@ impl<'a> JsonSocket<'a> {
                     cmdline: &p.cmdline,
                 })
                 .collect(),
+            netns: (s.netns != 0).then(|| JsonNetns {
+                inode: s.netns,
+                name: inv.places.names.get(&s.netns).map(String::as_str),
+            }),
+            container: inv.places.container(s).map(JsonContainer::of),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod ephemeral;
 pub mod json;
+pub mod places;
 pub mod plain;
 pub mod sockets;
 pub mod summary;

@@ -14,6 +14,9 @@ pub fn write(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
     for s in &inv.sockets {
         line.clear();
         where_line(s, &mut line);
+        if inv.places.across {
+            super::places::where_it_lives(s, inv, &mut line);
+        }
         line.push_str(" — ");
         let head = line.len();
         match s.owner(inv.owners_looked_up) {
