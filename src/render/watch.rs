@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::json::JsonSocket;
+use super::places::PlacedRows;
 use super::sockets::SocketRows;
 use super::{Rows, Tint};
 use crate::model::{Inventory, TcpState};
@@ -60,28 +61,34 @@ pub struct ScreenRows<'a> {
     inv: &'a Inventory,
     marks: &'a [Mark],
     headers: Vec<&'static str>,
+    /// The `ls` columns (with Netns and Container across namespaces).
+    sockets: Box<dyn Rows + 'a>,
+    /// Columns in front of the `ls` ones: Netns and Container across namespaces.
+    placed: usize,
 }
-
-/// The State column, counting the mark column.
-const STATE: usize = super::sockets::STATE_COLUMN + 1;
 
 impl<'a> ScreenRows<'a> {
     pub fn new(inv: &'a Inventory, marks: &'a [Mark]) -> ScreenRows<'a> {
-        let user = super::sockets::HEADERS.len() - 1;
+        let (sockets, placed): (Box<dyn Rows + 'a>, usize) = if inv.places.across {
+            (Box::new(PlacedRows::new(inv)), 2)
+        } else {
+            (Box::new(SocketRows { inventory: inv }), 0)
+        };
+        let user = sockets.headers().len() - 1;
         let headers = std::iter::once("")
-            .chain(super::sockets::HEADERS[..user].iter().copied())
+            .chain(sockets.headers()[..user].iter().copied())
             .collect();
         ScreenRows {
             inv,
             marks,
             headers,
+            sockets,
+            placed,
         }
     }
 
-    fn sockets(&self) -> SocketRows<'_> {
-        SocketRows {
-            inventory: self.inv,
-        }
+    fn sockets(&self) -> &dyn Rows {
+        self.sockets.as_ref()
     }
 }
 
@@ -110,7 +117,7 @@ impl Rows for ScreenRows<'_> {
                 Mark::Changed(_) => "~",
                 Mark::Grew => "↑",
             }),
-            (STATE, Mark::Changed(from)) => {
+            (c, Mark::Changed(from)) if c == super::sockets::STATE_COLUMN + 1 + self.placed => {
                 let _ = write!(
                     out,
                     "{} → {}",
@@ -127,7 +134,10 @@ impl Rows for ScreenRows<'_> {
             (Mark::Gone, _) => Some(Tint::Dim),
             (Mark::New, 0) => Some(Tint::Green),
             (Mark::Changed(_), 0) => Some(Tint::Yellow),
-            (Mark::Grew, 0 | 2 | 3) => Some(Tint::Magenta),
+            // The mark and the queues.
+            (Mark::Grew, c) if c == 0 || c == 2 + self.placed || c == 3 + self.placed => {
+                Some(Tint::Magenta)
+            }
             (_, 0) => None,
             _ => self.sockets().tint(row, column - 1),
         }
