@@ -16,6 +16,7 @@ mod filters;
 mod lifecycle;
 mod limits;
 mod ls;
+mod namespaces;
 mod probe;
 mod scoped;
 mod signals;

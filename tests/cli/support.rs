@@ -56,6 +56,23 @@ pub struct JsonSocket {
     pub uid: u32,
     pub inode: u32,
     pub processes: Vec<JsonProcess>,
+    pub netns: Option<JsonNetns>,
+    pub container: Option<JsonContainer>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonNetns {
+    pub inode: u64,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonContainer {
+    pub runtime: String,
+    pub id: String,
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
