@@ -411,3 +411,30 @@ fn why_bind_wait_and_ephemeral_act_inside_the_namespace() {
     assert_eq!(report["range"]["low"], 40000, "{report}");
     assert_eq!(report["range"]["high"], 40199, "{report}");
 }
+
+#[test]
+fn watch_across_namespaces_names_the_namespace_of_a_change() {
+    let Some(ns) = Netns::new("watch_across_namespaces_names_the_namespace_of_a_change") else {
+        return;
+    };
+    let watch = Running::spawn(portscope(&[
+        "watch",
+        "--all-netns",
+        "--json",
+        "-tl",
+        "--port",
+        PORT,
+        "--interval",
+        "0.1",
+    ]));
+    watch.err_line("changes follow");
+    let holder = hold(&ns);
+    let line = watch.out_line(&format!("\"name\":\"{}\"", ns.name));
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["event"], "opened", "{event}");
+    assert_eq!(
+        event["socket"]["processes"][0]["pid"],
+        holder.child.id(),
+        "{event}"
+    );
+}
