@@ -2,6 +2,8 @@
 //! once, kept open), every socket tagged with its namespace's inode; owners, processes and
 //! users read once, host-wide, by the local host (socket inodes are unique on the host).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use anyhow::Result;
 
 use super::{Counters, DestroyFeed, Host, Owners, Scope, Table};
@@ -66,9 +68,11 @@ impl<'h> Across<'h> {
 impl Host for Across<'_> {
     fn sockets(&self, query: &Query) -> Result<Table> {
         let mut all = Table::default();
-        for (inode, reader) in &self.namespaces {
-            let host = reader.host(self.local);
-            let table = match (host.sockets(query), reader) {
+        let tables = side_by_side(&self.namespaces, |(_, reader)| {
+            reader.host(self.local).sockets(query)
+        });
+        for ((inode, reader), table) in self.namespaces.iter().zip(tables) {
+            let table = match (table, reader) {
                 (Ok(table), _) => table,
                 (Err(e), Reader::Own) => return Err(e),
                 // A namespace whose last process exited stays readable through our open file;
@@ -135,5 +139,103 @@ impl Host for Across<'_> {
             }
             out
         }))
+    }
+}
+
+/// `f` of each item, in order, on up to as many threads as there are cores: each namespace is
+/// read by a thread of its own that enters it, so waiting for one need not delay the next.
+fn side_by_side<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut done: Vec<(usize, T)> = crate::workers::spread(cores.min(items.len()), &|_| {
+        let mut mine = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(index) else {
+                break;
+            };
+            mine.push((index, f(item)));
+        }
+        mine
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::fake::FakeHost;
+    use crate::model::{Endpoint, Socket, TcpState};
+
+    /// A fake that counts its owner scans.
+    struct Counting(FakeHost, AtomicUsize);
+
+    impl Host for Counting {
+        fn sockets(&self, query: &Query) -> Result<Table> {
+            self.0.sockets(query)
+        }
+        fn owners(&self, inodes: &[u32], scope: Scope) -> Owners {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.owners(inodes, scope)
+        }
+        fn port_settings(&self) -> Result<PortSettings> {
+            self.0.port_settings()
+        }
+        fn destroy_feed(&self, _protos: &[Proto]) -> Option<DestroyFeed> {
+            None
+        }
+    }
+
+    fn listener(inode: u32, pid: u32) -> Socket {
+        let ep = |port| Endpoint {
+            ip: "0.0.0.0".parse().expect("address"),
+            port,
+        };
+        let mut s = Socket::new(Proto::Tcp, ep(8080), ep(0), TcpState::Listen);
+        s.inode = inode;
+        s.pids = vec![pid];
+        s
+    }
+
+    fn counting(looks: Vec<Vec<Socket>>) -> Counting {
+        Counting(FakeHost::new(looks), AtomicUsize::new(0))
+    }
+
+    /// Each namespace's table is read where it lives and tagged; owners are looked up once,
+    /// by the local host, for every namespace's sockets together.
+    #[test]
+    fn one_owner_scan_for_every_namespace() {
+        // The local host's scan is host-wide: its first look teaches the fake every owner.
+        let local = counting(vec![
+            vec![listener(1, 10), listener(2, 20), listener(3, 30)],
+            vec![listener(1, 10)],
+        ]);
+        local.sockets(&Query::everything()).expect("fake table");
+        let a = counting(vec![vec![listener(2, 20)]]);
+        let b = counting(vec![vec![listener(3, 30)]]);
+        let host = Across::new(
+            &local,
+            vec![
+                (100, Reader::Own),
+                (200, Reader::Entered(Box::new(a))),
+                (300, Reader::Entered(Box::new(b))),
+            ],
+        );
+        let inv = crate::inventory::collect(&host, &Query::everything()).expect("collect");
+        let mut seen: Vec<(u64, u32, Vec<u32>)> = inv
+            .sockets
+            .iter()
+            .map(|s| (s.netns, s.inode, s.pids.clone()))
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [(100, 1, vec![10]), (200, 2, vec![20]), (300, 3, vec![30])]
+        );
+        assert_eq!(local.1.load(Ordering::Relaxed), 1, "one owner scan");
     }
 }

@@ -77,10 +77,12 @@ fn from_path(path: &str) -> Option<(&'static str, String)> {
         }
     }
     // A process of a pod, in no container's own cgroup: the pod's uid.
+    if !parts.first()?.starts_with("kubepods") {
+        return None;
+    }
     parts.iter().find_map(|part| {
-        let uid = part.split("pod").nth(1)?.trim_end_matches(".slice");
-        (part.starts_with("kubepods") && uid.len() >= 32)
-            .then(|| ("kubernetes", uid.replace('_', "-")))
+        let uid = part.rsplit_once("pod")?.1.trim_end_matches(".slice");
+        (uid.len() >= 32).then(|| ("kubernetes", uid.replace('_', "-")))
     })
 }
 

@@ -137,3 +137,26 @@ fn ephemeral_report_text() {
     let text = render(|out| super::ephemeral::text(out, &report, &inv, &style(false, 0)));
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn across_namespaces_table_who_summary_and_json() {
+    let mut inv = fixtures::across_namespaces();
+    sort(&mut inv.sockets, super::sockets::Order::Listeners);
+    let table = render(|out| rows(out, &super::places::PlacedRows::new(&inv), &style(false, 0)));
+    insta::assert_snapshot!("across_table", table);
+    let text = render(|out| who::write(out, &inv));
+    insta::assert_snapshot!("across_who", text);
+    let summaries = super::places::NetnsSummary::of(&inv);
+    let counts = render(|out| {
+        rows(
+            out,
+            &super::places::NetnsSummaryRows::new(&inv, &summaries),
+            &style(false, 0),
+        )
+    });
+    insta::assert_snapshot!("across_summary", counts);
+    let lines = render(|out| json::sockets(out, &inv));
+    insta::assert_snapshot!("across_json", lines);
+    let summary_json = render(|out| json::array(out, &summaries));
+    insta::assert_snapshot!("across_summary_json", summary_json);
+}
