@@ -12,6 +12,9 @@ use crate::model::{Inventory, Places, Process, Socket};
 use crate::query::Query;
 use tracker::{Change, Tracker};
 
+/// Names a look's namespaces and containers.
+pub type Placer<'h> = Box<dyn Fn(&mut Inventory) + 'h>;
+
 /// One look at the table, diffed against the last one.
 pub struct Watcher<'h> {
     query: Query,
@@ -24,7 +27,7 @@ pub struct Watcher<'h> {
     /// How the last look read the table (a fallback, say), for the user to hear once.
     pub notes: Vec<String>,
     /// Names each look's namespaces and containers (`--all-netns`); None: not placed.
-    pub placer: Option<Box<dyn Fn(&mut Inventory) + 'h>>,
+    pub placer: Option<Placer<'h>>,
     places: Places,
 }
 
