@@ -33,6 +33,14 @@ fn run(args: &[&str]) -> Output {
     portscope(args).output().unwrap()
 }
 
+/// `ls -tl --all-netns --pid PID`, and more arguments.
+fn held_by(pid: u32, more: &[&str]) -> Output {
+    let pid = pid.to_string();
+    let mut args = vec!["ls", "-tl", "--all-netns", "--pid", &pid];
+    args.extend_from_slice(more);
+    run(&args)
+}
+
 fn netns_inode(pid: u32) -> u64 {
     let link = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
     let link = link.to_str().unwrap();
@@ -128,13 +136,7 @@ fn a_namespace_bound_nowhere_is_found_through_its_process() {
         (netns.inode, netns.name.as_deref()),
         (netns_inode(pid), None)
     );
-    let table = stdout_of(&run(&[
-        "ls",
-        "-tl",
-        "--all-netns",
-        "--pid",
-        &pid.to_string(),
-    ]));
+    let table = stdout_of(&held_by(pid, &[]));
     assert!(table.contains(&format!("net:[{}]", netns.inode)), "{table}");
 }
 
@@ -188,27 +190,14 @@ fn a_process_in_a_docker_scope_shows_docker_and_the_short_id() {
     let line = holder.err_line("listening on");
     let pid = holder.child.id();
     std::fs::write(format!("{}/cgroup.procs", cgroup.dir), pid.to_string()).unwrap();
-    let all = sockets(&run(&[
-        "ls",
-        "-tl",
-        "--all-netns",
-        "--pid",
-        &pid.to_string(),
-        "--json",
-    ]));
+    let all = sockets(&held_by(pid, &["--json"]));
     assert_eq!(all.len(), 1, "{line}: {all:#?}");
     let container = all[0].container.as_ref().unwrap();
     assert_eq!(
         (container.runtime.as_str(), container.id.as_str()),
         ("docker", &*id)
     );
-    let table = stdout_of(&run(&[
-        "ls",
-        "-tl",
-        "--all-netns",
-        "--pid",
-        &pid.to_string(),
-    ]));
+    let table = stdout_of(&held_by(pid, &[]));
     assert!(table.contains(&format!("docker:{}", &id[..12])), "{table}");
     // Asked without --all-netns, the same socket names the same container.
     let plain = ls_json(&["-tl", "--pid", &pid.to_string()]);
