@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
 
-use crate::model::{Family, Proto, Socket, TcpState};
+use crate::model::{Family, Process, Proto, Socket, TcpState};
+use crate::ports::PortSet;
 
 /// A set of socket states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,9 +60,10 @@ pub struct Query {
     pub protos: Vec<Proto>,
     pub families: Vec<Family>,
     pub states: StateSet,
-    pub any_port: Option<u16>,
-    pub local_port: Option<u16>,
-    pub remote_port: Option<u16>,
+    /// Port filters: local or remote, local, remote (lists and ranges).
+    pub any_port: Option<PortSet>,
+    pub local_port: Option<PortSet>,
+    pub remote_port: Option<PortSet>,
     pub uid: Option<u32>,
     pub pid: Option<u32>,
     pub process: Option<String>,
@@ -85,10 +87,15 @@ impl Query {
         }
     }
 
-    /// Every socket on a local port, any state, with every holder: `who PORT`.
+    /// Every socket on a local port, any state, with every holder.
     pub fn port(port: u16) -> Query {
+        Query::ports(PortSet::one(port))
+    }
+
+    /// Every socket on one of these local ports, any state, with every holder: `who PORTS`.
+    pub fn ports(ports: PortSet) -> Query {
         Query {
-            local_port: Some(port),
+            local_port: Some(ports),
             ..Query::everything()
         }
     }
@@ -98,8 +105,8 @@ impl Query {
         Query {
             protos: vec![proto],
             families: vec![Family::of(local.ip())],
-            local_port: Some(local.port()),
-            remote_port: Some(remote.port()),
+            local_port: Some(PortSet::one(local.port())),
+            remote_port: Some(PortSet::one(remote.port())),
             owners: OwnerLookup::Skip,
             ..Query::everything()
         }
@@ -124,7 +131,7 @@ impl Query {
     /// Sockets whose remote port is `port`.
     pub fn remote_port(self, port: u16) -> Query {
         Query {
-            remote_port: Some(port),
+            remote_port: Some(PortSet::one(port)),
             ..self
         }
     }
@@ -132,7 +139,7 @@ impl Query {
     /// Sockets whose local or remote port is `port`.
     pub fn any_port(self, port: u16) -> Query {
         Query {
-            any_port: Some(port),
+            any_port: Some(PortSet::one(port)),
             ..self
         }
     }
@@ -150,35 +157,92 @@ impl Query {
         self.states.contains(s.state)
             && self
                 .any_port
-                .is_none_or(|p| s.local.port == p || s.remote.port == p)
-            && self.local_port.is_none_or(|p| s.local.port == p)
-            && self.remote_port.is_none_or(|p| s.remote.port == p)
+                .as_ref()
+                .is_none_or(|p| p.contains(s.local.port) || p.contains(s.remote.port))
+            && self
+                .local_port
+                .as_ref()
+                .is_none_or(|p| p.contains(s.local.port))
+            && self
+                .remote_port
+                .as_ref()
+                .is_none_or(|p| p.contains(s.remote.port))
             && self.uid.is_none_or(|uid| s.inode != 0 && s.uid == uid)
     }
 
-    /// The filters on owners, given the socket's processes' names.
-    pub fn matches_owner<'a>(&self, s: &Socket, names: impl Fn(u32) -> Option<&'a str>) -> bool {
+    /// The filters on owners, given the socket's processes: `--process` looks for its text in
+    /// the name or the command line (`--process http.server` finds `python3 -m http.server`).
+    pub fn matches_owner<'a>(
+        &self,
+        s: &Socket,
+        processes: impl Fn(u32) -> Option<&'a Process>,
+    ) -> bool {
         self.pid.is_none_or(|pid| s.pids.contains(&pid))
             && self.process.as_deref().is_none_or(|wanted| {
                 s.pids
                     .iter()
-                    .filter_map(|pid| names(*pid))
-                    .any(|name| name.contains(wanted))
+                    .filter_map(|pid| processes(*pid))
+                    .any(|p| p.name.contains(wanted) || p.cmdline.contains(wanted))
             })
     }
 }
 
-/// State names as people type them (`established`, `time-wait`, `TIME_WAIT`).
+/// ss's groups of states (`ss state connected`), and what it prints or takes that the
+/// net-tools names do not say (`estab`, `listening`, `closed`).
+/// A group's name, and whether a state belongs to it.
+type Group = (&'static str, fn(TcpState) -> bool);
+
+const GROUPS: [Group; 8] = {
+    use TcpState::*;
+    fn connected(s: TcpState) -> bool {
+        matches!(
+            s,
+            Established
+                | SynSent
+                | SynRecv
+                | FinWait1
+                | FinWait2
+                | TimeWait
+                | CloseWait
+                | LastAck
+                | Closing
+        )
+    }
+    [
+        ("all", |_| true),
+        ("connected", connected),
+        ("synchronized", |s| connected(s) && s != SynSent),
+        ("bucket", |s| matches!(s, SynRecv | TimeWait)),
+        ("big", |s| !matches!(s, SynRecv | TimeWait)),
+        ("estab", |s| s == Established),
+        ("listening", |s| s == Listen),
+        // The kernel's TCP_CLOSE: a closed TCP socket, or an unconnected UDP one.
+        ("closed", |s| matches!(s, Close | Unconn)),
+    ]
+};
+
+/// State names as people type them (`established`, `time-wait`, `TIME_WAIT`, `estab`), and
+/// ss's groups (`connected`, `synchronized`, `bucket`, `big`, `all`).
 pub fn parse_states(names: &[String]) -> Result<Vec<TcpState>> {
-    names
-        .iter()
-        .map(|name| {
-            TcpState::parse(name).with_context(|| {
-                let known: Vec<&str> = TcpState::ALL.iter().map(|s| s.name()).collect();
-                format!("unknown state '{name}' (known: {})", known.join(" "))
-            })
-        })
-        .collect()
+    let mut states = Vec::new();
+    for name in names {
+        let wanted = name.trim();
+        if let Some((_, member)) = GROUPS.iter().find(|(g, _)| g.eq_ignore_ascii_case(wanted)) {
+            states.extend(TcpState::ALL.into_iter().filter(|s| member(*s)));
+            continue;
+        }
+        states.push(TcpState::parse(wanted).with_context(|| {
+            let known: Vec<&str> = TcpState::ALL.iter().map(|s| s.name()).collect();
+            let groups: Vec<&str> = GROUPS.iter().map(|(g, _)| *g).collect();
+            format!(
+                "unknown state '{}' (known: {}; as ss says them: {})",
+                crate::text::escaped(name),
+                known.join(" "),
+                groups.join(" ")
+            )
+        })?);
+    }
+    Ok(states)
 }
 
 #[cfg(test)]
@@ -202,6 +266,39 @@ mod tests {
         assert!(states[1..4].iter().all(|s| *s == TcpState::TimeWait));
         assert_eq!(states[4], TcpState::SynRecv);
         assert!(parse_states(&["bogus".to_string()]).is_err());
+    }
+
+    #[test]
+    fn ss_state_names_and_groups() {
+        use TcpState::*;
+        let parse = |name: &str| parse_states(&[name.to_string()]).unwrap();
+        assert_eq!(parse("estab"), [Established]);
+        assert_eq!(parse("ESTAB"), [Established]);
+        assert_eq!(parse("syn-sent"), [SynSent]);
+        assert_eq!(parse("fin-wait-1"), [FinWait1]);
+        assert_eq!(parse("time-wait"), [TimeWait]);
+        assert_eq!(parse("close-wait"), [CloseWait]);
+        assert_eq!(parse("unconn"), [Unconn]);
+        assert_eq!(parse("listening"), [Listen]);
+        assert_eq!(parse("closed"), [Unconn, Close]);
+        let set = |name: &str| StateSet::of(&parse(name));
+        let connected = set("connected");
+        assert!(connected.contains(Established) && connected.contains(TimeWait));
+        assert!(!connected.contains(Listen) && !connected.contains(Unconn));
+        let synchronized = set("synchronized");
+        assert!(!synchronized.contains(SynSent) && synchronized.contains(SynRecv));
+        assert_eq!(set("bucket"), StateSet::of(&[SynRecv, TimeWait]));
+        let big = set("big");
+        for state in TcpState::ALL {
+            assert_eq!(
+                big.contains(state),
+                !matches!(state, SynRecv | TimeWait),
+                "{state:?}"
+            );
+            assert!(set("all").contains(state));
+        }
+        let err = parse_states(&["nope".to_string()]).unwrap_err().to_string();
+        assert!(err.contains("connected synchronized bucket big"), "{err}");
     }
 
     #[test]

@@ -47,6 +47,29 @@ pub fn process(p: &Process, cmdline: bool, out: &mut String) {
     }
 }
 
+/// An argument named as the user typed it, for the start of an error: `--sport '8o'`,
+/// `PORTS '22,x'`. A long value is cut (the error says what in it is wrong anyway).
+pub fn argument(name: &str, value: &str) -> String {
+    const SHOWN: usize = 40;
+    let mut out = format!("{name} '");
+    let cut: String = value.chars().take(SHOWN).collect();
+    escape_into(&cut, &mut out);
+    if cut.len() < value.len() {
+        out.push('…');
+    }
+    out.push('\'');
+    out
+}
+
+/// `1 byte`, `2 bytes`: a count with its noun, singular for one.
+pub fn count(n: usize, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
 /// The errno names people search for, with the meaning in a few words.
 const ERRNOS: &[(i32, &str, &str)] = &[
     (libc::EADDRINUSE, "EADDRINUSE", "address in use"),
@@ -97,6 +120,21 @@ mod tests {
         assert_eq!(escaped("evil\x1b[2Jname\n"), "evil\\u{1b}[2Jname\\n");
         assert_eq!(escaped("a\u{202e}b\u{9b}c"), "a\\u{202e}b\\u{9b}c");
         assert_eq!(escaped("nginx: worker"), "nginx: worker");
+    }
+
+    #[test]
+    fn arguments_and_counts() {
+        assert_eq!(argument("--sport", "8o"), "--sport '8o'");
+        assert_eq!(argument("PORTS", "a\x1b"), "PORTS 'a\\u{1b}'");
+        assert_eq!(
+            argument("--port", &"9".repeat(100)),
+            format!("--port '{}…'", "9".repeat(40))
+        );
+        assert_eq!(count(1, "byte"), "1 byte");
+        assert_eq!(count(0, "byte"), "0 bytes");
+        assert_eq!(count(2, "entry"), "2 entries");
+        assert_eq!(count(1, "entry"), "1 entry");
+        assert_eq!(count(3, "key"), "3 keys");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Waiting for a port: until something listens on it (here, or on a remote host), or until it
 //! is free.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -9,40 +10,48 @@ use anyhow::Result;
 use crate::host::Host;
 use crate::inventory;
 use crate::model::{Proto, TcpState};
+use crate::ports::PortSet;
 use crate::query::Query;
 
-/// What is waited for.
+/// What is waited for; with several ports, on every one of them.
 #[derive(Debug, Clone)]
 pub enum Condition {
-    /// A TCP listener (or any bound UDP socket) on a local port.
-    Listening { port: u16, proto: Proto },
-    /// Nothing but TIME_WAIT left on a local port.
-    Free { port: u16, proto: Proto },
-    /// A remote host accepting TCP connections on a port; `host` is what the user typed.
+    /// A TCP listener (or any bound UDP socket) on local ports.
+    Listening { ports: PortSet, proto: Proto },
+    /// Nothing but TIME_WAIT left on local ports.
+    Free { ports: PortSet, proto: Proto },
+    /// A remote host accepting TCP connections on ports; `host` is what the user typed.
     Accepting {
         host: String,
         addrs: Vec<SocketAddr>,
-        port: u16,
+        ports: PortSet,
     },
 }
 
 impl Condition {
     /// `something to listen on port 8080/tcp`, for progress and the timeout message.
     pub fn describe(&self) -> String {
+        let port = |ports: &PortSet| match ports.single() {
+            Some(port) => format!("port {port}"),
+            None => format!("every port of {ports}"),
+        };
         match self {
-            Condition::Accepting { host, port, .. } => {
-                format!(
-                    "{}:{port}/tcp to accept connections",
-                    crate::text::escaped(host)
-                )
+            Condition::Accepting { host, ports, .. } => {
+                let host = crate::text::escaped(host);
+                match ports.single() {
+                    Some(port) => format!("{host}:{port}/tcp to accept connections"),
+                    None => format!("{host} to accept connections on every port of {ports}/tcp"),
+                }
             }
-            Condition::Free { port, proto } => format!("port {port}/{} to be free", proto.name()),
+            Condition::Free { ports, proto } => {
+                format!("{}/{} to be free", port(ports), proto.name())
+            }
             Condition::Listening {
-                port,
+                ports,
                 proto: Proto::Udp,
-            } => format!("something to bind port {port}/udp"),
-            Condition::Listening { port, .. } => {
-                format!("something to listen on port {port}/tcp")
+            } => format!("something to bind {}/udp", port(ports)),
+            Condition::Listening { ports, .. } => {
+                format!("something to listen on {}/tcp", port(ports))
             }
         }
     }
@@ -105,30 +114,39 @@ pub fn until(
 
 /// One check, and how the table was read. `left` bounds a connection attempt.
 fn holds(host: &dyn Host, condition: &Condition, left: Duration) -> Result<(bool, Vec<String>)> {
-    let (port, proto, free) = match condition {
-        Condition::Accepting { host, addrs, port } => {
+    let (ports, proto, free) = match condition {
+        Condition::Accepting { host, addrs, ports } => {
             let timeout = left.clamp(Duration::from_millis(50), Duration::from_secs(1));
+            let ports: Vec<u16> = ports.ports().collect();
             return Ok((
-                crate::probe::tcp_open(host, addrs, *port, timeout)?,
+                crate::probe::tcp_open(host, addrs, &ports, timeout)?,
                 Vec::new(),
             ));
         }
-        Condition::Listening { port, proto } => (*port, *proto, false),
-        Condition::Free { port, proto } => (*port, *proto, true),
+        Condition::Listening { ports, proto } => (ports, *proto, false),
+        Condition::Free { ports, proto } => (ports, *proto, true),
     };
-    let query = Query::port(port).protos(&[proto]).without_owners();
+    let query = Query::ports(ports.clone())
+        .protos(&[proto])
+        .without_owners();
     let query = match (proto, free) {
         (_, true) => query,
         (Proto::Tcp, false) => query.states(&[TcpState::Listen]),
         (Proto::Udp, false) => query.states(&[TcpState::Unconn, TcpState::Established]),
     };
     let inv = inventory::collect(host, &query)?;
-    let live = inv
+    let live: BTreeSet<u16> = inv
         .sockets
         .iter()
         .filter(|s| s.state != TcpState::TimeWait)
-        .count();
-    Ok((if free { live == 0 } else { live > 0 }, inv.notes))
+        .map(|s| s.local.port)
+        .collect();
+    let met = if free {
+        live.is_empty()
+    } else {
+        live.len() == ports.len()
+    };
+    Ok((met, inv.notes))
 }
 
 #[cfg(test)]
@@ -167,7 +185,7 @@ mod tests {
             vec![on(8080, TcpState::Listen)],
         ]);
         let condition = Condition::Listening {
-            port: 8080,
+            ports: PortSet::one(8080),
             proto: Proto::Tcp,
         };
         let mut ticks = Ticks::default();
@@ -180,7 +198,7 @@ mod tests {
     #[test]
     fn free_means_only_time_wait_left_and_times_out_otherwise() {
         let free = Condition::Free {
-            port: 8080,
+            ports: PortSet::one(8080),
             proto: Proto::Tcp,
         };
         let host = FakeHost::new(vec![vec![on(8080, TcpState::TimeWait)]]);

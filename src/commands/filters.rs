@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use crate::cli::{FilterArgs, SortKey};
 use crate::host::Host;
 use crate::model::{Family, Proto, TcpState};
-use crate::ports::parse_port;
+use crate::ports::PortSet;
 use crate::query::{OwnerLookup, Query, StateSet, parse_states};
 use crate::render::sockets::Order;
 
@@ -27,10 +27,8 @@ pub fn query(
     if f.listening {
         states = states.intersect(StateSet::of(&[TcpState::Listen, TcpState::Unconn]));
     }
-    let port = |text: &Option<String>, what: &str| -> Result<Option<u16>> {
-        text.as_deref()
-            .map(|t| parse_port(t).with_context(|| what.to_string()))
-            .transpose()
+    let port = |text: &Option<String>, flag: &str| -> Result<Option<PortSet>> {
+        text.as_deref().map(|t| ports(t, flag)).transpose()
     };
     let uid = f
         .user
@@ -59,6 +57,12 @@ pub fn query(
         process: f.process.clone(),
         owners,
     })
+}
+
+/// A port list (`80,443,8000-8100`, service names) given as `name` (`--sport`, `PORTS`); an
+/// error names that argument as the user typed it.
+pub fn ports(text: &str, name: &str) -> Result<PortSet> {
+    PortSet::parse(text).with_context(|| crate::text::argument(name, text))
 }
 
 /// The display order asked for.

@@ -13,7 +13,7 @@ use crate::inventory;
 use crate::render::places::{NetnsSummary, NetnsSummaryRows, PlacedRows};
 use crate::render::sockets::{self, DUAL_STACK_LEGEND, SocketRows};
 use crate::render::summary::Summary;
-use crate::render::{self, Style, json};
+use crate::render::{self, Style, json, pids};
 
 pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     let need_owners = !args.summary && !args.no_owners;
@@ -41,17 +41,23 @@ pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
         }
     } else if args.json {
         json::sockets(&mut out, &inv)?;
+    } else if args.pids {
+        let shown = pids::write(&mut out, &inv)?;
+        out.flush()?;
+        output::report_gaps(&inv);
+        return Ok(Exit::found(shown > 0));
     } else if inv.places.across {
         render::rows(&mut out, &PlacedRows::new(&inv), &style)?;
     } else {
         render::rows(&mut out, &SocketRows { inventory: &inv }, &style)?;
     }
-    if !args.summary
-        && !args.json
-        && style.terminal
-        && inv.sockets.iter().any(|s| s.is_dual_stack())
-    {
-        writeln!(out, "{DUAL_STACK_LEGEND}")?;
+    if !args.summary && !args.json && style.terminal {
+        if inv.sockets.iter().any(|s| s.is_dual_stack()) {
+            writeln!(out, "{DUAL_STACK_LEGEND}")?;
+        }
+        if inv.sockets.iter().any(sockets::shows_mapped) {
+            writeln!(out, "{}", sockets::MAPPED_LEGEND)?;
+        }
     }
     out.flush()?;
     output::report_gaps(&inv);

@@ -114,6 +114,11 @@ pub fn stderr_line(line: &str) {
     let mut text = String::with_capacity(line.len() + 1);
     text.push_str(line);
     text.push('\n');
+    stderr_text(&text);
+}
+
+/// Text on stderr in one write (a progress line redrawn in place), dropped like a line.
+pub fn stderr_text(text: &str) {
     let _ = interrupt::stderr().write_all(text.as_bytes());
 }
 
@@ -139,8 +144,9 @@ pub fn report_gaps(inv: &Inventory) {
         && !HINTED.swap(true, std::sync::atomic::Ordering::Relaxed)
     {
         diagnostic(&format!(
-            "hint: the owners of {hidden} socket(s) are other users' processes and are hidden \
-             (shown as -); run as root (sudo portscope …) to see them"
+            "hint: the owners of {} are other users' processes and are hidden (shown as -); \
+             run as root (sudo portscope …) to see them",
+            crate::text::count(hidden, "socket")
         ));
     }
 }

@@ -1,7 +1,6 @@
 //! The live table on a terminal: alternate screen, redrawn in place, keys q / p / s.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -35,6 +34,7 @@ impl Terminal {
         execute!(
             std::io::stdout(),
             terminal::EnterAlternateScreen,
+            terminal::DisableLineWrap,
             cursor::Hide
         )?;
         Ok(entered)
@@ -46,6 +46,7 @@ impl Drop for Terminal {
         let _ = execute!(
             std::io::stdout(),
             cursor::Show,
+            terminal::EnableLineWrap,
             terminal::LeaveAlternateScreen
         );
         let _ = terminal::disable_raw_mode();
@@ -158,7 +159,6 @@ pub fn run(
 
 fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Result<()> {
     let (width, height) = output::size();
-    let height = usize::from(height);
     let mut live: Vec<Socket> = watcher.tracker.sockets().cloned().collect();
     let summary = Summary::of(&live);
     render::sockets::sort(&mut live, Order::ALL[view.sort]);
@@ -176,11 +176,10 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
             }
         })
         .collect();
-    let room = height.saturating_sub(4).max(1);
+    let room = render::watch::room(height);
     let hidden = rows.len().saturating_sub(room);
     rows.truncate(room);
     let inv = watcher.inventory(rows);
-    let mut text = String::new();
     let states: Vec<String> = summary
         .tcp
         .states
@@ -189,34 +188,32 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
         .map(|(s, n)| format!("{s} {n}"))
         .collect();
     let (opened, closed, changed) = view.last;
-    let _ = writeln!(
-        text,
-        "portscope watch — {} sockets: {} — since last look: +{opened} −{closed} ~{changed}{}",
-        summary.total,
+    let title = format!(
+        "portscope watch{} — {}: {} — since last look: +{opened} −{closed} ~{changed}",
+        // First, where a narrow screen does not cut it off.
+        if view.paused { " [PAUSED]" } else { "" },
+        crate::text::count(summary.total, "socket"),
         states.join(" · "),
-        if view.paused { "  [PAUSED]" } else { "" }
     );
-    let mut frame = Vec::new();
-    let table_style = Style {
-        width,
-        terminal: true,
-        ..*style
-    };
-    render::rows(
-        &mut frame,
-        &ScreenRows::new(&inv, &row_marks[..inv.sockets.len()]),
-        &table_style,
-    )?;
-    text.push_str(&String::from_utf8_lossy(&frame));
-    if hidden > 0 {
-        let _ = writeln!(text, "… {hidden} more rows");
-    }
-    let _ = write!(
-        text,
+    let status = format!(
         "every {:.2} s · q quit · p pause · s sort ({})",
         every.as_secs_f64(),
         Order::ALL[view.sort].name()
     );
+    let mut frame = Vec::new();
+    render::watch::screen(
+        &mut frame,
+        &title,
+        &ScreenRows::new(&inv, &row_marks[..inv.sockets.len()]),
+        hidden,
+        &status,
+        &Style {
+            width,
+            terminal: true,
+            ..*style
+        },
+    )?;
+    let text = String::from_utf8_lossy(&frame);
     let mut out = std::io::stdout().lock();
     queue!(
         out,

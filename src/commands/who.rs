@@ -1,4 +1,4 @@
-//! `portscope who PORT`: every socket on a local port, with its holders.
+//! `portscope who PORT[,PORT…]`: every socket on local ports, with its holders.
 
 use std::io::Write;
 
@@ -10,15 +10,14 @@ use crate::Exit;
 use crate::cli::WhoArgs;
 use crate::host::Host;
 use crate::model::Proto;
-use crate::ports::parse_port;
 use crate::query::Query;
 use crate::render::sockets::{self, Order};
-use crate::render::{json, who};
+use crate::render::{Style, json, pids, who};
 
-pub fn run(host: &dyn Host, args: &WhoArgs) -> Result<Exit> {
-    let port = parse_port(&args.port)?;
+pub fn run(host: &dyn Host, args: &WhoArgs, style: Style) -> Result<Exit> {
+    let ports = filters::ports(&args.port, "PORT")?;
     let protos = filters::pick(args.tcp, args.udp, [Proto::Tcp, Proto::Udp]);
-    let mut query = Query::port(port).protos(&protos);
+    let mut query = Query::ports(ports.clone()).protos(&protos);
     if !args.all_owners {
         query.owners = crate::query::OwnerLookup::Scan { stop_early: true };
     }
@@ -28,12 +27,21 @@ pub fn run(host: &dyn Host, args: &WhoArgs) -> Result<Exit> {
     namespaces::place(&mut inv, everywhere.as_ref());
     sockets::sort(&mut inv.sockets, Order::Listeners);
     let mut out = output::stdout();
-    if args.json {
+    let found = if args.json {
         json::sockets(&mut out, &inv)?;
+        !inv.sockets.is_empty()
+    } else if args.pids {
+        // lsof -t: found means a pid to act on.
+        pids::write(&mut out, &inv)? > 0
     } else {
         who::write(&mut out, &inv)?;
-    }
+        // A person at a terminal gets an answer; a script gets the exit status, as from grep.
+        if inv.sockets.is_empty() && style.terminal {
+            writeln!(out, "{}", who::nothing_holds(&ports, &protos))?;
+        }
+        !inv.sockets.is_empty()
+    };
     out.flush()?;
     output::report_gaps(&inv);
-    Ok(Exit::found(!inv.sockets.is_empty()))
+    Ok(Exit::found(found))
 }

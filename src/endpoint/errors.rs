@@ -72,10 +72,10 @@ fn holders(host: &dyn Host, port: u16, proto: Proto) -> String {
     match (parts.is_empty(), time_wait) {
         (true, 0) => taken,
         (true, n) => format!(
-            "port {port}/{} is held by {n} TIME_WAIT entr{} (`portscope why-bind {port}` says \
-             whether SO_REUSEADDR gets past them)",
+            "port {port}/{} is held by {} (`portscope why-bind {port}` says whether \
+             SO_REUSEADDR gets past them)",
             proto.name(),
-            if n == 1 { "y" } else { "ies" }
+            crate::text::count(n, "TIME_WAIT entry")
         ),
         (false, _) => format!(
             "port {port}/{} is held by {}",

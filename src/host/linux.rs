@@ -8,7 +8,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 
-use super::netlink::{Diag, PortFilter};
+use super::netlink::Diag;
+use super::port_filter::PortFilter;
 use super::{Counters, DestroyFeed, Host, Owners, Scope, Table, counters, procfs, procnet, sysctl};
 use crate::model::{Family, PortSettings, Proto};
 use crate::query::Query;
@@ -126,11 +127,7 @@ fn read_table(query: &Query) -> Result<Table> {
             None
         }
     };
-    let ports = PortFilter {
-        local_or_remote: query.any_port,
-        local: query.local_port,
-        remote: query.remote_port,
-    };
+    let ports = PortFilter::new(query);
     let sockets = &mut table.sockets;
     for &family in &query.families {
         for &proto in &query.protos {

@@ -12,6 +12,8 @@ mod linux;
 pub mod namespaces;
 #[cfg(target_os = "linux")]
 mod netlink;
+#[cfg(target_os = "linux")]
+mod port_filter;
 #[cfg(not(target_os = "linux"))]
 mod portable;
 mod process;

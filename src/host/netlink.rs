@@ -17,6 +17,7 @@ use netlink_packet_sock_diag::inet::{
 };
 use netlink_sys::{Socket as NetlinkSocket, protocols::NETLINK_SOCK_DIAG};
 
+use super::port_filter::PortFilter;
 use crate::model::{Endpoint, Family, Proto, Socket, TcpState, Timer, TimerKind, is_link_local};
 
 /// Size of struct inet_diag_msg; attributes follow it.
@@ -207,78 +208,6 @@ impl Diag {
             .entry(index)
             .or_insert_with(|| interface_name(index))
             .clone()
-    }
-}
-
-/// Port conditions, all of which must hold, compiled to inet_diag bytecode so that the kernel
-/// sends only matching sockets (as `ss 'sport = :80'` does). The crate has no builder for it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PortFilter {
-    pub local_or_remote: Option<u16>,
-    pub local: Option<u16>,
-    pub remote: Option<u16>,
-}
-
-/// enum in include/uapi/linux/inet_diag.h
-const INET_DIAG_REQ_BYTECODE: u16 = 1;
-const INET_DIAG_BC_JMP: u8 = 1;
-const INET_DIAG_BC_S_EQ: u8 = 11;
-const INET_DIAG_BC_D_EQ: u8 = 12;
-/// struct inet_diag_bc_op { u8 code; u8 yes; u16 no; }; a port test is two of them, the
-/// port sitting in the second one's `no`.
-const OP: u16 = 4;
-const PORT_TEST: u16 = 2 * OP;
-
-impl PortFilter {
-    /// The bytecode: a run of conditions; each goes on to the next on success and jumps past
-    /// the end (reject) on failure, so reaching the end exactly means all of them held. The
-    /// kernel's audit follows the `yes` jumps from the start and insists that every `no`
-    /// target lies on that path, which is why "local or remote" is written as ss writes it:
-    /// local test (yes: next; no: the remote test), an unconditional JMP over the remote test,
-    /// then the remote test.
-    fn bytecode(&self) -> Vec<u8> {
-        let length = PORT_TEST * u16::from(self.local.is_some())
-            + PORT_TEST * u16::from(self.remote.is_some())
-            + (2 * PORT_TEST + OP) * u16::from(self.local_or_remote.is_some());
-        let mut code = Vec::with_capacity(usize::from(length));
-        let reject = |code: &Vec<u8>| length - code.len() as u16 + OP;
-        let op = |code: &mut Vec<u8>, kind: u8, yes: u16, no: u16| {
-            code.extend_from_slice(&[kind, yes as u8]);
-            code.extend_from_slice(&no.to_ne_bytes());
-        };
-        let test = |code: &mut Vec<u8>, kind: u8, port: u16, no: u16| {
-            op(code, kind, PORT_TEST, no);
-            op(code, 0, 0, port);
-        };
-        if let Some(port) = self.local_or_remote {
-            test(&mut code, INET_DIAG_BC_S_EQ, port, PORT_TEST + OP);
-            op(&mut code, INET_DIAG_BC_JMP, OP, OP + PORT_TEST);
-            let no = reject(&code);
-            test(&mut code, INET_DIAG_BC_D_EQ, port, no);
-        }
-        if let Some(port) = self.local {
-            let no = reject(&code);
-            test(&mut code, INET_DIAG_BC_S_EQ, port, no);
-        }
-        if let Some(port) = self.remote {
-            let no = reject(&code);
-            test(&mut code, INET_DIAG_BC_D_EQ, port, no);
-        }
-        code
-    }
-
-    /// Appends the bytecode attribute to a serialized request and fixes its length.
-    fn append_to(&self, request: &mut Vec<u8>) {
-        let code = self.bytecode();
-        if code.is_empty() {
-            return;
-        }
-        let attribute_len = 4 + code.len() as u16;
-        request.extend_from_slice(&attribute_len.to_ne_bytes());
-        request.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
-        request.extend_from_slice(&code);
-        let total = request.len() as u32;
-        request[..4].copy_from_slice(&total.to_ne_bytes());
     }
 }
 

@@ -140,8 +140,7 @@ impl<'h> Collector<'h> {
         processes: HashMap<u32, Process>,
         notes: Vec<String>,
     ) -> Inventory {
-        sockets
-            .retain(|s| query.matches_owner(s, |pid| processes.get(&pid).map(|p| p.name.as_str())));
+        sockets.retain(|s| query.matches_owner(s, |pid| processes.get(&pid)));
         let uids: BTreeSet<u32> = sockets
             .iter()
             .filter(|s| s.inode != 0)

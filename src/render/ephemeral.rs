@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::text;
 use super::{Rows, Style, Tint};
 use crate::ephemeral::report::{Destination, Level, Report};
-use crate::model::{Inventory, TcpState};
+use crate::model::{Inventory, Proto, Socket};
 
 /// The busiest destinations shown in the text report.
 const SHOWN: usize = 15;
@@ -75,10 +75,10 @@ pub fn text(
     let s = &report.settings;
     writeln!(
         out,
-        "Ephemeral range (net.ipv4.ip_local_port_range): {}–{}, {} ports",
+        "Ephemeral range (net.ipv4.ip_local_port_range): {}–{}, {}",
         s.range.0,
         s.range.1,
-        s.range_size()
+        crate::text::count(s.range_size(), "port")
     )?;
     let reserved: Vec<String> = s
         .reserved
@@ -112,19 +112,17 @@ pub fn text(
     let states: Vec<String> = report
         .tcp_by_state
         .iter()
-        .filter(|(state, _)| **state != TcpState::TimeWait)
         .map(|(state, n)| format!("{} {n}", state.name()))
         .collect();
     writeln!(
         out,
-        "In use from the range now: TCP {} ({}), of which TIME_WAIT {} · UDP {}",
+        "In use from the range now: TCP {}{} · UDP {}",
         report.tcp,
         if states.is_empty() {
-            "none live".to_string()
+            String::new()
         } else {
-            states.join(", ")
+            format!(" ({})", states.join(", "))
         },
-        report.time_wait,
         report.udp
     )?;
     writeln!(
@@ -149,12 +147,33 @@ pub fn text(
             "  … and {more} less busy destinations (--json lists all)"
         )?;
     }
-    writeln!(out, "Held through bind() (taken from every destination):")?;
-    if report.bound.is_empty() {
+    // TCP and UDP ports are separate spaces: a bound UDP socket takes nothing from TCP.
+    let (tcp, udp): (Vec<&Socket>, Vec<&Socket>) = report
+        .bound
+        .iter()
+        .map(|i| &inv.sockets[*i])
+        .partition(|s| s.proto == Proto::Tcp);
+    writeln!(
+        out,
+        "Held through bind() (taken from every TCP destination):"
+    )?;
+    if tcp.is_empty() {
         writeln!(out, "  (none)")?;
     }
-    for i in &report.bound {
-        let sock = &inv.sockets[*i];
+    bound(out, &tcp, inv)?;
+    if !udp.is_empty() {
+        writeln!(
+            out,
+            "UDP sockets on range ports (UDP's own ports: none taken from TCP):"
+        )?;
+        bound(out, &udp, inv)?;
+    }
+    Ok(())
+}
+
+/// One line per socket: protocol, local address, state, owner.
+fn bound(out: &mut dyn Write, sockets: &[&Socket], inv: &Inventory) -> io::Result<()> {
+    for sock in sockets {
         let mut line = format!("  {:<5} ", text::proto_label(sock));
         text::endpoint(&sock.local, sock.iface.as_deref(), &mut line);
         let _ = write!(line, "  {}  ", sock.state.name());

@@ -10,21 +10,27 @@ use crate::model::{Container, Inventory, Socket};
 use super::json::{JsonContainer, JsonNetns};
 use super::sockets::{HEADERS, SocketRows};
 use super::summary::Summary;
+use super::table::Narrow;
 use super::{Rows, Tint, text};
 
 /// The `ls` table with Netns and Container in front.
 pub struct PlacedRows<'a> {
     pub rows: SocketRows<'a>,
     headers: Vec<&'static str>,
+    narrowing: Vec<Narrow>,
 }
 
 impl<'a> PlacedRows<'a> {
     pub fn new(inventory: &'a Inventory) -> PlacedRows<'a> {
         let mut headers = vec!["Netns", "Container"];
         headers.extend(HEADERS);
+        let rows = SocketRows { inventory };
+        // The `ls` columns give way as in `ls`; Netns and Container stay.
+        let narrowing = rows.narrowing().iter().map(|s| s.shifted(2)).collect();
         PlacedRows {
-            rows: SocketRows { inventory },
+            rows,
             headers,
+            narrowing,
         }
     }
 }
@@ -54,6 +60,17 @@ impl Rows for PlacedRows<'_> {
 
     fn tint(&self, row: usize, column: usize) -> Option<Tint> {
         column.checked_sub(2).and_then(|c| self.rows.tint(row, c))
+    }
+
+    fn narrowing(&self) -> &[Narrow] {
+        &self.narrowing
+    }
+
+    fn short_cell(&self, row: usize, column: usize, width: usize, out: &mut String) {
+        match column.checked_sub(2) {
+            Some(c) => self.rows.short_cell(row, c, width, out),
+            None => self.cell(row, column, out),
+        }
     }
 }
 

@@ -64,11 +64,7 @@ pub fn summary(tally: &Tally) -> String {
         .iter()
         .map(|(s, n)| format!("{n} {}", s.name()))
         .collect();
-    format!(
-        "{probes} probe{}: {}",
-        if probes == 1 { "" } else { "s" },
-        parts.join(", ")
-    )
+    format!("{}: {}", crate::text::count(probes as usize, "probe"), parts.join(", "))
 }
 
 /// Per target, in port order: probes, open, loss and RTT min/avg/max (tcping style).
@@ -82,9 +78,9 @@ pub fn statistics(out: &mut dyn Write, targets: &[Target], tally: &Tally) -> io:
         }
         let loss = 100.0 * (stats.probes - stats.open) as f64 / stats.probes as f64;
         let mut text = format!(
-            "--- {}: {} probes, {} open, {loss:.0}% loss",
+            "--- {}: {}, {} open, {loss:.0}% loss",
             place(&targets[index]),
-            stats.probes,
+            crate::text::count(stats.probes as usize, "probe"),
             stats.open
         );
         if let (Some(min), Some(avg), Some(max)) = (stats.rtt_min, stats.rtt_avg(), stats.rtt_max)
@@ -182,6 +178,7 @@ mod tests {
         );
         let mut tally = Tally::new(1);
         tally.add(&open);
+        assert_eq!(summary(&tally), "1 probe: 1 open");
         tally.add(&closed);
         assert_eq!(summary(&tally), "2 probes: 1 open, 1 closed");
         let mut text = Vec::new();

@@ -26,22 +26,42 @@ fn sorted_inventory() -> crate::model::Inventory {
     inv
 }
 
+/// At 60, 80, 100 and 160 columns: one line per socket (no value split across lines), User
+/// dropped first, then program names cut short, then the queues.
 #[test]
-fn table_on_a_wide_terminal() {
+fn table_fitted_to_the_terminal() {
     let inv = sorted_inventory();
-    let text = render(|out| rows(out, &SocketRows { inventory: &inv }, &style(true, 140)));
-    insta::assert_snapshot!(text);
-}
-
-#[test]
-fn table_fitted_to_a_narrow_terminal() {
-    let inv = sorted_inventory();
-    let text = render(|out| rows(out, &SocketRows { inventory: &inv }, &style(true, 72)));
-    assert!(
-        text.lines().all(|l| l.chars().count() <= 72),
-        "fits 72 columns:\n{text}"
-    );
-    insta::assert_snapshot!(text);
+    for width in [60u16, 80, 100, 160] {
+        let text = render(|out| rows(out, &SocketRows { inventory: &inv }, &style(true, width)));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.len(),
+            inv.sockets.len() + 2,
+            "one line a row:\n{text}"
+        );
+        for (line, s) in lines[2..].iter().zip(&inv.sockets) {
+            assert!(line.contains(s.state.name()), "{line}");
+            let mut local = String::new();
+            super::text::column_endpoint(&s.local, s.iface.as_deref(), &mut local);
+            assert!(line.contains(&local), "{local} whole in {line}");
+            for pid in &s.pids {
+                assert!(
+                    line.contains(&format!("{pid}/")),
+                    "pid {pid} whole in {line}"
+                );
+            }
+        }
+        // From 80 columns only the link-local row (its address alone is 34 characters) runs
+        // past the edge; at 60 the columns that are never cut are wider than the terminal.
+        let over = |l: &&&str| l.chars().count() > usize::from(width);
+        if width >= 80 {
+            assert!(
+                lines.iter().filter(over).all(|l| l.contains("fe80::")),
+                "{text}"
+            );
+        }
+        insta::assert_snapshot!(format!("table_at_{width}_columns"), text);
+    }
 }
 
 #[test]
@@ -131,10 +151,19 @@ fn ephemeral_report_text() {
         if s.local.port > 40000 {
             s.local.port = 40300 + i as u16;
         }
+        // A UDP socket on a range port: listed apart from TCP's bound ports.
+        if s.local.port == 53 {
+            s.local.port = 40390;
+        }
     }
     let inv = crate::model::Inventory { sockets, ..inv };
     let report = crate::ephemeral::report::build(&settings, &inv.sockets);
     let text = render(|out| super::ephemeral::text(out, &report, &inv, &style(false, 0)));
+    let (tcp, udp) = text
+        .split_once("UDP sockets on range ports")
+        .expect("a UDP section");
+    assert!(!tcp.contains("udp "), "{text}");
+    assert!(udp.contains("udp   127.0.0.53:40390"), "{text}");
     insta::assert_snapshot!(text);
 }
 
@@ -159,4 +188,43 @@ fn across_namespaces_table_who_summary_and_json() {
     insta::assert_snapshot!("across_json", lines);
     let summary_json = render(|out| json::array(out, &summaries));
     insta::assert_snapshot!("across_summary_json", summary_json);
+}
+
+/// The live screen at 80×20 keeps its title, header and status line: the title is cut to the
+/// width, and the rows that do not fit are counted, not scrolled in.
+#[test]
+fn watch_screen_at_80_by_20() {
+    use super::watch::{Mark, ScreenRows, room, screen};
+    let inv = sorted_inventory();
+    let title = "portscope watch — 12 sockets: CLOSE_WAIT 1 · ESTABLISHED 2 · FIN_WAIT2 1 · \
+                 LISTEN 4 · SYN_RECV 1 · TIME_WAIT 1 · UNCONN 2 — since last look: +1 −0 ~1";
+    let status = "every 1.00 s · q quit · p pause · s sort (listeners, port)";
+    for height in [20u16, 10] {
+        let mut shown = inv.clone();
+        let hidden = shown.sockets.len().saturating_sub(room(height));
+        shown.sockets.truncate(room(height));
+        let marks = vec![Mark::Plain; shown.sockets.len()];
+        let rows = ScreenRows::new(&shown, &marks);
+        let text = render(|out| screen(out, title, &rows, hidden, status, &style(true, 80)));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.len() <= usize::from(height), "{text}");
+        assert!(
+            lines[0].starts_with("portscope watch — 12 sockets"),
+            "{text}"
+        );
+        assert!(lines[0].chars().count() <= 80, "{text}");
+        assert!(lines[1].starts_with("   Proto"), "{text}");
+        assert_eq!(lines[lines.len() - 1], status);
+        assert_eq!(hidden > 0, text.contains(&format!("… {hidden} more rows")));
+        if height == 20 {
+            assert!(
+                lines
+                    .iter()
+                    .all(|l| l.chars().count() <= 80 || l.contains("fe80::"))
+            );
+            insta::assert_snapshot!("watch_screen_at_80_by_20", text);
+        } else {
+            assert_eq!(lines.len(), usize::from(height), "{text}");
+        }
+    }
 }

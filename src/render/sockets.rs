@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::model::{Inventory, Socket};
 
+use super::table::Narrow;
 use super::text::{self, state_tint};
 use super::{Rows, Tint};
 
@@ -20,9 +21,28 @@ pub const HEADERS: [&str; 8] = [
 ];
 
 pub const STATE_COLUMN: usize = 5;
+const PROGRAM_COLUMN: usize = 6;
+
+/// On a narrow terminal: no User, then program names cut short, then no queues.
+pub const NARROWING: [Narrow; 4] = [
+    Narrow::Drop(HEADERS.len() - 1),
+    Narrow::Shorten(PROGRAM_COLUMN, 8),
+    Narrow::Drop(2),
+    Narrow::Drop(1),
+];
 
 pub const DUAL_STACK_LEGEND: &str =
     "tcp46/udp46: an IPv6 socket on [::] with IPV6_V6ONLY off, so it accepts IPv4 too";
+
+pub const MAPPED_LEGEND: &str =
+    "^127.0.0.1: an IPv4 address on an IPv6 socket (IPv4-mapped, ::ffff:127.0.0.1)";
+
+/// Whether a row shows an IPv4-mapped address (and the legend is due).
+pub fn shows_mapped(s: &Socket) -> bool {
+    [s.local.ip, s.remote.ip]
+        .iter()
+        .any(|ip| text::mapped_v4(ip).is_some())
+}
 
 pub struct SocketRows<'a> {
     pub inventory: &'a Inventory,
@@ -53,11 +73,23 @@ impl Rows for SocketRows<'_> {
             2 => {
                 let _ = write!(out, "{}", s.send_q);
             }
-            3 => text::endpoint(&s.local, iface, out),
-            4 => text::endpoint(&s.remote, iface, out),
+            3 => text::column_endpoint(&s.local, iface, out),
+            4 => text::column_endpoint(&s.remote, iface, out),
             5 => out.push_str(s.state.name()),
-            6 => text::owner(s, inv, out),
+            PROGRAM_COLUMN => text::owner(s, inv, out),
             _ => text::user(s, inv, out),
+        }
+    }
+
+    fn narrowing(&self) -> &[Narrow] {
+        &NARROWING
+    }
+
+    fn short_cell(&self, row: usize, column: usize, width: usize, out: &mut String) {
+        let s = &self.inventory.sockets[row];
+        match column {
+            PROGRAM_COLUMN => text::owner_within(s, self.inventory, width, out),
+            _ => self.cell(row, column, out),
         }
     }
 

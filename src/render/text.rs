@@ -32,6 +32,9 @@ pub fn ip(ip: &IpAddr, iface: Option<&str>, out: &mut String) {
     }
 }
 
+/// Marks an IPv4 address on an IPv6 socket (IPv4-mapped, `::ffff:127.0.0.1`) in a column.
+pub const MAPPED: char = '^';
+
 /// `127.0.0.1:8080`, `[::1]:8080`, and `*` for the port of an unconnected peer.
 pub fn endpoint(e: &Endpoint, iface: Option<&str>, out: &mut String) {
     let v6 = e.ip.is_ipv6();
@@ -47,6 +50,34 @@ pub fn endpoint(e: &Endpoint, iface: Option<&str>, out: &mut String) {
         out.push('*');
     } else {
         let _ = write!(out, "{}", e.port);
+    }
+}
+
+/// An endpoint in a table column, where width counts: an IPv4-mapped address as the IPv4
+/// address it is, marked (`^127.0.0.1:8080`).
+pub fn column_endpoint(e: &Endpoint, iface: Option<&str>, out: &mut String) {
+    match mapped_v4(&e.ip) {
+        Some(v4) => {
+            out.push(MAPPED);
+            let port = e.port;
+            endpoint(
+                &Endpoint {
+                    ip: v4.into(),
+                    port,
+                },
+                None,
+                out,
+            );
+        }
+        None => endpoint(e, iface, out),
+    }
+}
+
+/// The IPv4 address inside an IPv4-mapped IPv6 one.
+pub fn mapped_v4(ip: &IpAddr) -> Option<std::net::Ipv4Addr> {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+        IpAddr::V4(_) => None,
     }
 }
 
@@ -66,6 +97,35 @@ pub fn owner(s: &Socket, inv: &Inventory, out: &mut String) {
             }
         }
         other => out.push_str(other.label()),
+    }
+}
+
+/// The owner in about `width` characters: every pid whole, each program name cut to its
+/// first characters; a label (`(closed)`) cut like any text.
+pub fn owner_within(s: &Socket, inv: &Inventory, width: usize, out: &mut String) {
+    let Owner::Processes(pids) = s.owner(inv.owners_looked_up) else {
+        let mut whole = String::new();
+        owner(s, inv, &mut whole);
+        return super::plain::cut(&whole, width, out);
+    };
+    let fixed = pids
+        .iter()
+        .map(|p| p.to_string().len() + 2)
+        .sum::<usize>()
+        .saturating_sub(1);
+    let each = (width.saturating_sub(fixed) / pids.len()).max(2);
+    let mut name = String::new();
+    for (i, pid) in pids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{pid}/");
+        name.clear();
+        match inv.processes.get(pid) {
+            Some(p) => escape_into(&p.name, &mut name),
+            None => name.push('?'),
+        }
+        super::plain::cut(&name, each, out);
     }
 }
 

@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::json::JsonSocket;
 use super::places::PlacedRows;
 use super::sockets::SocketRows;
-use super::{Rows, Tint};
+use super::table::Narrow;
+use super::{Rows, Style, Tint};
 use crate::model::{Inventory, TcpState};
 use crate::watch::tracker::{Change, ChangeKind};
 
@@ -61,9 +62,10 @@ pub struct ScreenRows<'a> {
     inv: &'a Inventory,
     marks: &'a [Mark],
     headers: Vec<&'static str>,
-    /// The `ls` columns (with Netns and Container across namespaces).
+    narrowing: Vec<Narrow>,
+    /// The `ls` columns (with Netns and Container in front across namespaces).
     sockets: Box<dyn Rows + 'a>,
-    /// Columns in front of the `ls` ones: Netns and Container across namespaces.
+    /// Columns in front of the `ls` ones besides the mark: Netns and Container, or none.
     placed: usize,
 }
 
@@ -82,6 +84,12 @@ impl<'a> ScreenRows<'a> {
             inv,
             marks,
             headers,
+            // The mark column stays; the rest give way as in `ls`.
+            narrowing: sockets
+                .narrowing()
+                .iter()
+                .map(|step| step.shifted(1))
+                .collect(),
             sockets,
             placed,
         }
@@ -89,6 +97,11 @@ impl<'a> ScreenRows<'a> {
 
     fn sockets(&self) -> &dyn Rows {
         self.sockets.as_ref()
+    }
+
+    /// The State column, counting the mark column.
+    fn state(&self) -> usize {
+        super::sockets::STATE_COLUMN + 1 + self.placed
     }
 }
 
@@ -117,7 +130,7 @@ impl Rows for ScreenRows<'_> {
                 Mark::Changed(_) => "~",
                 Mark::Grew => "↑",
             }),
-            (c, Mark::Changed(from)) if c == super::sockets::STATE_COLUMN + 1 + self.placed => {
+            (c, Mark::Changed(from)) if c == self.state() => {
                 let _ = write!(
                     out,
                     "{} → {}",
@@ -126,6 +139,17 @@ impl Rows for ScreenRows<'_> {
                 );
             }
             _ => self.sockets().cell(row, column - 1, out),
+        }
+    }
+
+    fn narrowing(&self) -> &[Narrow] {
+        &self.narrowing
+    }
+
+    fn short_cell(&self, row: usize, column: usize, width: usize, out: &mut String) {
+        match column.checked_sub(1) {
+            Some(c) if c + 1 != self.state() => self.sockets().short_cell(row, c, width, out),
+            _ => self.cell(row, column, out),
         }
     }
 
@@ -142,4 +166,37 @@ impl Rows for ScreenRows<'_> {
             _ => self.sockets().tint(row, column - 1),
         }
     }
+}
+
+/// Lines the live screen keeps besides the rows: title, header, rule, `… N more rows`,
+/// status.
+const FRAME_LINES: usize = 5;
+
+/// How many rows fit on a screen `height` lines high with its title, header and status.
+pub fn room(height: u16) -> usize {
+    usize::from(height).saturating_sub(FRAME_LINES).max(1)
+}
+
+/// The live screen: a title, the table fitted to `style.width`, how many rows did not fit,
+/// and a status line. Title and status are cut to the width so that neither wraps and pushes
+/// the other off the screen (the screen turns line wrapping off for the table's rows).
+pub fn screen(
+    out: &mut dyn Write,
+    title: &str,
+    rows: &ScreenRows,
+    hidden: usize,
+    status: &str,
+    style: &Style,
+) -> io::Result<()> {
+    let width = usize::from(style.width);
+    let mut line = String::new();
+    super::plain::cut(title, width, &mut line);
+    writeln!(out, "{line}")?;
+    super::rows(out, rows, style)?;
+    if hidden > 0 {
+        writeln!(out, "… {hidden} more rows")?;
+    }
+    line.clear();
+    super::plain::cut(status, width, &mut line);
+    write!(out, "{line}")
 }

@@ -92,3 +92,40 @@ fn no_owner(s: &Socket, owner: Owner<'_>, inv: &Inventory, line: &mut String) {
         Owner::NotLooked | Owner::Processes(_) => line.push('-'),
     }
 }
+
+/// What `who` says on a terminal when nothing holds the ports: `nothing holds port 9999/tcp
+/// or /udp`.
+pub fn nothing_holds(ports: &crate::ports::PortSet, protos: &[crate::model::Proto]) -> String {
+    let names: Vec<String> = protos.iter().map(|p| format!("/{}", p.name())).collect();
+    let what = if ports.single().is_some() {
+        "port"
+    } else {
+        "any of ports"
+    };
+    format!("nothing holds {what} {ports}{}", names.join(" or "))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Proto;
+    use crate::ports::PortSet;
+
+    #[test]
+    fn nothing_holds_names_the_ports_and_protocols() {
+        let one = PortSet::one(9999);
+        let both = [Proto::Tcp, Proto::Udp];
+        assert_eq!(
+            super::nothing_holds(&one, &both),
+            "nothing holds port 9999/tcp or /udp"
+        );
+        assert_eq!(
+            super::nothing_holds(&one, &[Proto::Udp]),
+            "nothing holds port 9999/udp"
+        );
+        let list = PortSet::parse("80,443,8000-8010").expect("ports");
+        assert_eq!(
+            super::nothing_holds(&list, &both),
+            "nothing holds any of ports 80,443,8000-8010/tcp or /udp"
+        );
+    }
+}

@@ -126,7 +126,10 @@ pub fn text(out: &mut dyn Write, f: &Findings, inv: &Inventory) -> io::Result<()
             .collect();
         writeln!(out, "  connections on the port: {}", counts.join(", "))?;
     }
-    writeln!(out, "  TIME_WAIT entries on the port: {}", f.time_wait)?;
+    // UDP has no TIME_WAIT: a closed UDP socket leaves nothing behind.
+    if f.proto == Proto::Tcp {
+        writeln!(out, "  TIME_WAIT entries on the port: {}", f.time_wait)?;
+    }
     writeln!(
         out,
         "  privileged: {} · reserved (ip_local_reserved_ports): {} · in the ephemeral range: {}",

@@ -5,6 +5,7 @@
 mod support;
 
 mod bench;
+mod comparison;
 mod corpus;
 mod edges;
 mod endpoints;
@@ -13,10 +14,13 @@ mod errors;
 mod exporter;
 pub mod fallback;
 mod filters;
+mod grammar;
+mod habits;
 mod lifecycle;
 mod limits;
 mod ls;
 mod namespaces;
+mod nc;
 mod probe;
 mod scoped;
 mod signals;

@@ -454,3 +454,38 @@ pub fn current_user() -> String {
             .into_owned()
     }
 }
+
+/// What a terminal of `cols`×`rows` shows when `line` (a shell line) runs on it, inside `ns`
+/// when given: script(1) gives it a pseudo-terminal sized by stty. None (and a loud skip)
+/// without script.
+pub fn on_terminal(
+    test: &str,
+    ns: Option<&Netns>,
+    cols: u16,
+    rows: u16,
+    line: &str,
+) -> Option<String> {
+    if !have("script") {
+        skip(
+            test,
+            "needs script(1) (util-linux or bsdutils) for a pseudo-terminal",
+        );
+        return None;
+    }
+    let line = format!("stty cols {cols} rows {rows}; {line}");
+    let mut cmd = match ns {
+        Some(ns) => {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", &ns.name, "script"]);
+            cmd
+        }
+        None => Command::new("script"),
+    };
+    let out = cmd
+        .args(["-qfec", &line, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    Some(stdout_of(&out).replace("\r\n", "\n"))
+}
