@@ -188,6 +188,18 @@ fn across_namespaces_table_who_summary_and_json() {
     insta::assert_snapshot!("across_json", lines);
     let summary_json = render(|out| json::array(out, &summaries));
     insta::assert_snapshot!("across_summary_json", summary_json);
+    // The live screen: Netns and Container after the mark, the state change and the grown
+    // queues still in their columns.
+    use super::watch::{Mark, ScreenRows};
+    let marks: Vec<Mark> = (0..inv.sockets.len())
+        .map(|i| match i {
+            1 => Mark::Grew,
+            6 => Mark::Changed(crate::model::TcpState::SynSent),
+            _ => Mark::Plain,
+        })
+        .collect();
+    let screen = render(|out| rows(out, &ScreenRows::new(&inv, &marks), &style(false, 0)));
+    insta::assert_snapshot!("across_watch_screen", screen);
 }
 
 /// The live screen at 80×20 keeps its title, header and status line: the title is cut to the
