@@ -18,6 +18,8 @@ Examples:
   portscope ls --port 8080       sockets whose local or remote port is 8080
   portscope ls -s                counts by protocol and state
   portscope who 8080             who holds port 8080, in any state
+  portscope ls -x                Unix domain sockets, with the process at the other end
+  portscope who /run/app.sock    the server behind a Unix socket and every connected client
   portscope who 8080 --all-netns who holds 8080 anywhere on this host (namespaces, containers)
   portscope ls --netns web       the sockets of network namespace web (/run/netns/web)
   portscope ls -tl --all-netns   listeners of every namespace, with Netns and Container columns
@@ -50,12 +52,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List TCP and UDP sockets with state, queues and owning process (netstat -anp, ss -tunap)
+    /// List TCP and UDP (and with -x Unix) sockets with state, queues and owners (ss -tunap)
     #[command(after_help = EXAMPLES)]
     Ls(LsArgs),
-    /// Who holds a port: every socket on it, any state, TCP and UDP, with process and command
+    /// Who holds a port or a Unix socket: every socket on it, any state, with every holder
     #[command(
-        after_help = "Examples:\n  portscope who 8080\n  portscope who ssh --json\n\nExit status is 1 when nothing holds the port."
+        after_help = "Examples:\n  portscope who 8080\n  portscope who ssh --json\n  portscope who /run/docker.sock        the server and every connected client\n  portscope who @my-abstract-socket\n  portscope who -x app.sock             a relative path\n\nExit status is 1 when nothing holds the port or socket."
     )]
     Who(WhoArgs),
     /// Is that port reachable? open / closed / filtered, honestly (nc -z, tcping, nmap -sT/-sU)
@@ -124,20 +126,23 @@ pub struct FilterArgs {
     /// UDP sockets only
     #[arg(short = 'u', long)]
     pub udp: bool,
+    /// Unix domain sockets (alone, or with -t / -u: -tx is TCP and Unix)
+    #[arg(short = 'x', long)]
+    pub unix: bool,
     /// IPv4 sockets only
     #[arg(short = '4', long = "ipv4")]
     pub ipv4: bool,
     /// IPv6 sockets only
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
-    /// Listening sockets only: TCP LISTEN and unconnected UDP
+    /// Listening sockets only: TCP LISTEN and unconnected UDP (and Unix LISTEN and UNCONN)
     #[arg(short = 'l', long)]
     pub listening: bool,
     /// Sockets in every state, as in ss (the default; not "every family")
     #[arg(short = 'a', long, conflicts_with_all = ["listening", "state"])]
     pub all: bool,
     /// States to show, comma separated, any case, as netstat or ss write them:
-    /// established,time-wait,listen,unconn, estab, syn-sent, close-wait, and ss's groups
+    /// established,time-wait,listen,unconn,bound, estab, syn-sent, close-wait, and ss's groups
     /// connected, synchronized, bucket, big
     #[arg(long, value_delimiter = ',', value_name = "STATE[,STATE]")]
     pub state: Vec<String>,
@@ -206,11 +211,10 @@ pub struct LsArgs {
     #[arg(short = 'H', long)]
     pub no_header: bool,
     /// Do not look up owning processes (faster; PID/Program and User show nothing)
-    #[arg(long, conflicts_with_all = ["pid", "process", "all_owners"])]
+    #[arg(long, conflicts_with_all = ["pid", "process", "first_owner"])]
     pub no_owners: bool,
-    /// Scan every process even when a few sockets are wanted, to find every holder of a shared socket
-    #[arg(long)]
-    pub all_owners: bool,
+    #[command(flatten)]
+    pub owners: OwnerArgs,
     #[command(flatten)]
     pub namespaces: NamespaceArgs,
     /// Only the pids of the owning processes, one per line (lsof -t): `| xargs kill`
@@ -229,10 +233,27 @@ pub struct LsArgs {
     pub processes: bool,
 }
 
+/// How far the owner search goes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OwnerArgs {
+    /// Stop at the first process holding each socket (faster; a socket shared by several
+    /// processes, such as a pre-forked server's listener, then shows one of them)
+    #[arg(long)]
+    pub first_owner: bool,
+    /// Every holder is the default now; kept so that old scripts still run
+    #[arg(long, hide = true, conflicts_with = "first_owner")]
+    pub all_owners: bool,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct WhoArgs {
-    /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100
-    pub port: String,
+    /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100; or a
+    /// Unix socket: a path with a slash in it, or @name in the abstract namespace
+    #[arg(value_name = "PORT|SOCKET")]
+    pub port: std::ffi::OsString,
+    /// The argument names a Unix socket (for a relative path without a slash)
+    #[arg(short = 'x', long, conflicts_with_all = ["tcp", "udp"])]
+    pub unix: bool,
     /// TCP only
     #[arg(short = 't', long)]
     pub tcp: bool,
@@ -242,9 +263,8 @@ pub struct WhoArgs {
     /// Print the sockets as a JSON array in the `ls --json` schema
     #[arg(long)]
     pub json: bool,
-    /// Scan every process, to find every holder of a shared socket
-    #[arg(long)]
-    pub all_owners: bool,
+    #[command(flatten)]
+    pub owners: OwnerArgs,
     #[command(flatten)]
     pub namespaces: NamespaceArgs,
     /// Only the pids of the holders, one per line (lsof -t): `| xargs kill`

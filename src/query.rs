@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
 
-use crate::model::{Family, Process, Proto, Socket, TcpState};
+use crate::model::{Family, Process, Proto, Socket, TcpState, UnixSocket};
 use crate::ports::PortSet;
 
 /// A set of socket states.
@@ -42,6 +42,15 @@ impl StateSet {
             .filter(|s| applies(s) && self.contains(**s))
             .fold(0, |mask, s| mask | 1 << s.kernel_number())
     }
+
+    /// The unix_diag state mask; 0 means no Unix socket can match.
+    pub fn unix_mask(self) -> u32 {
+        TcpState::ALL
+            .iter()
+            .filter(|s| self.contains(**s))
+            .filter_map(|s| UnixSocket::kernel_number(*s))
+            .fold(0, |mask, n| mask | 1 << n)
+    }
 }
 
 /// How owning processes are looked up.
@@ -49,16 +58,20 @@ impl StateSet {
 pub enum OwnerLookup {
     /// Nothing shown or filtered needs them.
     Skip,
-    /// Scan every process; with `stop_early`, stop once each wanted socket has an owner.
-    Scan { stop_early: bool },
-    /// Only this process's descriptors.
-    Pid(u32),
+    /// Every holder of every socket: every process's descriptors are read.
+    Complete,
+    /// `--first-owner`: the first holder of each socket is enough (the scan stops once each
+    /// has one); with a pid filter, only that process is read.
+    First,
 }
 
 #[derive(Debug, Clone)]
 pub struct Query {
+    /// TCP and UDP: which protocols, in which families.
     pub protos: Vec<Proto>,
     pub families: Vec<Family>,
+    /// Unix domain sockets too.
+    pub unix: bool,
     pub states: StateSet,
     /// Port filters: local or remote, local, remote (lists and ranges).
     pub any_port: Option<PortSet>,
@@ -76,6 +89,7 @@ impl Query {
         Query {
             protos: vec![Proto::Tcp, Proto::Udp],
             families: vec![Family::Ipv4, Family::Ipv6],
+            unix: false,
             states: StateSet::ALL,
             any_port: None,
             local_port: None,
@@ -83,7 +97,7 @@ impl Query {
             uid: None,
             pid: None,
             process: None,
-            owners: OwnerLookup::Scan { stop_early: false },
+            owners: OwnerLookup::Complete,
         }
     }
 
@@ -96,6 +110,15 @@ impl Query {
     pub fn ports(ports: PortSet) -> Query {
         Query {
             local_port: Some(ports),
+            ..Query::everything()
+        }
+    }
+
+    /// Every Unix domain socket and nothing else, with owners.
+    pub fn unix_sockets() -> Query {
+        Query {
+            protos: Vec::new(),
+            unix: true,
             ..Query::everything()
         }
     }
@@ -152,9 +175,16 @@ impl Query {
         }
     }
 
+    /// No port filter: the kernel sends the whole table (of the asked protocols and states).
+    pub fn is_broad(&self) -> bool {
+        self.any_port.is_none() && self.local_port.is_none() && self.remote_port.is_none()
+    }
+
     /// The filters that need only what the kernel reported (no owners).
     pub fn matches_kernel_fields(&self, s: &Socket) -> bool {
-        self.states.contains(s.state)
+        self.protos.contains(&s.proto)
+            && self.families.contains(&s.family)
+            && self.states.contains(s.state)
             && self
                 .any_port
                 .as_ref()
@@ -170,17 +200,23 @@ impl Query {
             && self.uid.is_none_or(|uid| s.inode != 0 && s.uid == uid)
     }
 
-    /// The filters on owners, given the socket's processes: `--process` looks for its text in
-    /// the name or the command line (`--process http.server` finds `python3 -m http.server`).
+    /// The same for a Unix socket: it has no port, so a port filter leaves it out.
+    pub fn matches_unix_kernel_fields(&self, s: &UnixSocket) -> bool {
+        self.states.contains(s.state)
+            && self.is_broad()
+            && self.uid.is_none_or(|uid| s.uid == Some(uid))
+    }
+
+    /// The filters on owners, given a socket's holders: `--process` looks for its text in the
+    /// name or the command line (`--process http.server` finds `python3 -m http.server`).
     pub fn matches_owner<'a>(
         &self,
-        s: &Socket,
+        pids: &[u32],
         processes: impl Fn(u32) -> Option<&'a Process>,
     ) -> bool {
-        self.pid.is_none_or(|pid| s.pids.contains(&pid))
+        self.pid.is_none_or(|pid| pids.contains(&pid))
             && self.process.as_deref().is_none_or(|wanted| {
-                s.pids
-                    .iter()
+                pids.iter()
                     .filter_map(|pid| processes(*pid))
                     .any(|p| p.name.contains(wanted) || p.cmdline.contains(wanted))
             })
@@ -192,7 +228,7 @@ impl Query {
 /// A group's name, and whether a state belongs to it.
 type Group = (&'static str, fn(TcpState) -> bool);
 
-const GROUPS: [Group; 8] = {
+const GROUPS: [Group; 9] = {
     use TcpState::*;
     fn connected(s: TcpState) -> bool {
         matches!(
@@ -218,6 +254,8 @@ const GROUPS: [Group; 8] = {
         ("listening", |s| s == Listen),
         // The kernel's TCP_CLOSE: a closed TCP socket, or an unconnected UDP one.
         ("closed", |s| matches!(s, Close | Unconn)),
+        // ss's name for a TCP socket bound but neither listening nor connected.
+        ("bound-inactive", |s| s == Bound),
     ]
 };
 
@@ -273,6 +311,7 @@ mod tests {
         use TcpState::*;
         let parse = |name: &str| parse_states(&[name.to_string()]).unwrap();
         assert_eq!(parse("estab"), [Established]);
+        assert_eq!(parse("bound-inactive"), [Bound]);
         assert_eq!(parse("ESTAB"), [Established]);
         assert_eq!(parse("syn-sent"), [SynSent]);
         assert_eq!(parse("fin-wait-1"), [FinWait1]);
@@ -308,7 +347,13 @@ mod tests {
         assert_eq!(listening.kernel_mask(Proto::Udp), 1 << 7);
         let tw = StateSet::of(&[TcpState::TimeWait]);
         assert_eq!(tw.kernel_mask(Proto::Udp), 0);
-        assert_eq!(StateSet::ALL.kernel_mask(Proto::Tcp), 0xffe);
+        assert_eq!(StateSet::ALL.kernel_mask(Proto::Tcp), 0x2ffe);
+        let bound = StateSet::of(&[TcpState::Bound]);
+        assert_eq!(bound.kernel_mask(Proto::Tcp), 1 << 13);
+        assert_eq!(bound.kernel_mask(Proto::Udp), 0);
         assert_eq!(StateSet::ALL.kernel_mask(Proto::Udp), (1 << 7) | (1 << 1));
+        assert_eq!(StateSet::ALL.unix_mask(), (1 << 10) | (1 << 7) | (1 << 1));
+        assert_eq!(listening.unix_mask(), (1 << 10) | (1 << 7));
+        assert_eq!(tw.unix_mask(), 0);
     }
 }

@@ -17,23 +17,27 @@ use crate::render::{self, Style, json, pids};
 
 pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     let need_owners = !args.summary && !args.no_owners;
-    let query = filters::query(host, &args.filter, need_owners, args.all_owners)?;
+    let query = filters::query(host, &args.filter, need_owners, args.owners.first_owner)?;
     let everywhere = args.namespaces.all_netns.then(|| Everywhere::enter(host));
     let reader: &dyn Host = everywhere.as_ref().map_or(host, |e| &e.host);
     let mut inv = inventory::collect(reader, &query)?;
     namespaces::place(&mut inv, everywhere.as_ref());
     sockets::sort(&mut inv.sockets, filters::order(args.sort));
+    sockets::sort_unix(&mut inv.unix, filters::order(args.sort));
     style.header = !args.no_header;
     let mut out = output::stdout();
     if args.summary && inv.places.across {
-        let summaries = NetnsSummary::of(&inv);
+        let summaries = NetnsSummary::of(&inv, query.unix);
         if args.json {
             json::array(&mut out, &summaries)?;
         } else {
             render::rows(&mut out, &NetnsSummaryRows::new(&inv, &summaries), &style)?;
         }
     } else if args.summary {
-        let summary = Summary::of(&inv.sockets);
+        let mut summary = Summary::of(&inv.sockets);
+        if query.unix {
+            summary = summary.with_unix(&inv.unix);
+        }
         if args.json {
             json::value(&mut out, &summary)?;
         } else {
@@ -61,5 +65,5 @@ pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     }
     out.flush()?;
     output::report_gaps(&inv);
-    Ok(Exit::found(!inv.sockets.is_empty()))
+    Ok(Exit::found(!inv.is_empty()))
 }

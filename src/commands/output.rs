@@ -138,17 +138,29 @@ pub fn notes(notes: &[String]) {
 pub fn report_gaps(inv: &Inventory) {
     notes(&inv.notes);
     static HINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    let hidden = inv.hidden_owner_count();
-    if hidden > 0
-        && inv.unreadable_processes > 0
-        && !HINTED.swap(true, std::sync::atomic::Ordering::Relaxed)
-    {
-        diagnostic(&format!(
-            "hint: the owners of {} are other users' processes and are hidden (shown as -); \
-             run as root (sudo portscope …) to see them",
-            crate::text::count(hidden, "socket")
-        ));
+    if inv.unreadable_processes == 0 || HINTED.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
     }
+    let hidden = inv.hidden_owner_count();
+    let named = inv.sockets.iter().any(|s| !s.pids.is_empty())
+        || inv.unix.iter().any(|s| !s.pids.is_empty());
+    let hint = if hidden > 0 {
+        format!(
+            "hint: the owners of {} are other users' processes and are hidden (shown as -), \
+             and a socket shown with owners may have more among them; run as root (sudo \
+             portscope …) to see them",
+            crate::text::count(hidden, "socket")
+        )
+    } else if named {
+        // A shared socket (a root master and its workers) shows the holders we could read.
+        "hint: other users' processes could not be read, so a socket may have more holders \
+         than shown; run as root (sudo portscope …) to see them all"
+            .to_string()
+    } else {
+        return;
+    };
+    HINTED.store(true, std::sync::atomic::Ordering::Relaxed);
+    diagnostic(&hint);
 }
 
 /// A progress bar on stderr for `len` steps of long work, when stderr is a terminal.

@@ -61,13 +61,16 @@ fn stream(mut watcher: Watcher, every: Duration) -> Result<Exit> {
             // Changes from now on are reported: a script starting watch can go ahead.
             output::diagnostic(&format!(
                 "watching {}; changes follow",
-                crate::text::count(watcher.tracker.sockets().count(), "socket")
+                crate::text::count(watcher.len(), "socket")
             ));
         }
         if !changes.is_empty() {
             let t_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let inv = watcher.inventory(Vec::new());
-            for change in &changes {
+            let inv = watcher.inventory(Vec::new(), Vec::new());
+            for change in &changes.ip {
+                render::watch::event(&mut out, t_ms, change, &inv)?;
+            }
+            for change in &changes.unix {
                 render::watch::event(&mut out, t_ms, change, &inv)?;
             }
             out.flush()?;

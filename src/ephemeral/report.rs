@@ -83,9 +83,10 @@ impl Report {
 
 pub fn build(settings: &PortSettings, sockets: &[Socket]) -> Report {
     let in_range = |s: &Socket| settings.in_range(s.local.port);
+    // Listeners and bound-only sockets: ports held by bind() alone.
     let listening_ports: HashSet<u16> = sockets
         .iter()
-        .filter(|s| s.proto == Proto::Tcp && s.state == TcpState::Listen)
+        .filter(|s| s.proto == Proto::Tcp && s.state.is_unconnected())
         .map(|s| s.local.port)
         .collect();
     let held: BTreeSet<u16> = listening_ports
@@ -117,7 +118,7 @@ pub fn build(settings: &PortSettings, sockets: &[Socket]) -> Report {
                 if s.state == TcpState::TimeWait {
                     report.time_wait += 1;
                 }
-                if s.state == TcpState::Listen {
+                if s.state.is_unconnected() {
                     report.bound.push(i);
                 } else if s.remote.port != 0 && !listening_ports.contains(&s.local.port) {
                     // A connect()ed socket; accepted ones share their listener's port.

@@ -88,6 +88,12 @@ impl Host for Across<'_> {
             for s in &mut all.sockets[start..] {
                 s.netns = *inode;
             }
+            // unix_diag is per network namespace too (abstract names are the namespace's).
+            let start = all.unix.len();
+            all.unix.extend(table.unix);
+            for s in &mut all.unix[start..] {
+                s.netns = *inode;
+            }
             for note in table.notes {
                 if !all.notes.contains(&note) {
                     all.notes.push(note);
@@ -100,6 +106,10 @@ impl Host for Across<'_> {
     fn owners(&self, inodes: &[u32], scope: Scope) -> Owners {
         // Once, host-wide: a socket inode is unique whatever namespace it lives in.
         self.local.owners(inodes, scope)
+    }
+
+    fn every_owner(&self) -> Option<Owners> {
+        self.local.every_owner()
     }
 
     fn processes(&self, pids: &[u32]) -> std::collections::HashMap<u32, crate::model::Process> {

@@ -1,14 +1,16 @@
 //! A host made of fixtures, for unit tests of the commands' loops (watch, wait, ephemeral
-//! --watch, why-bind): each look at the table takes the next scripted table, the last one
-//! repeating; owners, processes and settings come from the fixtures.
+//! --watch, why-bind) and of Unix socket queries: each look at the table takes the next
+//! scripted table, the last one repeating; owners, processes, files and settings come from
+//! the fixtures.
 
 use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Result, anyhow};
 
 use super::{Counters, DestroyFeed, Host, Owners, Scope, Table};
-use crate::model::{PortSettings, Process, Proto, Socket};
+use crate::model::{FileId, PortSettings, Process, Proto, Socket, UnixSocket};
 use crate::query::Query;
 
 #[derive(Default)]
@@ -17,7 +19,14 @@ pub struct FakeHost {
     looks: Mutex<VecDeque<Vec<Socket>>>,
     /// Owners as the fixtures' `pids` say, learnt from every table handed out.
     owners: Mutex<HashMap<u32, Vec<u32>>>,
+    /// Owners as every scripted table says, for `every_owner` (which may run while a table
+    /// is being handed out).
+    scripted_owners: HashMap<u32, Vec<u32>>,
     taken: Mutex<usize>,
+    /// Unix sockets, the same at every look; their `pids` and `peer_pids` are the owners.
+    pub unix: Vec<UnixSocket>,
+    /// What `file_id` answers.
+    pub files: HashMap<PathBuf, FileId>,
     pub processes: HashMap<u32, Process>,
     pub users: HashMap<u32, String>,
     pub settings: Option<PortSettings>,
@@ -27,8 +36,15 @@ pub struct FakeHost {
 impl FakeHost {
     /// A host whose table is each of `looks` in turn, then the last one for ever.
     pub fn new(looks: Vec<Vec<Socket>>) -> FakeHost {
+        let scripted_owners = looks
+            .iter()
+            .flatten()
+            .filter(|s| s.inode != 0 && !s.pids.is_empty())
+            .map(|s| (s.inode, s.pids.clone()))
+            .collect();
         FakeHost {
             looks: Mutex::new(looks.into()),
+            scripted_owners,
             ..FakeHost::default()
         }
     }
@@ -40,7 +56,7 @@ impl FakeHost {
 }
 
 impl Host for FakeHost {
-    fn sockets(&self, _query: &Query) -> Result<Table> {
+    fn sockets(&self, query: &Query) -> Result<Table> {
         let mut looks = self.looks.lock().unwrap_or_else(|e| e.into_inner());
         let table = if looks.len() > 1 {
             looks.pop_front()
@@ -60,10 +76,30 @@ impl Host for FakeHost {
                 s
             })
             .collect();
+        let unix = if query.unix {
+            self.unix.clone()
+        } else {
+            Vec::new()
+        };
+        let unix = unix
+            .into_iter()
+            .map(|mut s| {
+                if s.peer_inode != 0 && !s.peer_pids.is_empty() {
+                    owners.insert(s.peer_inode, std::mem::take(&mut s.peer_pids));
+                }
+                owners.insert(s.inode, std::mem::take(&mut s.pids));
+                s
+            })
+            .collect();
         Ok(Table {
             sockets,
+            unix,
             notes: Vec::new(),
         })
+    }
+
+    fn file_id(&self, path: &Path) -> Option<FileId> {
+        self.files.get(path).copied()
     }
 
     fn owners(&self, inodes: &[u32], scope: Scope) -> Owners {
@@ -76,7 +112,7 @@ impl Host for FakeHost {
                     .iter()
                     .copied()
                     .filter(|pid| match scope {
-                        Scope::All { .. } => true,
+                        Scope::All | Scope::FirstHolder => true,
                         Scope::Pid(only) => only == *pid,
                     })
                     .collect();
@@ -87,6 +123,21 @@ impl Host for FakeHost {
             by_inode,
             unreadable: 0,
         }
+    }
+
+    fn every_owner(&self) -> Option<Owners> {
+        let mut by_inode = self.scripted_owners.clone();
+        for s in &self.unix {
+            by_inode.insert(s.inode, s.pids.clone());
+            if s.peer_inode != 0 && !s.peer_pids.is_empty() {
+                by_inode.insert(s.peer_inode, s.peer_pids.clone());
+            }
+        }
+        by_inode.retain(|_, pids| !pids.is_empty());
+        Some(Owners {
+            by_inode,
+            unreadable: 0,
+        })
     }
 
     fn processes(&self, pids: &[u32]) -> HashMap<u32, Process> {

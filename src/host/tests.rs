@@ -64,7 +64,7 @@ fn sock_diag_and_proc_net_agree() {
     assert_eq!(netlink.len(), 8, "{netlink:#?}");
     let owners = LinuxHost::current().owners(
         &[netlink.iter().find(|k| k.3 == TcpState::Listen).unwrap().4],
-        Scope::All { stop_early: false },
+        Scope::All,
     );
     assert_eq!(
         owners.by_inode.values().next(),

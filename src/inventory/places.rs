@@ -36,6 +36,9 @@ fn place_with(
     for s in inv.sockets.iter_mut().filter(|s| s.netns == 0) {
         s.netns = own;
     }
+    for s in inv.unix.iter_mut().filter(|s| s.netns == 0) {
+        s.netns = own;
+    }
     let mut places = Places::default();
     for ns in namespaces {
         if let Some(name) = &ns.name {
@@ -49,7 +52,9 @@ fn place_with(
     }
     // A namespace other than ours whose processes all sit in one container is that
     // container's, so its sockets are even when their holders cannot be seen.
-    let shown: std::collections::HashSet<u64> = inv.sockets.iter().map(|s| s.netns).collect();
+    let shown: std::collections::HashSet<u64> = (inv.sockets.iter().map(|s| s.netns))
+        .chain(inv.unix.iter().map(|s| s.netns))
+        .collect();
     for ns in namespaces
         .iter()
         .filter(|ns| ns.inode != own && shown.contains(&ns.inode))

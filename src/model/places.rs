@@ -3,7 +3,40 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use super::{Inventory, Socket};
+use super::{Inventory, Socket, UnixSocket};
+
+/// A socket that lives in a network namespace and is held by processes: TCP, UDP or Unix.
+pub trait Placed {
+    fn holders(&self) -> &[u32];
+    /// The namespace's inode; 0 until placed.
+    fn netns(&self) -> u64;
+    /// Whether a port proxy's forward applies to it: a TCP or UDP socket.
+    fn has_port(&self) -> bool;
+}
+
+impl Placed for Socket {
+    fn holders(&self) -> &[u32] {
+        &self.pids
+    }
+    fn netns(&self) -> u64 {
+        self.netns
+    }
+    fn has_port(&self) -> bool {
+        true
+    }
+}
+
+impl Placed for UnixSocket {
+    fn holders(&self) -> &[u32] {
+        &self.pids
+    }
+    fn netns(&self) -> u64 {
+        self.netns
+    }
+    fn has_port(&self) -> bool {
+        false
+    }
+}
 
 /// A container as its cgroup names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,25 +95,33 @@ impl Places {
     }
 
     /// The socket's container: its holders', else its namespace's.
-    pub fn container(&self, s: &Socket) -> Option<&Container> {
-        s.pids
+    pub fn container(&self, s: &dyn Placed) -> Option<&Container> {
+        s.holders()
             .iter()
             .find_map(|pid| self.by_pid.get(pid))
-            .or_else(|| self.by_netns.get(&s.netns))
+            .or_else(|| self.by_netns.get(&s.netns()))
     }
 
-    /// Where the socket's holder forwards to, if it is a port proxy.
-    pub fn forward(&self, s: &Socket) -> Option<&Forward> {
-        s.pids.iter().find_map(|pid| self.forwards.get(pid))
+    /// Where the socket's holder forwards to, if it is a port proxy and the socket has a
+    /// port (not the proxy's Unix sockets).
+    pub fn forward(&self, s: &dyn Placed) -> Option<&Forward> {
+        let pids = if s.has_port() { s.holders() } else { &[] };
+        pids.iter().find_map(|pid| self.forwards.get(pid))
     }
 }
 
+/// One namespace's sockets: TCP and UDP, and Unix.
+pub type NetnsSockets<'a> = (Vec<&'a Socket>, Vec<&'a UnixSocket>);
+
 impl Inventory {
     /// Sockets per namespace, in namespace inode order.
-    pub fn by_netns(&self) -> std::collections::BTreeMap<u64, Vec<&Socket>> {
-        let mut out: std::collections::BTreeMap<u64, Vec<&Socket>> = Default::default();
+    pub fn by_netns(&self) -> std::collections::BTreeMap<u64, NetnsSockets<'_>> {
+        let mut out: std::collections::BTreeMap<u64, NetnsSockets<'_>> = Default::default();
         for s in &self.sockets {
-            out.entry(s.netns).or_default().push(s);
+            out.entry(s.netns).or_default().0.push(s);
+        }
+        for s in &self.unix {
+            out.entry(s.netns).or_default().1.push(s);
         }
         out
     }

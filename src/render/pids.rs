@@ -11,7 +11,9 @@ pub fn write(out: &mut dyn Write, inv: &Inventory) -> io::Result<usize> {
     let pids: BTreeSet<u32> = inv
         .sockets
         .iter()
-        .flat_map(|s| s.pids.iter().copied())
+        .flat_map(|s| &s.pids)
+        .chain(inv.unix.iter().flat_map(|s| &s.pids))
+        .copied()
         .collect();
     for pid in &pids {
         writeln!(out, "{pid}")?;

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::model::{Container, Inventory, Socket};
+use crate::model::{Container, Inventory, Placed};
 
 use super::json::{JsonContainer, JsonNetns};
 use super::sockets::{HEADERS, SocketRows};
@@ -50,7 +50,7 @@ impl Rows for PlacedRows<'_> {
 
     fn cell(&self, row: usize, column: usize, out: &mut String) {
         let inv = self.rows.inventory;
-        let s = &inv.sockets[row];
+        let s = row_at(inv, row);
         match column {
             0 => netns(s, inv, out),
             1 => container(s, inv, out),
@@ -74,14 +74,22 @@ impl Rows for PlacedRows<'_> {
     }
 }
 
+/// The socket of a row of the `ls` table: TCP and UDP, then Unix.
+fn row_at(inv: &Inventory, row: usize) -> &dyn Placed {
+    match inv.sockets.get(row) {
+        Some(s) => s,
+        None => &inv.unix[row - inv.sockets.len()],
+    }
+}
+
 /// The namespace's bound name (escaped: whoever made it chose it), else `net:[inode]`.
-pub fn netns(s: &Socket, inv: &Inventory, out: &mut String) {
-    text::escape_into(&inv.places.netns_label(s.netns), out);
+pub fn netns(s: &dyn Placed, inv: &Inventory, out: &mut String) {
+    text::escape_into(&inv.places.netns_label(s.netns()), out);
 }
 
 /// `docker:web` (`runtime:name`, else the short id); for a port proxy, where it forwards:
 /// `→ docker:web 172.17.0.2:80`; `-` for neither.
-pub fn container(s: &Socket, inv: &Inventory, out: &mut String) {
+pub fn container(s: &dyn Placed, inv: &Inventory, out: &mut String) {
     let places = &inv.places;
     if let Some(forward) = places.forward(s) {
         out.push_str("→ ");
@@ -98,7 +106,7 @@ pub fn container(s: &Socket, inv: &Inventory, out: &mut String) {
 }
 
 /// ` in web (docker:web)`, ` in net:[4026532611]`: for `who` across namespaces.
-pub fn where_it_lives(s: &Socket, inv: &Inventory, out: &mut String) {
+pub fn where_it_lives(s: &dyn Placed, inv: &Inventory, out: &mut String) {
     out.push_str(" in ");
     netns(s, inv, out);
     if inv.places.container(s).is_some() || inv.places.forward(s).is_some() {
@@ -127,14 +135,19 @@ pub struct NetnsSummary<'a> {
 }
 
 impl<'a> NetnsSummary<'a> {
-    /// Per namespace, in inode order; a namespace's container is that of its first socket
-    /// with one.
-    pub fn of(inv: &'a Inventory) -> Vec<NetnsSummary<'a>> {
+    /// Per namespace, in inode order, Unix sockets counted `with_unix` (`-x`); a namespace's
+    /// container is that of its first socket with one.
+    pub fn of(inv: &'a Inventory, with_unix: bool) -> Vec<NetnsSummary<'a>> {
         inv.by_netns()
             .into_iter()
-            .map(|(inode, sockets)| {
-                let owned: Vec<Socket> = sockets.iter().map(|s| (*s).clone()).collect();
-                let c = sockets.iter().find_map(|s| inv.places.container(s));
+            .map(|(inode, (sockets, unix))| {
+                let c = (sockets.iter().map(|s| *s as &dyn Placed))
+                    .chain(unix.iter().map(|s| *s as &dyn Placed))
+                    .find_map(|s| inv.places.container(s));
+                let mut summary = Summary::of(sockets);
+                if with_unix {
+                    summary = summary.with_unix(unix);
+                }
                 NetnsSummary {
                     netns: JsonNetns {
                         inode,
@@ -142,7 +155,7 @@ impl<'a> NetnsSummary<'a> {
                     },
                     container: c.map(JsonContainer::of),
                     shown: c,
-                    summary: Summary::of(&owned),
+                    summary,
                 }
             })
             .collect()
@@ -153,7 +166,7 @@ impl<'a> NetnsSummary<'a> {
 const STATES: [&str; 4] = ["LISTEN", "UNCONN", "ESTABLISHED", "TIME_WAIT"];
 
 /// The per-namespace counts as a table: Netns, Container, then the summary's own columns
-/// for its `all` row.
+/// for its `all` row (Unix among them with `-x`).
 pub struct NetnsSummaryRows<'a> {
     pub inventory: &'a Inventory,
     pub summaries: &'a [NetnsSummary<'a>],
@@ -162,15 +175,21 @@ pub struct NetnsSummaryRows<'a> {
 
 impl<'a> NetnsSummaryRows<'a> {
     pub fn new(inventory: &'a Inventory, summaries: &'a [NetnsSummary<'a>]) -> Self {
+        let kinds: &[&str] = if summaries.iter().any(|n| n.summary.unix.is_some()) {
+            &["Netns", "Container", "Total", "TCP", "UDP", "Unix"]
+        } else {
+            &["Netns", "Container", "Total", "TCP", "UDP"]
+        };
         NetnsSummaryRows {
             inventory,
             summaries,
-            headers: [
-                &["Netns", "Container", "Total", "TCP", "UDP"][..],
-                &STATES[..],
-            ]
-            .concat(),
+            headers: [kinds, &STATES[..]].concat(),
         }
+    }
+
+    /// Where the state columns start.
+    fn first_state(&self) -> usize {
+        self.headers.len() - STATES.len()
     }
 }
 
@@ -190,9 +209,13 @@ impl Rows for NetnsSummaryRows<'_> {
     fn cell(&self, row: usize, column: usize, out: &mut String) {
         let n = &self.summaries[row];
         let s = &n.summary;
-        let state = |name: &str| {
-            s.tcp.states.get(name).copied().unwrap_or(0)
-                + s.udp.states.get(name).copied().unwrap_or(0)
+        let kinds = [Some(&s.tcp), Some(&s.udp), s.unix.as_ref()];
+        let state = |name: &str| -> usize {
+            kinds
+                .iter()
+                .flatten()
+                .filter_map(|k| k.states.get(name))
+                .sum()
         };
         let value = match column {
             0 => {
@@ -209,7 +232,10 @@ impl Rows for NetnsSummaryRows<'_> {
             2 => s.total,
             3 => s.tcp.total,
             4 => s.udp.total,
-            _ => STATES.get(column - 5).map_or(0, |name| state(name)),
+            c if c < self.first_state() => s.unix.as_ref().map_or(0, |u| u.total),
+            c => STATES
+                .get(c - self.first_state())
+                .map_or(0, |name| state(name)),
         };
         let _ = write!(out, "{value}");
     }

@@ -32,7 +32,7 @@ pub fn measure(rows: &dyn Rows, header: bool) -> Vec<Column> {
         for (column, width) in widths.iter_mut().enumerate() {
             text.clear();
             rows.cell(row, column, &mut text);
-            *width = (*width).max(text.chars().count());
+            *width = (*width).max(shown_width(&text));
         }
     }
     widths
@@ -89,9 +89,29 @@ pub fn print(
     Ok(())
 }
 
+/// Characters on screen; most cells are ASCII, where that is the length.
+fn shown_width(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    }
+}
+
+/// Appends `n` spaces, a slice at a time.
+fn spaces(line: &mut String, n: usize) {
+    const SPACES: &str = "                                ";
+    let mut left = n;
+    while left > 0 {
+        let now = left.min(SPACES.len());
+        line.push_str(&SPACES[..now]);
+        left -= now;
+    }
+}
+
 /// Appends `text` cut to `width` characters, the last of them `…` when something was left out.
 pub fn cut(text: &str, width: usize, out: &mut String) {
-    if text.chars().count() <= width {
+    if shown_width(text) <= width {
         out.push_str(text);
     } else {
         out.extend(text.chars().take(width.saturating_sub(1)));
@@ -102,10 +122,10 @@ pub fn cut(text: &str, width: usize, out: &mut String) {
 /// Appends `text` padded to the column's width, then the column gap; the last column is not
 /// padded.
 fn pad(line: &mut String, text: &str, c: &Column, rows: &dyn Rows, last: bool, code: Option<&str>) {
-    let fill = c.width.saturating_sub(text.chars().count());
+    let fill = c.width.saturating_sub(shown_width(text));
     let align = rows.align(c.index);
     if align == Align::Right {
-        line.extend(std::iter::repeat_n(' ', fill));
+        spaces(line, fill);
     }
     match code {
         Some(code) => {
@@ -117,7 +137,7 @@ fn pad(line: &mut String, text: &str, c: &Column, rows: &dyn Rows, last: bool, c
     }
     if !last {
         if align == Align::Left {
-            line.extend(std::iter::repeat_n(' ', fill));
+            spaces(line, fill);
         }
         line.push_str("  ");
     }

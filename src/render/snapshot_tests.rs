@@ -121,12 +121,12 @@ fn watch_screen_rows_with_marks() {
     use super::watch::{Mark, ScreenRows};
     use crate::model::TcpState;
     let inv = sorted_inventory();
-    let marks: Vec<Mark> = (0..inv.sockets.len())
+    let marks: Vec<Mark> = (0..inv.sockets.len() + inv.unix.len())
         .map(|i| match i {
             0 => Mark::New,
             1 => Mark::Grew,
             6 => Mark::Changed(TcpState::SynSent),
-            11 => Mark::Gone,
+            _ if i == inv.sockets.len() - 1 => Mark::Gone,
             _ => Mark::Plain,
         })
         .collect();
@@ -171,11 +171,13 @@ fn ephemeral_report_text() {
 fn across_namespaces_table_who_summary_and_json() {
     let mut inv = fixtures::across_namespaces();
     sort(&mut inv.sockets, super::sockets::Order::Listeners);
+    super::sockets::sort_unix(&mut inv.unix, super::sockets::Order::Listeners);
     let table = render(|out| rows(out, &super::places::PlacedRows::new(&inv), &style(false, 0)));
     insta::assert_snapshot!("across_table", table);
-    let text = render(|out| who::write(out, &inv));
+    let mut text = render(|out| who::write(out, &inv));
+    text += &render(|out| who::write_unix(out, &inv, &[5000].into()));
     insta::assert_snapshot!("across_who", text);
-    let summaries = super::places::NetnsSummary::of(&inv);
+    let summaries = super::places::NetnsSummary::of(&inv, true);
     let counts = render(|out| {
         rows(
             out,
@@ -191,7 +193,7 @@ fn across_namespaces_table_who_summary_and_json() {
     // The live screen: Netns and Container after the mark, the state change and the grown
     // queues still in their columns.
     use super::watch::{Mark, ScreenRows};
-    let marks: Vec<Mark> = (0..inv.sockets.len())
+    let marks: Vec<Mark> = (0..inv.sockets.len() + inv.unix.len())
         .map(|i| match i {
             1 => Mark::Grew,
             6 => Mark::Changed(crate::model::TcpState::SynSent),
@@ -239,4 +241,92 @@ fn watch_screen_at_80_by_20() {
             assert_eq!(lines.len(), usize::from(height), "{text}");
         }
     }
+}
+
+fn sorted_with_unix() -> crate::model::Inventory {
+    let mut inv = fixtures::with_unix();
+    sort(&mut inv.sockets, super::sockets::Order::Listeners);
+    super::sockets::sort_unix(&mut inv.unix, super::sockets::Order::Listeners);
+    inv
+}
+
+/// `ls -tux`: TCP and UDP rows, then Unix rows whose foreign side is the peer's process.
+#[test]
+fn unix_rows_in_plain_columns() {
+    let inv = sorted_with_unix();
+    let text = render(|out| rows(out, &SocketRows { inventory: &inv }, &style(false, 0)));
+    assert!(
+        !text.contains('\x1b') && !text.contains("evil\n"),
+        "a hostile path is escaped:\n{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn unix_rows_fitted_to_a_terminal() {
+    let inv = sorted_with_unix();
+    let text = render(|out| rows(out, &SocketRows { inventory: &inv }, &style(true, 110)));
+    assert!(text.lines().all(|l| l.chars().count() <= 110), "{text}");
+    assert!(text.contains("u_seq"), "{text}");
+}
+
+/// JSON carries the hostile path exactly; the Unix objects have their own keys.
+#[test]
+fn unix_json() {
+    let inv = sorted_with_unix();
+    let text = render(|out| json::sockets(out, &inv));
+    let parsed: Vec<serde_json::Value> = serde_json::from_str(&text).expect("JSON");
+    let evil = parsed
+        .iter()
+        .find(|v| v["inode"] == 5010)
+        .expect("the hostile path");
+    assert_eq!(evil["path"], "/tmp/evil\n\x1b[2J.sock");
+    let unix_only: Vec<&str> = text.lines().filter(|l| l.contains("\"unix\"")).collect();
+    let unix_only = unix_only.join("\n");
+    insta::assert_snapshot!(unix_only);
+}
+
+#[test]
+fn who_unix_lines() {
+    let inv = sorted_with_unix();
+    let app: std::collections::HashSet<u32> = inv
+        .unix
+        .iter()
+        .filter(|s| s.path.as_deref() == Some("/run/app.sock"))
+        .map(|s| s.inode)
+        .collect();
+    let mut text = render(|out| who::write_unix(out, &inv, &app));
+    let log = std::collections::HashSet::from([5006]);
+    text.push_str(&render(|out| who::write_unix(out, &inv, &log)));
+    insta::assert_snapshot!(text);
+}
+
+/// A socket's further holders line up under its first, whatever the characters before.
+#[test]
+fn who_holders_line_up() {
+    let inv = sorted_with_unix();
+    let mut text = render(|out| who::write(out, &inv));
+    let all: std::collections::HashSet<u32> = inv.unix.iter().map(|s| s.inode).collect();
+    text.push_str(&render(|out| who::write_unix(out, &inv, &all)));
+    let column = |line: &str| line.chars().position(|c| c == '—');
+    let mut first = None;
+    let mut continued = 0;
+    for line in text.lines() {
+        if line.starts_with(' ') && !line.trim_start().starts_with("client") {
+            assert_eq!(column(line), first, "{text}");
+            continued += 1;
+        } else {
+            first = column(line);
+        }
+    }
+    assert!(continued > 0, "a shared socket is in the fixture: {text}");
+}
+
+#[test]
+fn summary_with_unix() {
+    let inv = sorted_with_unix();
+    let summary = Summary::of(&inv.sockets).with_unix(&inv.unix);
+    let table = render(|out| rows(out, &summary.rows(), &style(false, 0)));
+    let text = render(|out| json::value(out, &summary));
+    insta::assert_snapshot!(format!("{table}\n{text}"));
 }

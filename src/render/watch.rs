@@ -5,13 +5,13 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::json::JsonSocket;
+use super::json::{JsonEntry, Listed};
 use super::places::PlacedRows;
 use super::sockets::SocketRows;
 use super::table::Narrow;
 use super::{Rows, Style, Tint};
 use crate::model::{Inventory, TcpState};
-use crate::watch::tracker::{Change, ChangeKind};
+use crate::watch::tracker::{Change, ChangeKind, Tracked};
 
 #[derive(Serialize)]
 struct JsonChange<'a> {
@@ -21,13 +21,38 @@ struct JsonChange<'a> {
     to: Option<&'static str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     between_polls: bool,
-    socket: JsonSocket<'a>,
+    socket: JsonEntry<'a>,
 }
 
-/// One change as a JSON line; queue growth is for the screen only.
-pub fn event(out: &mut dyn Write, t_ms: f64, change: &Change, inv: &Inventory) -> io::Result<()> {
-    let state = change.socket.state.name();
-    let (event, from, to) = match change.kind {
+/// One change as a JSON line, its `socket` in the `ls --json` form; queue growth is for the
+/// screen only.
+pub fn event<T: Tracked + Listed>(
+    out: &mut dyn Write,
+    t_ms: f64,
+    change: &Change<T>,
+    inv: &Inventory,
+) -> io::Result<()> {
+    let socket = change.socket.json(inv);
+    write_event(
+        out,
+        t_ms,
+        change.kind,
+        change.between,
+        change.socket.state(),
+        socket,
+    )
+}
+
+fn write_event(
+    out: &mut dyn Write,
+    t_ms: f64,
+    kind: ChangeKind,
+    between: bool,
+    state: TcpState,
+    socket: JsonEntry<'_>,
+) -> io::Result<()> {
+    let state = state.name();
+    let (event, from, to) = match kind {
         ChangeKind::Opened => ("opened", None, Some(state)),
         ChangeKind::Closed => ("closed", Some(state), None),
         ChangeKind::State { from } => ("state", Some(from.name()), Some(state)),
@@ -40,8 +65,8 @@ pub fn event(out: &mut dyn Write, t_ms: f64, change: &Change, inv: &Inventory) -
             event,
             from,
             to,
-            between_polls: change.between,
-            socket: JsonSocket::new(&change.socket, inv),
+            between_polls: between,
+            socket,
         },
     )
 }
@@ -56,10 +81,9 @@ pub enum Mark {
     Grew,
 }
 
-/// The live table: a mark column, then the `ls` columns without User; `inv.sockets` in
-/// display order, each with its mark.
+/// The live table: a mark column, then the `ls` columns without User; `inv.sockets` then
+/// `inv.unix` in display order, each with its mark.
 pub struct ScreenRows<'a> {
-    inv: &'a Inventory,
     marks: &'a [Mark],
     headers: Vec<&'static str>,
     narrowing: Vec<Narrow>,
@@ -81,7 +105,6 @@ impl<'a> ScreenRows<'a> {
             .chain(sockets.headers()[..user].iter().copied())
             .collect();
         ScreenRows {
-            inv,
             marks,
             headers,
             // The mark column stays; the rest give way as in `ls`.
@@ -117,7 +140,7 @@ impl Rows for ScreenRows<'_> {
     }
 
     fn len(&self) -> usize {
-        self.inv.sockets.len()
+        self.sockets().len()
     }
 
     fn cell(&self, row: usize, column: usize, out: &mut String) {
@@ -131,12 +154,8 @@ impl Rows for ScreenRows<'_> {
                 Mark::Grew => "↑",
             }),
             (c, Mark::Changed(from)) if c == self.state() => {
-                let _ = write!(
-                    out,
-                    "{} → {}",
-                    from.name(),
-                    self.inv.sockets[row].state.name()
-                );
+                let _ = write!(out, "{} → ", from.name());
+                self.sockets().cell(row, c - 1, out);
             }
             _ => self.sockets().cell(row, column - 1, out),
         }

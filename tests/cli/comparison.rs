@@ -53,8 +53,8 @@ const PRINTS: &[(&str, &[&str])] = &[
     ("portscope wait 127.0.0.1 8080", &[]),
 ];
 
-fn args_of(line: &str) -> Vec<String> {
-    let pid = std::process::id().to_string();
+fn args_of(line: &str, pid: u32) -> Vec<String> {
+    let pid = pid.to_string();
     line.split_whitespace()
         .skip(1)
         .map(|a| {
@@ -67,19 +67,20 @@ fn args_of(line: &str) -> Vec<String> {
         .collect()
 }
 
-fn run(ns: &Netns, line: &str) -> std::process::Command {
-    let args = args_of(line);
+/// A row's command; `PID` stands for the scene's holder.
+fn run(ns: &Netns, line: &str, pid: u32) -> std::process::Command {
+    let args = args_of(line, pid);
     ns.portscope(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// A server line and its client line: "hello" typed into the client reaches the server's
 /// stdout, and both end with 0.
 fn pair(ns: &Netns, server: &str, client: &str, ready: &str) {
-    let mut cmd = run(ns, server);
+    let mut cmd = run(ns, server, 0);
     cmd.stdin(Stdio::null());
     let mut serving = Running::spawn(cmd);
     serving.err_line(ready);
-    let mut child = run(ns, client)
+    let mut child = run(ns, client, 0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -94,7 +95,7 @@ fn pair(ns: &Netns, server: &str, client: &str, ready: &str) {
 
 #[test]
 fn every_habit_row_works() {
-    let Some((ns, _held)) = scene_on("every_habit_row_works", 8080, 5353) else {
+    let Some((ns, held)) = scene_on("every_habit_row_works", 8080, 5353) else {
         return;
     };
     let lines = rows();
@@ -120,7 +121,7 @@ fn every_habit_row_works() {
                 ran.extend([server, client]);
             }
             Some("watch") => {
-                let watch = Running::spawn(run(&ns, line));
+                let watch = Running::spawn(run(&ns, line, held.pid));
                 watch.err_line("changes follow");
                 watch.signal(libc::SIGINT);
                 let mut watch = watch;
@@ -132,11 +133,11 @@ fn every_habit_row_works() {
                     .iter()
                     .find(|(l, _)| l == line)
                     .unwrap_or_else(|| panic!("no check for the row {line:?}"));
-                let out = run(&ns, line).output().unwrap();
+                let out = run(&ns, line, held.pid).output().unwrap();
                 assert_eq!(out.status.code(), Some(0), "{line}: {}", stderr_of(&out));
                 let text = stdout_of(&out);
                 for want in *prints {
-                    let want = want.replace("{pid}", &std::process::id().to_string());
+                    let want = want.replace("{pid}", &held.pid.to_string());
                     assert!(text.contains(&want), "{line}: no {want:?} in\n{text}");
                 }
                 ran.push(line.clone());

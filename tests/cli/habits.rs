@@ -3,16 +3,20 @@
 
 use std::io::Write;
 use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
 
+use crate::forked;
 use crate::support::*;
 
-pub fn scene(test: &str) -> Option<(Netns, Vec<Box<dyn Send>>)> {
+pub fn scene(test: &str) -> Option<(Netns, forked::Held)> {
     scene_on(test, 7001, 7002)
 }
 
 /// A listener on 127.0.0.1:`tcp` with a connection, a closed connection in TIME_WAIT, a UDP
-/// socket on 127.0.0.1:`udp`, in a namespace; the sockets are held by this process.
-pub fn scene_on(test: &str, tcp: u16, udp: u16) -> Option<(Netns, Vec<Box<dyn Send>>)> {
+/// socket on 127.0.0.1:`udp`, in a namespace. A forked child holds the sockets: held by the
+/// test process, they would also show the children other tests fork (for the moment between
+/// fork and exec), and two looks could name different owners.
+pub fn scene_on(test: &str, tcp: u16, udp: u16) -> Option<(Netns, forked::Held)> {
     let ns = Netns::new(test)?;
     let held = ns.inside(|| {
         let l = TcpListener::bind(("127.0.0.1", tcp)).unwrap();
@@ -23,13 +27,13 @@ pub fn scene_on(test: &str, tcp: u16, udp: u16) -> Option<(Netns, Vec<Box<dyn Se
         gone.shutdown(Shutdown::Both).unwrap();
         drop((gone, gone_server));
         let udp = UdpSocket::bind(("127.0.0.1", udp)).unwrap();
-        let held: Vec<Box<dyn Send>> = vec![
-            Box::new(l),
-            Box::new(client),
-            Box::new(server),
-            Box::new(udp),
+        let fds = [
+            l.as_raw_fd(),
+            client.as_raw_fd(),
+            server.as_raw_fd(),
+            udp.as_raw_fd(),
         ];
-        held
+        forked::hold(&fds, &|| true)
     });
     eventually("TIME_WAIT", || {
         let tw = ns.ls_json(&["--state", "time-wait"]);
@@ -111,12 +115,16 @@ fn pids_one_per_line_for_xargs() {
     let listen = Running::spawn(ns.portscope(&["tcp", "listen", "127.0.0.1:7003", "--json"]));
     listen.out_line("\"listening\"");
     let pid = format!("{}\n", listen.child.id());
-    // The test's own socket on the next port: two holders, each once.
-    let mine = ns.inside(|| TcpListener::bind("127.0.0.1:7004").unwrap());
+    // A socket on the next port, held by a forked child (not by this process, which other
+    // tests' forks share for a moment): two holders, each once.
+    let mine = ns.inside(|| {
+        let l = TcpListener::bind("127.0.0.1:7004").unwrap();
+        forked::hold(&[l.as_raw_fd()], &|| true)
+    });
     assert_eq!(text(&ns, &["who", "7003", "--pids"]), pid);
     assert_eq!(text(&ns, &["ls", "--pids", "--sport", "7003"]), pid);
     let both = text(&ns, &["who", "7003,7004", "--pids"]);
-    let mut expected = [listen.child.id(), std::process::id()];
+    let mut expected = [listen.child.id(), mine.pid];
     expected.sort_unstable();
     assert_eq!(both, format!("{}\n{}\n", expected[0], expected[1]));
     let none = ns.portscope(&["who", "7009", "--pids"]).output().unwrap();

@@ -2,9 +2,12 @@
 //! network namespaces the tests create and remove themselves.
 #![allow(clippy::unwrap_used)]
 
+mod forked;
+mod ss;
 mod support;
 
 mod bench;
+mod bound;
 mod comparison;
 mod corpus;
 mod edges;
@@ -21,10 +24,13 @@ mod limits;
 mod ls;
 mod namespaces;
 mod nc;
+mod netns_unix;
+mod owners;
 mod probe;
 mod scoped;
 mod signals;
 mod streams;
+mod unix;
 mod unprivileged;
 mod watch;
 mod who;

@@ -17,16 +17,8 @@ fn hold(ns: &Netns) -> Running {
     r
 }
 
-/// `ls --json` output of a run that may print notes (namespaces this machine will not let
-/// even root look at are counted there).
 fn sockets(out: &Output) -> Vec<JsonSocket> {
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{}",
-        stderr_of(out)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", stdout_of(out)))
+    json_with_notes(out)
 }
 
 fn run(args: &[&str]) -> Output {

@@ -90,8 +90,51 @@ impl JsonSocket {
     }
 }
 
+/// A Unix socket in the `ls --json` array (docs/json.md). Unknown keys fail the test.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonUnix {
+    pub proto: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: Option<String>,
+    pub state: String,
+    pub recv_q: u32,
+    pub send_q: u32,
+    pub uid: Option<u32>,
+    pub inode: u32,
+    pub peer_inode: u32,
+    pub processes: Vec<JsonProcess>,
+    pub peer_processes: Vec<JsonProcess>,
+    pub netns: Option<JsonNetns>,
+    pub container: Option<JsonContainer>,
+}
+
+impl JsonUnix {
+    pub fn pids(&self) -> Vec<u32> {
+        self.processes.iter().map(|p| p.pid).collect()
+    }
+
+    pub fn peer_pids(&self) -> Vec<u32> {
+        self.peer_processes.iter().map(|p| p.pid).collect()
+    }
+}
+
+/// One element of an `ls --json` array that may hold both kinds.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum JsonRow {
+    Ip(JsonSocket),
+    Unix(JsonUnix),
+}
+
 /// Runs a command that prints `ls --json` output; exit 0 or 1 are both fine.
-pub fn json_of(mut cmd: Command) -> Vec<JsonSocket> {
+pub fn json_of(cmd: Command) -> Vec<JsonSocket> {
+    json_rows(cmd)
+}
+
+/// `json_of` for any element type (`JsonUnix`, `JsonRow`).
+pub fn json_rows<T: serde::de::DeserializeOwned>(mut cmd: Command) -> Vec<T> {
     let out = cmd.output().unwrap();
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
@@ -104,6 +147,18 @@ pub fn json_of(mut cmd: Command) -> Vec<JsonSocket> {
     assert!(!err.contains("portscope: note:"), "{cmd:?}: {err}");
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// `--json` output of a run that may print notes (across namespaces: those that cannot be
+/// entered or seen are counted there); exit 0 or 1.
+pub fn json_with_notes<T: serde::de::DeserializeOwned>(out: &Output) -> Vec<T> {
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        stderr_of(out)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", stdout_of(out)))
 }
 
 pub fn ls_json(args: &[&str]) -> Vec<JsonSocket> {

@@ -39,6 +39,9 @@ fn tcp_and_udp_on_the_same_port_and_json() {
     assert_eq!(protos, ["tcp", "udp"]);
     let udp_only = json_of(portscope(&["who", "-u", &port.to_string(), "--json"]));
     assert_eq!(udp_only.len(), 1);
+    // As /etc/services writes it: not a Unix socket path.
+    let spelled = json_of(portscope(&["who", &format!("{port}/udp"), "--json"]));
+    assert_eq!(spelled, udp_only);
     drop(udp);
 }
 
