@@ -7,6 +7,7 @@ use crate::cli::{Cli, Command, NetnsArgs};
 use crate::host::namespaces::{self, Discovery};
 use crate::host::{Across, Host};
 use crate::model::Inventory;
+use crate::text::count;
 
 /// The `--netns` the command was given, if any.
 fn requested(cli: &Cli) -> Option<&NetnsArgs> {
@@ -50,18 +51,24 @@ impl<'h> Everywhere<'h> {
     /// What could not be read, said once: never an error, the exit status stays.
     fn gaps(&self) -> Vec<String> {
         let mut notes = Vec::new();
-        if self.host.unentered > 0 {
+        let are = |n: usize| if n == 1 { "is" } else { "are" };
+        let unentered = self.host.unentered;
+        if unentered > 0 {
             notes.push(format!(
-                "{} network namespace(s) could not be entered and are not listed (entering \
-                 needs CAP_SYS_ADMIN: run as root)",
-                self.host.unentered
+                "{} could not be entered and {} not listed (entering needs CAP_SYS_ADMIN: run \
+                 as root)",
+                count(unentered, "network namespace"),
+                are(unentered),
             ));
         }
-        if self.found.unreadable > 0 {
+        let unseen = self.found.unseen;
+        if unseen.processes > 0 {
             notes.push(format!(
-                "the network namespace of {} process(es) could not be read (permission \
-                 denied); a namespace only they are in is not listed",
-                self.found.unreadable
+                "{} whose namespace link cannot be read (permission denied) {} in {} not \
+                 among those listed",
+                count(unseen.processes, "process"),
+                are(unseen.processes),
+                count(unseen.namespaces, "network namespace"),
             ));
         }
         notes

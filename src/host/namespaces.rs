@@ -25,8 +25,15 @@ pub struct Namespace {
 #[derive(Debug, Default)]
 pub struct Discovery {
     pub namespaces: Vec<Namespace>,
-    /// Processes whose namespace link could not be read (another user's, without privileges).
-    pub unreadable: usize,
+    /// Namespaces known only through processes whose namespace link cannot be read (another
+    /// user's, without privileges), and how many such processes.
+    pub unseen: Unseen,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Unseen {
+    pub namespaces: usize,
+    pub processes: usize,
 }
 
 /// The file for `--netns NAME|PATH|PID`: a bound name (`/run/netns/NAME`), any path (an nsfs
@@ -116,7 +123,7 @@ pub fn own_inode() -> Option<u64> {
 /// lowest pid naming it) and those bound to a file (named after the file).
 pub fn discover() -> Discovery {
     let mut found: BTreeMap<u64, Namespace> = BTreeMap::new();
-    let mut discovery = Discovery::default();
+    let mut unreadable = Vec::new();
     let mut pids: Vec<u32> = std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
@@ -141,14 +148,77 @@ pub fn discover() -> Discovery {
                     .pids
                     .push(pid);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => discovery.unreadable += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => unreadable.push(pid),
             // Exited meanwhile, or a kernel thread without one.
             Err(_) => {}
         }
     }
     bind_mounts(&mut found);
-    discovery.namespaces = found.into_values().collect();
-    discovery
+    let unseen = place_unreadable(&mut found, &unreadable);
+    Discovery {
+        namespaces: found.into_values().collect(),
+        unseen,
+    }
+}
+
+/// Puts processes whose namespace link cannot be read into the namespaces found, by the one
+/// thing about their namespace that /proc shows anyone: its kernel rtnetlink socket in
+/// `/proc/PID/net/netlink`. Those in none of them are the namespaces not seen.
+fn place_unreadable(found: &mut BTreeMap<u64, Namespace>, unreadable: &[u32]) -> Unseen {
+    if unreadable.is_empty() {
+        return Unseen::default();
+    }
+    let mut known: BTreeMap<u64, u64> = BTreeMap::new();
+    for ns in found.values() {
+        let mark = match ns.pids.first() {
+            Some(pid) => rtnl_inode(&pid.to_string()),
+            // Bound only: read from inside, where we may enter (root).
+            None => inside(&ns.path, || rtnl_inode("thread-self")).flatten(),
+        };
+        known.extend(mark.map(|mark| (mark, ns.inode)));
+    }
+    let mut unseen: BTreeMap<u64, usize> = BTreeMap::new();
+    for pid in unreadable {
+        // None: exited meanwhile.
+        let Some(mark) = rtnl_inode(&pid.to_string()) else {
+            continue;
+        };
+        match known.get(&mark).and_then(|inode| found.get_mut(inode)) {
+            Some(ns) => ns.pids.push(*pid),
+            None => *unseen.entry(mark).or_default() += 1,
+        }
+    }
+    for ns in found.values_mut() {
+        ns.pids.sort_unstable();
+    }
+    Unseen {
+        namespaces: unseen.len(),
+        processes: unseen.values().sum(),
+    }
+}
+
+/// The inode of a namespace's kernel rtnetlink socket (protocol 0, port 0: one per namespace,
+/// made with it), from `/proc/PID/net/netlink`, which needs no access to the process.
+fn rtnl_inode(pid: &str) -> Option<u64> {
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/netlink")).ok()?;
+    table.lines().skip(1).find_map(|line| {
+        // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let kernel = fields.get(1..3) == Some(&["0", "0"][..]);
+        let inode = fields.get(9)?.parse().ok().filter(|i| *i != 0);
+        inode.filter(|_| kernel)
+    })
+}
+
+/// `f` on a thread inside the namespace `path` names; None when it cannot be entered.
+fn inside<T: Send>(path: &Path, f: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| enter(path).ok().map(|()| f()))
+            .join()
+            .ok()
+            .flatten()
+    })
 }
 
 /// The namespaces bound to files (`ip netns add`, container runtimes), without looking at

@@ -24,6 +24,7 @@ mod limits;
 mod ls;
 mod namespaces;
 mod nc;
+mod netns_gaps;
 mod netns_unix;
 mod owners;
 mod probe;

@@ -322,7 +322,7 @@ fn unprivileged_namespaces_are_counted_in_a_note() {
     let err = stderr_of(&all);
     assert!(
         err.lines().any(|l| l.starts_with("portscope: note: ")
-            && l.contains("network namespace(s) could not be entered")),
+            && l.contains(" could not be entered and ")),
         "{err}"
     );
     assert!(!stdout_of(&all).contains(&ns.name), "{}", stdout_of(&all));
