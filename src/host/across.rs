@@ -53,6 +53,9 @@ impl<'h> Across<'h> {
             } else {
                 match super::in_netns(&ns.path) {
                     Ok(host) => Reader::Entered(host),
+                    // Gone since it was found (its last process exited, or `ip netns del`):
+                    // nothing left to list, and nothing the user could do about it.
+                    Err(e) if gone(&e) => continue,
                     Err(_) => {
                         across.unentered += 1;
                         continue;
@@ -152,6 +155,15 @@ impl Host for Across<'_> {
     }
 }
 
+/// Whether entering failed because the namespace's file is no longer there.
+fn gone(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+    })
+}
+
 /// `f` of each item, in order, on up to as many threads as there are cores: each namespace is
 /// read by a thread of its own that enters it, so waiting for one need not delay the next.
 fn side_by_side<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync) -> Vec<T> {
@@ -209,6 +221,28 @@ mod tests {
         s.inode = inode;
         s.pids = vec![pid];
         s
+    }
+
+    /// A namespace found through a process that exited before it was entered is gone, not
+    /// one that could not be entered (the note would tell root to run as root).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_namespace_gone_before_it_is_entered_is_not_counted() {
+        let mut child = std::process::Command::new("true").spawn().expect("true");
+        let pid = child.id();
+        child.wait().expect("true exits");
+        let found = super::super::namespaces::Discovery {
+            namespaces: vec![super::super::namespaces::Namespace {
+                inode: 1,
+                name: None,
+                path: format!("/proc/{pid}/ns/net").into(),
+                pids: vec![pid],
+            }],
+            ..Default::default()
+        };
+        let local = counting(vec![vec![]]);
+        let across = Across::enter(&local, &found);
+        assert_eq!((across.unentered, across.namespaces.len()), (0, 0));
     }
 
     fn counting(looks: Vec<Vec<Socket>>) -> Counting {
