@@ -11,7 +11,7 @@ use crate::model::{PortSettings, Proto};
 use crate::query::Query;
 
 /// One namespace's reader.
-pub enum Reader {
+enum Reader {
     /// The namespace this process is in: the local host reads it.
     Own,
     Entered(Box<dyn Host>),
@@ -35,7 +35,7 @@ pub struct Across<'h> {
 
 impl<'h> Across<'h> {
     /// Readers for these namespaces, by inode.
-    pub fn new(local: &'h dyn Host, namespaces: Vec<(u64, Reader)>) -> Across<'h> {
+    fn new(local: &'h dyn Host, namespaces: Vec<(u64, Reader)>) -> Across<'h> {
         Across {
             local,
             namespaces,

@@ -36,7 +36,7 @@ use anyhow::Result;
 use crate::model::{FileId, PortSettings, Process, Proto, Socket, UnixSocket};
 use crate::query::Query;
 
-pub use across::{Across, Reader};
+pub use across::Across;
 pub use counters::Counters;
 
 /// What a look at the socket table found, before owners.
