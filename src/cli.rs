@@ -81,6 +81,10 @@ pub enum Command {
     /// Block until a port is listening (or, with --free, until nothing holds it)
     #[command(after_help = WAIT_EXAMPLES)]
     Wait(WaitArgs),
+    /// Free a port: signal every process holding it, and wait until it is free; or close
+    /// single connections with --destroy (ss -K)
+    #[command(after_help = KILL_EXAMPLES)]
+    Kill(KillArgs),
     /// Serve the socket table as Prometheus metrics (/metrics), or write it for node_exporter
     #[command(after_help = EXPORTER_EXAMPLES)]
     Exporter(ExporterArgs),
@@ -247,8 +251,9 @@ pub struct OwnerArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WhoArgs {
-    /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100; or a
-    /// Unix socket: a path with a slash in it, or @name in the abstract namespace
+    /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100 (lsof's
+    /// :8080 and fuser's 8080/tcp work too); or a Unix socket: a path with a slash in it, or
+    /// @name in the abstract namespace
     #[arg(value_name = "PORT|SOCKET")]
     pub port: std::ffi::OsString,
     /// The argument names a Unix socket (for a relative path without a slash)
@@ -410,8 +415,8 @@ pub struct TcpConnectArgs {
     /// IP_LOCAL_PORT_RANGE: pick the ephemeral port from LO-HI (Linux 6.3 and later)
     #[arg(long, value_name = "LO-HI")]
     pub port_range: Option<String>,
-    /// Give up connecting after this long (500ms, 5s; a bare number is seconds)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::parse)]
+    /// Give up connecting after this long, 1ms at least (500ms, 5s; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::answer)]
     pub timeout: Duration,
     /// Close with SO_LINGER 0: the kernel sends RST and keeps no TIME_WAIT
     #[arg(long)]
@@ -461,7 +466,7 @@ pub struct UdpSendArgs {
     pub target: String,
     /// The port when HOST came alone (nc's order), then what to send (any bytes); without
     /// TEXT, each line of stdin is one datagram
-    #[arg(value_name = "[PORT] [TEXT]", num_args = 0..=2)]
+    #[arg(value_name = "[PORT] [TEXT]", num_args = 0..)]
     pub rest: Vec<std::ffi::OsString>,
     /// After each datagram, wait this long for a reply or an ICMP error (200ms, 1s; a bare
     /// number is seconds)
@@ -500,8 +505,9 @@ pub struct ProbeArgs {
     /// Probe UDP instead of TCP
     #[arg(long)]
     pub udp: bool,
-    /// How long to wait for an answer, per probe (300ms, 2s; a bare number is seconds)
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::parse)]
+    /// How long to wait for an answer, per probe, 1ms at least (300ms, 2s; a bare number is
+    /// seconds)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::answer)]
     pub timeout: Duration,
     /// Probes in flight at once [default: from the open-files limit]
     #[arg(long, value_name = "N")]
@@ -730,7 +736,7 @@ pub struct WaitArgs {
     /// Give up after this long, 0 for never (500ms, 30s, 2m; a bare number is seconds)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse)]
     pub timeout: Duration,
-    /// Wait until nothing holds the port instead (TIME_WAIT aside)
+    /// Wait until nothing holds the port instead (closed connections aside: TIME_WAIT, orphans)
     #[arg(long)]
     pub free: bool,
     /// A UDP port: bound rather than listening
@@ -739,6 +745,22 @@ pub struct WaitArgs {
     #[command(flatten)]
     pub namespace: NetnsArgs,
 }
+
+const KILL_EXAMPLES: &str = "\
+Examples:
+  portscope kill 3000                     every process holding port 3000: listed, asked, SIGTERM
+  portscope kill 3000 --dry-run           only list what would be signalled
+  portscope kill 8080 8443 --yes --timeout 10s --escalate   SIGKILL what is left after 10 s
+  portscope kill 5353 --udp --signal HUP
+  portscope kill --destroy 127.0.0.1:8080 127.0.0.1:40312   reset one connection (ss -K)
+  portscope kill --destroy --dport 443 --state established --yes
+
+kill never signals pid 1, itself, the shell that started it, or kernel threads; when any
+holder cannot be signalled (one of those, or another user's process), it signals none, since
+the port would stay held. Processes are signalled through pidfds, so a pid reused since the
+lookup is never hit. On a terminal it asks once before acting; in a pipe it needs --yes or
+--dry-run. Exit status: 0 the port is free (every connection reset), 1 nothing held it,
+2 an error, a refusal, or the port still held after --timeout.";
 
 const EXPORTER_EXAMPLES: &str = "\
 Examples:
@@ -750,6 +772,44 @@ Examples:
   portscope exporter --once                   the metrics once, on stdout
 
 Metrics and alert examples: docs/exporter.md. Ends on SIGTERM (143) or Ctrl-C (130).";
+
+#[derive(Debug, Clone, Args)]
+pub struct KillArgs {
+    /// Ports to free (numbers, service names, lists such as 8000-8010); with --destroy, an
+    /// optional connection as LOCAL REMOTE (ADDR:PORT ADDR:PORT)
+    #[arg(value_name = "PORT|CONN")]
+    pub targets: Vec<String>,
+    /// Close connections (sock_diag SOCK_DESTROY, like ss -K) instead of signalling
+    /// processes: the one named, or those the filters select
+    #[arg(long)]
+    pub destroy: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// The signal to send: TERM, INT, HUP, KILL, QUIT, USR1, USR2, … or its number
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "TERM",
+        conflicts_with = "destroy"
+    )]
+    pub signal: String,
+    /// How long to wait for the port to be free after the signal (500ms, 10s; a bare number
+    /// is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::parse)]
+    pub timeout: Duration,
+    /// Send SIGKILL to the processes still running when --timeout passes, and wait again
+    #[arg(long, conflicts_with = "destroy")]
+    pub escalate: bool,
+    /// List what would be signalled (or reset), and do nothing
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Act without asking (needed when stdin is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Print the targets and the outcome for each as one JSON object (docs/json.md)
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct ExporterArgs {

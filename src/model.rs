@@ -228,6 +228,9 @@ pub struct Socket {
     /// The interface the socket is bound to (scope of a link-local address), if any.
     pub iface: Option<String>,
     pub timer: Option<Timer>,
+    /// The kernel's cookie for the socket (sock_diag), 0 when unknown: with the 4-tuple, it
+    /// names this socket and not a later one with the same addresses.
+    pub cookie: u64,
     /// Pids of the processes that hold a file descriptor for this socket.
     pub pids: Vec<u32>,
     /// The network namespace's inode; 0 until the inventory is placed (`inventory::place`).
@@ -279,6 +282,7 @@ impl Socket {
             v6only: None,
             iface: None,
             timer: None,
+            cookie: 0,
             pids: Vec::new(),
             netns: 0,
         }

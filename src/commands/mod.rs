@@ -14,6 +14,7 @@ unix_only! {
     mod bench;
     mod events;
     mod exporter;
+    mod kill;
     mod lifecycle;
     mod probe;
     mod sample;

@@ -66,14 +66,13 @@ pub fn run(host: &dyn Host, args: &WhoArgs, style: Style) -> Result<Exit> {
 fn port_query(args: &WhoArgs) -> Result<(Query, String)> {
     // Not UTF-8, so no port name either: the error names it as given.
     let given = args.port.to_string_lossy();
-    // `8080/tcp` as /etc/services writes it: the ports and one protocol.
-    let (ports, tcp, udp) = match given.rsplit_once('/') {
-        Some((ports, "tcp")) => (ports, true, false),
-        Some((ports, "udp")) => (ports, false, true),
-        _ => (&*given, args.tcp, args.udp),
-    };
-    let ports = filters::ports(ports, "PORT")?;
-    let protos = filters::pick(tcp, udp, [Proto::Tcp, Proto::Udp]);
+    let (port, named) = habit(&given);
+    let ports = filters::ports(port, "PORT")?;
+    let protos = filters::pick(
+        args.tcp || named == Some(Proto::Tcp),
+        args.udp || named == Some(Proto::Udp),
+        [Proto::Tcp, Proto::Udp],
+    );
     let mut query = Query::ports(ports.clone()).protos(&protos);
     if args.owners.first_owner {
         query.owners = OwnerLookup::First;
@@ -89,4 +88,16 @@ fn unix_name(args: &WhoArgs) -> Option<&OsStr> {
     let port_and_proto = bytes.ends_with(b"/tcp") || bytes.ends_with(b"/udp");
     let unix = args.unix || bytes.starts_with(b"@") || (bytes.contains(&b'/') && !port_and_proto);
     unix.then_some(name)
+}
+
+/// lsof's `:8080` and fuser's `8080/tcp`, typed from habit: the port, and the protocol a
+/// `/tcp` or `/udp` suffix names.
+fn habit(text: &str) -> (&str, Option<Proto>) {
+    let text = text.trim();
+    let text = text.strip_prefix(':').unwrap_or(text);
+    match text.rsplit_once('/') {
+        Some((port, "tcp")) => (port, Some(Proto::Tcp)),
+        Some((port, "udp")) => (port, Some(Proto::Udp)),
+        _ => (text, None),
+    }
 }

@@ -14,7 +14,9 @@ pub mod who;
 // The output of the commands that exist on Unix systems only.
 unix_only! {
     pub mod bench;
+    pub mod destroy;
     pub mod events;
+    pub mod kill;
     pub mod lifecycle;
     pub mod metrics;
     pub mod probe;

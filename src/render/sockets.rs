@@ -23,12 +23,14 @@ pub const HEADERS: [&str; 8] = [
 pub const STATE_COLUMN: usize = 5;
 const PROGRAM_COLUMN: usize = 6;
 
-/// On a narrow terminal: no User, then program names cut short, then no queues.
-pub const NARROWING: [Narrow; 4] = [
+/// On a narrow terminal: no User, then program names cut short, then no queues, then the
+/// pids alone.
+pub const NARROWING: [Narrow; 5] = [
     Narrow::Drop(HEADERS.len() - 1),
     Narrow::Shorten(PROGRAM_COLUMN, 8),
     Narrow::Drop(2),
     Narrow::Drop(1),
+    Narrow::Shorten(PROGRAM_COLUMN, 0),
 ];
 
 pub const DUAL_STACK_LEGEND: &str =

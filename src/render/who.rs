@@ -162,7 +162,8 @@ fn where_line(s: &Socket, line: &mut String) {
     }
 }
 
-fn no_owner(s: &Socket, owner: Owner<'_>, inv: &Inventory, line: &mut String) {
+/// Why a socket shows no process (closed, queued, hidden); `kill --destroy` says it too.
+pub(super) fn no_owner(s: &Socket, owner: Owner<'_>, inv: &Inventory, line: &mut String) {
     match owner {
         Owner::Closed => {
             line.push_str("no process: closed by its owner, the kernel finishes the close");

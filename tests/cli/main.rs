@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod forked;
+
 mod ss;
 mod support;
 
@@ -10,6 +11,7 @@ mod bench;
 mod bound;
 mod comparison;
 mod corpus;
+mod destroy;
 mod edges;
 mod endpoints;
 mod ephemeral;
@@ -19,6 +21,7 @@ pub mod fallback;
 mod filters;
 mod grammar;
 mod habits;
+mod kill;
 mod lifecycle;
 mod limits;
 mod ls;

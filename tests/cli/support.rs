@@ -86,8 +86,34 @@ pub struct JsonProcess {
 
 impl JsonSocket {
     pub fn pids(&self) -> Vec<u32> {
-        self.processes.iter().map(|p| p.pid).collect()
+        settled(self.processes.iter().map(|p| p.pid), self.inode)
     }
+}
+
+/// The holders of socket `inode` as a test can trust them. A child that another test forks
+/// from this process (std's spawn, `forked::hold`) shares every descriptor for the instant
+/// before it execs or closes them, and a scan that catches it names it as a holder, as `ss -p`
+/// would. Such a child no longer holds the socket (or is gone) when the test looks, and is
+/// left out; any other pid is kept, so a wrong holder still fails the test.
+pub fn settled(pids: impl IntoIterator<Item = u32>, inode: u32) -> Vec<u32> {
+    let me = std::process::id();
+    let holds = |pid: u32| {
+        let wanted = format!("socket:[{inode}]");
+        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+            fds.flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == &*wanted))
+        })
+    };
+    let parent = |pid: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after_name = &stat[stat.rfind(')')? + 1..];
+        after_name.split_whitespace().nth(1)?.parse::<u32>().ok()
+    };
+    pids.into_iter()
+        .filter(|&pid| {
+            pid == me || inode == 0 || parent(pid).is_some_and(|p| p != me) || holds(pid)
+        })
+        .collect()
 }
 
 /// A Unix socket in the `ls --json` array (docs/json.md). Unknown keys fail the test.
@@ -112,11 +138,11 @@ pub struct JsonUnix {
 
 impl JsonUnix {
     pub fn pids(&self) -> Vec<u32> {
-        self.processes.iter().map(|p| p.pid).collect()
+        settled(self.processes.iter().map(|p| p.pid), self.inode)
     }
 
     pub fn peer_pids(&self) -> Vec<u32> {
-        self.peer_processes.iter().map(|p| p.pid).collect()
+        settled(self.peer_processes.iter().map(|p| p.pid), self.peer_inode)
     }
 }
 
