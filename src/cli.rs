@@ -20,6 +20,9 @@ Examples:
   portscope who 8080             who holds port 8080, in any state
   portscope ls -x                Unix domain sockets, with the process at the other end
   portscope who /run/app.sock    the server behind a Unix socket and every connected client
+  portscope who 8080 --all-netns who holds 8080 anywhere on this host (namespaces, containers)
+  portscope ls --netns web       the sockets of network namespace web (/run/netns/web)
+  portscope ls -tl --all-netns   listeners of every namespace, with Netns and Container columns
   portscope completions bash > /etc/bash_completion.d/portscope
 
 Recv-Q / Send-Q: TCP bytes not yet read / not yet acknowledged; for a listener, the accept
@@ -167,6 +170,26 @@ pub struct FilterArgs {
     pub user: Option<String>,
 }
 
+/// One network namespace to run in.
+#[derive(Debug, Clone, Default, Args)]
+pub struct NetnsArgs {
+    /// Run in network namespace NAME (/run/netns/NAME), PATH (an nsfs file such as
+    /// /run/docker/netns/ID) or PID's (/proc/PID/ns/net); needs root
+    #[arg(long, value_name = "NAME|PATH|PID")]
+    pub netns: Option<String>,
+}
+
+/// One network namespace, or all of them (no short flag: ss's -N is one named namespace).
+#[derive(Debug, Clone, Default, Args)]
+pub struct NamespaceArgs {
+    #[command(flatten)]
+    pub one: NetnsArgs,
+    /// Every network namespace on the host (processes' and bound ones), with Netns and
+    /// Container columns; those that cannot be entered are counted in a note
+    #[arg(long, conflicts_with = "netns")]
+    pub all_netns: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortKey {
     Port,
@@ -196,6 +219,8 @@ pub struct LsArgs {
     pub no_owners: bool,
     #[command(flatten)]
     pub owners: OwnerArgs,
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
     /// Only the pids of the owning processes, one per line (lsof -t): `| xargs kill`
     #[arg(long, conflicts_with_all = ["json", "summary", "no_owners"])]
     pub pids: bool,
@@ -245,6 +270,8 @@ pub struct WhoArgs {
     pub json: bool,
     #[command(flatten)]
     pub owners: OwnerArgs,
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
     /// Only the pids of the holders, one per line (lsof -t): `| xargs kill`
     #[arg(long, conflicts_with = "json")]
     pub pids: bool,
@@ -537,6 +564,8 @@ pub struct EphemeralArgs {
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "2s",
           value_parser = duration::parse)]
     pub watch: Option<Duration>,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -586,6 +615,8 @@ pub struct WhyBindArgs {
     /// Print the findings as one JSON object
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
 }
 
 const LIFECYCLE_EXAMPLES: &str = "\
@@ -661,6 +692,7 @@ Examples:
   portscope watch -t --port 8080       only sockets on port 8080
   portscope watch --json               one JSON object per change, one per line
   portscope watch --state syn-sent,time-wait --interval 200ms | tee events.jsonl
+  portscope watch --all-netns          every network namespace (those present at start)
 
 Sockets present when watch starts form the baseline: only changes after it are reported.";
 
@@ -685,6 +717,8 @@ pub struct WatchArgs {
     /// Initial sort order of the table (s cycles through them)
     #[arg(long, value_enum)]
     pub sort: Option<SortKey>,
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -708,6 +742,8 @@ pub struct WaitArgs {
     /// A UDP port: bound rather than listening
     #[arg(long, conflicts_with = "host")]
     pub udp: bool,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
 }
 
 const KILL_EXAMPLES: &str = "\

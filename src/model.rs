@@ -6,6 +6,8 @@ pub mod unix;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+mod places;
+pub use places::{Container, Forward, Placed, Places};
 pub use unix::{FileId, UnixSocket, UnixType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -231,6 +233,8 @@ pub struct Socket {
     pub cookie: u64,
     /// Pids of the processes that hold a file descriptor for this socket.
     pub pids: Vec<u32>,
+    /// The network namespace's inode; 0 until the inventory is placed (`inventory::place`).
+    pub netns: u64,
 }
 
 /// Who holds a socket, as far as the listing can tell.
@@ -280,6 +284,7 @@ impl Socket {
             timer: None,
             cookie: 0,
             pids: Vec::new(),
+            netns: 0,
         }
     }
 
@@ -338,6 +343,8 @@ pub struct Inventory {
     pub unreadable_processes: usize,
     /// Things the user should know about how the table was read (a fallback, say).
     pub notes: Vec<String>,
+    /// Namespaces and containers, once placed (`inventory::place`).
+    pub places: Places,
 }
 
 impl Inventory {

@@ -5,6 +5,7 @@ mod ephemeral;
 mod filters;
 mod generate;
 mod ls;
+mod namespaces;
 pub mod output;
 mod watch;
 mod watch_screen;
@@ -37,6 +38,7 @@ use crate::host::Host;
 /// Runs the command the user asked for against `host`.
 pub fn run(cli: Cli, host: &dyn Host) -> Result<Exit> {
     let style = output::style(cli.color);
+    namespaces::enter(&cli)?;
     match cli.command {
         None => ls::run(host, &cli.ls, style),
         Some(Command::Ls(args)) => ls::run(host, &args, style),

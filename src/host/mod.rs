@@ -2,11 +2,14 @@
 //! settings. Every command receives a `&dyn Host` from `lib::run`; which one (this network
 //! namespace, another one, the portable backend, a fake in tests) is decided here.
 
+mod across;
+pub mod containers;
 mod counters;
 #[cfg(test)]
 pub mod fake;
 #[cfg(target_os = "linux")]
 mod linux;
+pub mod namespaces;
 #[cfg(target_os = "linux")]
 mod netlink;
 #[cfg(target_os = "linux")]
@@ -35,6 +38,7 @@ use anyhow::Result;
 use crate::model::{FileId, PortSettings, Process, Proto, Socket, UnixSocket};
 use crate::query::Query;
 
+pub use across::Across;
 pub use counters::Counters;
 
 /// What a look at the socket table found, before owners.

@@ -3,6 +3,7 @@
 pub mod ephemeral;
 pub mod json;
 pub mod pids;
+pub mod places;
 pub mod plain;
 pub mod sockets;
 pub mod summary;

@@ -138,7 +138,7 @@ fn watch_screen_rows_with_marks() {
     use super::watch::{Mark, ScreenRows};
     use crate::model::TcpState;
     let inv = sorted_inventory();
-    let marks: Vec<Mark> = (0..inv.sockets.len())
+    let marks: Vec<Mark> = (0..inv.sockets.len() + inv.unix.len())
         .map(|i| match i {
             0 => Mark::New,
             1 => Mark::Grew,
@@ -182,6 +182,43 @@ fn ephemeral_report_text() {
     assert!(!tcp.contains("udp "), "{text}");
     assert!(udp.contains("udp   127.0.0.53:40390"), "{text}");
     insta::assert_snapshot!(text);
+}
+
+#[test]
+fn across_namespaces_table_who_summary_and_json() {
+    let mut inv = fixtures::across_namespaces();
+    sort(&mut inv.sockets, super::sockets::Order::Listeners);
+    super::sockets::sort_unix(&mut inv.unix, super::sockets::Order::Listeners);
+    let table = render(|out| rows(out, &super::places::PlacedRows::new(&inv), &style(false, 0)));
+    insta::assert_snapshot!("across_table", table);
+    let mut text = render(|out| who::write(out, &inv));
+    text += &render(|out| who::write_unix(out, &inv, &[5000].into()));
+    insta::assert_snapshot!("across_who", text);
+    let summaries = super::places::NetnsSummary::of(&inv, true);
+    let counts = render(|out| {
+        rows(
+            out,
+            &super::places::NetnsSummaryRows::new(&inv, &summaries),
+            &style(false, 0),
+        )
+    });
+    insta::assert_snapshot!("across_summary", counts);
+    let lines = render(|out| json::sockets(out, &inv));
+    insta::assert_snapshot!("across_json", lines);
+    let summary_json = render(|out| json::array(out, &summaries));
+    insta::assert_snapshot!("across_summary_json", summary_json);
+    // The live screen: Netns and Container after the mark, the state change and the grown
+    // queues still in their columns.
+    use super::watch::{Mark, ScreenRows};
+    let marks: Vec<Mark> = (0..inv.sockets.len() + inv.unix.len())
+        .map(|i| match i {
+            1 => Mark::Grew,
+            6 => Mark::Changed(crate::model::TcpState::SynSent),
+            _ => Mark::Plain,
+        })
+        .collect();
+    let screen = render(|out| rows(out, &ScreenRows::new(&inv, &marks), &style(false, 0)));
+    insta::assert_snapshot!("across_watch_screen", screen);
 }
 
 /// The live screen at 80×20 keeps its title, header and status line: the title is cut to the

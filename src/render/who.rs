@@ -15,6 +15,9 @@ pub fn write(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
     for s in &inv.sockets {
         line.clear();
         where_line(s, &mut line);
+        if inv.places.across {
+            super::places::where_it_lives(s, inv, &mut line);
+        }
         holder_lines(
             s.owner(inv.owners_looked_up),
             inv,
@@ -40,6 +43,9 @@ pub fn write_unix(out: &mut dyn Write, inv: &Inventory, targets: &HashSet<u32>) 
         let _ = write!(line, " {} {}", s.kind.name(), s.state.name());
         if s.state == TcpState::Listen && s.recv_q > 0 {
             let _ = write!(line, " ({} waiting to be accepted)", s.recv_q);
+        }
+        if inv.places.across {
+            super::places::where_it_lives(s, inv, &mut line);
         }
         holder_lines(
             s.owner(inv.owners_looked_up),

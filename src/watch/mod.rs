@@ -8,9 +8,12 @@ use anyhow::Result;
 
 use crate::host::{DestroyFeed, Host};
 use crate::inventory::Collector;
-use crate::model::{Inventory, Process, Socket, UnixSocket};
+use crate::model::{Inventory, Places, Process, Socket, UnixSocket};
 use crate::query::Query;
 use tracker::{Change, Tracker};
+
+/// Names a look's namespaces and containers.
+pub type Placer<'h> = Box<dyn Fn(&mut Inventory) + 'h>;
 
 /// What changed at one look: TCP and UDP sockets, and Unix sockets when watched.
 #[derive(Debug, Default)]
@@ -37,6 +40,9 @@ pub struct Watcher<'h> {
     pub users: HashMap<u32, String>,
     /// How the last look read the table (a fallback, say), for the user to hear once.
     pub notes: Vec<String>,
+    /// Names each look's namespaces and containers (`--all-netns`); None: not placed.
+    pub placer: Option<Placer<'h>>,
+    places: Places,
 }
 
 impl<'h> Watcher<'h> {
@@ -51,6 +57,8 @@ impl<'h> Watcher<'h> {
             processes: HashMap::new(),
             users: HashMap::new(),
             notes: Vec::new(),
+            placer: None,
+            places: Places::default(),
         }
     }
 
@@ -60,7 +68,17 @@ impl<'h> Watcher<'h> {
     }
 
     pub fn look(&mut self) -> Result<Changes> {
-        let inv = self.collector.collect(&self.query)?;
+        let mut inv = self.collector.collect(&self.query)?;
+        if let Some(place) = &self.placer {
+            place(&mut inv);
+            // Containers of processes gone since are kept: a closed socket still names its own.
+            let last = std::mem::take(&mut self.places);
+            let mut places = std::mem::take(&mut inv.places);
+            for (pid, c) in last.by_pid {
+                places.by_pid.entry(pid).or_insert(c);
+            }
+            self.places = places;
+        }
         let destroyed: Vec<Socket> = self
             .feed
             .as_mut()
@@ -106,6 +124,7 @@ impl<'h> Watcher<'h> {
             processes: self.processes.clone(),
             users: self.users.clone(),
             owners_looked_up: true,
+            places: self.places.clone(),
             ..Inventory::default()
         }
     }
