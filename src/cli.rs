@@ -785,6 +785,8 @@ pub struct KillArgs {
     pub destroy: bool,
     #[command(flatten)]
     pub filter: FilterArgs,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
     /// The signal to send: TERM, INT, HUP, KILL, QUIT, USR1, USR2, … or its number
     #[arg(
         long,

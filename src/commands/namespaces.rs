@@ -19,6 +19,7 @@ fn requested(cli: &Cli) -> Option<&NetnsArgs> {
         Some(Command::Wait(a)) => &a.namespace,
         Some(Command::Ephemeral(a)) => &a.namespace,
         Some(Command::WhyBind(a)) => &a.namespace,
+        Some(Command::Kill(a)) => &a.namespace,
         _ => return None,
     })
 }

@@ -419,3 +419,20 @@ fn watch_across_namespaces_names_the_namespace_of_a_change() {
         "{event}"
     );
 }
+
+/// `kill --netns`: the holder inside the namespace is found and signalled, and the port is
+/// free there afterwards (the check runs inside it too).
+#[test]
+fn kill_frees_a_port_inside_a_namespace() {
+    let Some(ns) = Netns::new("kill_frees_a_port_inside_a_namespace") else {
+        return;
+    };
+    let mut holder = hold(&ns);
+    let pid = holder.child.id().to_string();
+    let out = run(&["kill", PORT, "--yes", "--netns", &ns.name]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(stdout_of(&out).contains(&pid), "{}", stdout_of(&out));
+    assert_eq!(holder.exit_code(), Some(143));
+    let out = run(&["kill", PORT, "--yes", "--netns", &ns.name]);
+    assert_eq!(out.status.code(), Some(1), "nothing holds it now");
+}
