@@ -59,6 +59,22 @@ fn split(text: &str) -> Result<(Option<&str>, &str)> {
     }
 }
 
+/// The one port an endpoint takes; a list or a range (`80,443`, `8000-8100`) is refused as
+/// such rather than as an unknown service name.
+fn one_port(text: &str) -> Result<u16> {
+    let numeric = |t: &str| !t.trim().is_empty() && t.trim().bytes().all(|b| b.is_ascii_digit());
+    let range = text
+        .split_once('-')
+        .is_some_and(|(low, high)| numeric(low) && numeric(high));
+    if text.contains(',') || range {
+        bail!(
+            "'{}': one port here, not a list or a range (those are for probe, wait and the port filters)",
+            escaped(text.trim())
+        );
+    }
+    parse_port(text)
+}
+
 /// Whether `text` names a host and no port (a name, `127.0.0.1`, `::1`, `[::1]`,
 /// `fe80::1%eth0`), so that the port is the next argument, as in nc's `HOST PORT`.
 pub fn is_host_alone(text: &str) -> bool {
@@ -82,9 +98,10 @@ impl<'a> Target<'a> {
                 host: unbracket(first),
                 port,
             },
+            // A malformed first argument ('[::1') is told as such, not as a second port.
             Some(_) => bail!(
                 "'{}' already has a port: give HOST:PORT or HOST PORT, not both",
-                escaped(first)
+                escaped(split(first).map(|_| first)?)
             ),
             None if is_host_alone(first) => bail!(
                 "'{}': give a port too: HOST:PORT, [IPV6]:PORT or HOST PORT",
@@ -106,13 +123,13 @@ pub fn local(first: &str, second: Option<&str>, families: Families) -> Result<So
         Some(port) if is_host_alone(first) => (Some(unbracket(first.trim())), port),
         Some(_) => bail!(
             "'{}' already has a port: give ADDR:PORT or ADDR PORT, not both",
-            escaped(first)
+            escaped(split(first.trim()).map(|_| first)?)
         ),
         None => split(first.trim())?,
     };
     let port = match port.trim() {
         "0" => 0,
-        other => parse_port(other)?,
+        other => one_port(other)?,
     };
     let mut addr = match host {
         None | Some("") | Some("*") => match families {
@@ -134,7 +151,7 @@ pub fn local(first: &str, second: Option<&str>, families: Families) -> Result<So
 /// is looked up.
 pub fn remote(first: &str, second: Option<&str>, families: Families) -> Result<Vec<SocketAddr>> {
     let target = Target::parse(first, second)?;
-    let port = parse_port(target.port)?;
+    let port = one_port(target.port)?;
     let mut addrs = resolve(target.host, families)?;
     for addr in &mut addrs {
         addr.set_port(port);
@@ -280,6 +297,39 @@ pub fn port_range(text: &str) -> Result<(u16, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unclosed_bracket_is_named_before_a_second_port() {
+        let remote = Target::parse("[::1", Some("8080")).unwrap_err().to_string();
+        assert!(remote.contains("[ADDR]:PORT"), "{remote}");
+        let here = local("[::1", Some("8080"), Families::Any)
+            .unwrap_err()
+            .to_string();
+        assert!(here.contains("[ADDR]:PORT"), "{here}");
+        let both = Target::parse("localhost:80", Some("81"))
+            .unwrap_err()
+            .to_string();
+        assert!(both.contains("already has a port"), "{both}");
+    }
+
+    #[test]
+    fn an_endpoint_takes_one_port_and_says_so() {
+        for list in ["80,443", "8000-8100", " 1-2 ", "http,https"] {
+            let refused = one_port(list).unwrap_err().to_string();
+            assert!(refused.contains("one port here"), "{list}: {refused}");
+        }
+        assert_eq!(one_port("8080").unwrap(), 8080);
+        // A service name may hold a '-'; it is not a range.
+        if let Ok(port) = parse_port("ftp-data") {
+            assert_eq!(one_port("ftp-data").unwrap(), port);
+        }
+        assert!(
+            one_port("-1")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown port")
+        );
+    }
 
     #[test]
     fn local_forms() {

@@ -21,6 +21,9 @@ Examples:
   portscope who 8080             who holds port 8080, in any state
   portscope ls -x                Unix domain sockets, with the process at the other end
   portscope who /run/app.sock    the server behind a Unix socket and every connected client
+  portscope who 8080 --all-netns who holds 8080 anywhere on this host (namespaces, containers)
+  portscope ls --netns web       the sockets of network namespace web (/run/netns/web)
+  portscope ls -tl --all-netns   listeners of every namespace, with Netns and Container columns
   portscope completions bash > /etc/bash_completion.d/portscope
 
 Recv-Q / Send-Q: TCP bytes not yet read / not yet acknowledged; for a listener, the accept
@@ -79,6 +82,10 @@ pub enum Command {
     /// Block until a port is listening (or, with --free, until nothing holds it)
     #[command(after_help = WAIT_EXAMPLES)]
     Wait(WaitArgs),
+    /// Free a port: signal every process holding it, and wait until it is free; or close
+    /// single connections with --destroy (ss -K)
+    #[command(after_help = KILL_EXAMPLES)]
+    Kill(KillArgs),
     /// Serve the socket table as Prometheus metrics (/metrics), or write it for node_exporter
     #[command(after_help = EXPORTER_EXAMPLES)]
     Exporter(ExporterArgs),
@@ -170,6 +177,26 @@ pub struct FilterArgs {
     pub user: Option<String>,
 }
 
+/// One network namespace to run in.
+#[derive(Debug, Clone, Default, Args)]
+pub struct NetnsArgs {
+    /// Run in network namespace NAME (/run/netns/NAME), PATH (an nsfs file such as
+    /// /run/docker/netns/ID) or PID's (/proc/PID/ns/net); needs root
+    #[arg(long, value_name = "NAME|PATH|PID")]
+    pub netns: Option<String>,
+}
+
+/// One network namespace, or all of them (no short flag: ss's -N is one named namespace).
+#[derive(Debug, Clone, Default, Args)]
+pub struct NamespaceArgs {
+    #[command(flatten)]
+    pub one: NetnsArgs,
+    /// Every network namespace on the host (processes' and bound ones), with Netns and
+    /// Container columns; those that cannot be entered are counted in a note
+    #[arg(long, conflicts_with = "netns")]
+    pub all_netns: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortKey {
     Port,
@@ -204,6 +231,8 @@ pub struct LsArgs {
     pub info: bool,
     #[command(flatten)]
     pub owners: OwnerArgs,
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
     /// Only the pids of the owning processes, one per line (lsof -t): `| xargs kill`
     #[arg(long, conflicts_with_all = ["json", "summary", "no_owners", "info"])]
     pub pids: bool,
@@ -234,8 +263,9 @@ pub struct OwnerArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WhoArgs {
-    /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100; or a
-    /// Unix socket: a path with a slash in it, or @name in the abstract namespace
+    /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100 (lsof's
+    /// :8080 and fuser's 8080/tcp work too); or a Unix socket: a path with a slash in it, or
+    /// @name in the abstract namespace
     #[arg(value_name = "PORT|SOCKET")]
     pub port: std::ffi::OsString,
     /// The argument names a Unix socket (for a relative path without a slash)
@@ -255,6 +285,8 @@ pub struct WhoArgs {
     pub info: bool,
     #[command(flatten)]
     pub owners: OwnerArgs,
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
     /// Only the pids of the holders, one per line (lsof -t): `| xargs kill`
     #[arg(long, conflicts_with_all = ["json", "info"])]
     pub pids: bool,
@@ -398,8 +430,8 @@ pub struct TcpConnectArgs {
     /// IP_LOCAL_PORT_RANGE: pick the ephemeral port from LO-HI (Linux 6.3 and later)
     #[arg(long, value_name = "LO-HI")]
     pub port_range: Option<String>,
-    /// Give up connecting after this long (500ms, 5s; a bare number is seconds)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::parse)]
+    /// Give up connecting after this long, 1ms at least (500ms, 5s; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::answer)]
     pub timeout: Duration,
     /// Close with SO_LINGER 0: the kernel sends RST and keeps no TIME_WAIT
     #[arg(long)]
@@ -449,7 +481,7 @@ pub struct UdpSendArgs {
     pub target: String,
     /// The port when HOST came alone (nc's order), then what to send (any bytes); without
     /// TEXT, each line of stdin is one datagram
-    #[arg(value_name = "[PORT] [TEXT]", num_args = 0..=2)]
+    #[arg(value_name = "[PORT] [TEXT]", num_args = 0..)]
     pub rest: Vec<std::ffi::OsString>,
     /// After each datagram, wait this long for a reply or an ICMP error (200ms, 1s; a bare
     /// number is seconds)
@@ -488,8 +520,9 @@ pub struct ProbeArgs {
     /// Probe UDP instead of TCP
     #[arg(long)]
     pub udp: bool,
-    /// How long to wait for an answer, per probe (300ms, 2s; a bare number is seconds)
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::parse)]
+    /// How long to wait for an answer, per probe, 1ms at least (300ms, 2s; a bare number is
+    /// seconds)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::answer)]
     pub timeout: Duration,
     /// Probes in flight at once [default: from the open-files limit]
     #[arg(long, value_name = "N")]
@@ -546,6 +579,8 @@ pub struct EphemeralArgs {
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "2s",
           value_parser = duration::parse)]
     pub watch: Option<Duration>,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -595,6 +630,8 @@ pub struct WhyBindArgs {
     /// Print the findings as one JSON object
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
 }
 
 const LIFECYCLE_EXAMPLES: &str = "\
@@ -671,6 +708,7 @@ Examples:
   portscope watch --json               one JSON object per change, one per line
   portscope watch --state syn-sent,time-wait --interval 200ms | tee events.jsonl
   portscope watch -t --rates           bytes per second per process and connection
+  portscope watch --all-netns          every network namespace (those present at start)
 
 Sockets present when watch starts form the baseline: only changes after it are reported.";
 
@@ -699,6 +737,8 @@ pub struct WatchArgs {
     /// Initial sort order of the table (s cycles through them)
     #[arg(long, value_enum)]
     pub sort: Option<SortKey>,
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
 }
 
 const STATS_EXAMPLES: &str = "\
@@ -769,13 +809,31 @@ pub struct WaitArgs {
     /// Give up after this long, 0 for never (500ms, 30s, 2m; a bare number is seconds)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse)]
     pub timeout: Duration,
-    /// Wait until nothing holds the port instead (TIME_WAIT aside)
+    /// Wait until nothing holds the port instead (closed connections aside: TIME_WAIT, orphans)
     #[arg(long)]
     pub free: bool,
     /// A UDP port: bound rather than listening
     #[arg(long, conflicts_with = "host")]
     pub udp: bool,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
 }
+
+const KILL_EXAMPLES: &str = "\
+Examples:
+  portscope kill 3000                     every process holding port 3000: listed, asked, SIGTERM
+  portscope kill 3000 --dry-run           only list what would be signalled
+  portscope kill 8080 8443 --yes --timeout 10s --escalate   SIGKILL what is left after 10 s
+  portscope kill 5353 --udp --signal HUP
+  portscope kill --destroy 127.0.0.1:8080 127.0.0.1:40312   reset one connection (ss -K)
+  portscope kill --destroy --dport 443 --state established --yes
+
+kill never signals pid 1, itself, the shell that started it, or kernel threads; when any
+holder cannot be signalled (one of those, or another user's process), it signals none, since
+the port would stay held. Processes are signalled through pidfds, so a pid reused since the
+lookup is never hit. On a terminal it asks once before acting; in a pipe it needs --yes or
+--dry-run. Exit status: 0 the port is free (every connection reset), 1 nothing held it,
+2 an error, a refusal, or the port still held after --timeout.";
 
 const EXPORTER_EXAMPLES: &str = "\
 Examples:
@@ -787,6 +845,46 @@ Examples:
   portscope exporter --once                   the metrics once, on stdout
 
 Metrics and alert examples: docs/exporter.md. Ends on SIGTERM (143) or Ctrl-C (130).";
+
+#[derive(Debug, Clone, Args)]
+pub struct KillArgs {
+    /// Ports to free (numbers, service names, lists such as 8000-8010); with --destroy, an
+    /// optional connection as LOCAL REMOTE (ADDR:PORT ADDR:PORT)
+    #[arg(value_name = "PORT|CONN")]
+    pub targets: Vec<String>,
+    /// Close connections (sock_diag SOCK_DESTROY, like ss -K) instead of signalling
+    /// processes: the one named, or those the filters select
+    #[arg(long)]
+    pub destroy: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
+    /// The signal to send: TERM, INT, HUP, KILL, QUIT, USR1, USR2, … or its number
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "TERM",
+        conflicts_with = "destroy"
+    )]
+    pub signal: String,
+    /// How long to wait for the port to be free after the signal (500ms, 10s; a bare number
+    /// is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::parse)]
+    pub timeout: Duration,
+    /// Send SIGKILL to the processes still running when --timeout passes, and wait again
+    #[arg(long, conflicts_with = "destroy")]
+    pub escalate: bool,
+    /// List what would be signalled (or reset), and do nothing
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Act without asking (needed when stdin is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Print the targets and the outcome for each as one JSON object (docs/json.md)
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct ExporterArgs {

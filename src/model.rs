@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 pub use details::{Details, SocketMemory, TcpInfo};
+mod places;
+pub use places::{Container, Forward, Placed, Places};
 pub use unix::{FileId, UnixSocket, UnixType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -244,8 +246,13 @@ pub struct Socket {
     /// tcp_info, memory and congestion control, when asked for (`ls -i`); boxed so that a
     /// table read without them stays small.
     pub details: Option<Box<Details>>,
+    /// The kernel's cookie for the socket (sock_diag), 0 when unknown: with the 4-tuple, it
+    /// names this socket and not a later one with the same addresses.
+    pub cookie: u64,
     /// Pids of the processes that hold a file descriptor for this socket.
     pub pids: Vec<u32>,
+    /// The network namespace's inode; 0 until the inventory is placed (`inventory::place`).
+    pub netns: u64,
 }
 
 /// Who holds a socket, as far as the listing can tell.
@@ -294,7 +301,9 @@ impl Socket {
             iface: None,
             timer: None,
             details: None,
+            cookie: 0,
             pids: Vec::new(),
+            netns: 0,
         }
     }
 
@@ -353,6 +362,8 @@ pub struct Inventory {
     pub unreadable_processes: usize,
     /// Things the user should know about how the table was read (a fallback, say).
     pub notes: Vec<String>,
+    /// Namespaces and containers, once placed (`inventory::place`).
+    pub places: Places,
 }
 
 impl Inventory {

@@ -135,6 +135,17 @@ impl std::fmt::Display for PortSet {
     }
 }
 
+/// The ports of several lists (`kill 8080 8443,9000-9010`) as one set.
+impl FromIterator<u16> for PortSet {
+    fn from_iter<I: IntoIterator<Item = u16>>(ports: I) -> PortSet {
+        let mut bits = PortBits::default();
+        for port in ports {
+            bits.insert_range(port, port);
+        }
+        bits.set()
+    }
+}
+
 /// One bit per port number.
 struct PortBits {
     words: Box<[u64; 1024]>,
@@ -252,6 +263,11 @@ mod tests {
         assert_eq!(set.single(), None);
         assert_eq!(PortSet::parse("1-65535").unwrap().ranges(), [(1, 65535)]);
         assert!(PortSet::one(0).contains(0));
+        let joined: PortSet = [8101, 80, 8000, 81, 443, 80]
+            .into_iter()
+            .chain(8001..=8100)
+            .collect();
+        assert_eq!(joined, set);
     }
 
     #[test]

@@ -274,7 +274,8 @@ const GROUPS: [Group; 9] = {
 /// ss's groups (`connected`, `synchronized`, `bucket`, `big`, `all`).
 pub fn parse_states(names: &[String]) -> Result<Vec<TcpState>> {
     let mut states = Vec::new();
-    for name in names {
+    // `estab,` as typed in a hurry: an empty name between commas is no state at all.
+    for name in names.iter().filter(|n| !n.trim().is_empty()) {
         let wanted = name.trim();
         if let Some((_, member)) = GROUPS.iter().find(|(g, _)| g.eq_ignore_ascii_case(wanted)) {
             states.extend(TcpState::ALL.into_iter().filter(|s| member(*s)));
@@ -291,6 +292,7 @@ pub fn parse_states(names: &[String]) -> Result<Vec<TcpState>> {
             )
         })?);
     }
+    anyhow::ensure!(!states.is_empty(), "--state: no state named");
     Ok(states)
 }
 
@@ -323,6 +325,10 @@ mod tests {
         let parse = |name: &str| parse_states(&[name.to_string()]).unwrap();
         assert_eq!(parse("estab"), [Established]);
         assert_eq!(parse("bound-inactive"), [Bound]);
+        assert_eq!(
+            parse_states(&["estab".to_string(), String::new()]).unwrap(),
+            [Established]
+        );
         assert_eq!(parse("ESTAB"), [Established]);
         assert_eq!(parse("syn-sent"), [SynSent]);
         assert_eq!(parse("fin-wait-1"), [FinWait1]);

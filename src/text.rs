@@ -82,6 +82,9 @@ pub fn count(n: usize, noun: &str) -> String {
     match (n, noun.strip_suffix('y')) {
         (1, _) => format!("1 {noun}"),
         (_, Some(stem)) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ if ["s", "x", "sh", "ch"].iter().any(|end| noun.ends_with(end)) => {
+            format!("{n} {noun}es")
+        }
         _ => format!("{n} {noun}s"),
     }
 }
@@ -158,6 +161,8 @@ mod tests {
         assert_eq!(count(2, "entry"), "2 entries");
         assert_eq!(count(1, "entry"), "1 entry");
         assert_eq!(count(3, "key"), "3 keys");
+        assert_eq!(count(2, "process"), "2 processes");
+        assert_eq!(count(1, "process"), "1 process");
     }
 
     #[test]

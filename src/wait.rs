@@ -9,23 +9,71 @@ use anyhow::Result;
 
 use crate::host::Host;
 use crate::inventory;
-use crate::model::{Proto, TcpState};
+use crate::model::{Family, Owner, Proto, TcpState};
 use crate::ports::PortSet;
-use crate::query::Query;
+use crate::query::{Query, StateSet};
 
 /// What is waited for; with several ports, on every one of them.
 #[derive(Debug, Clone)]
 pub enum Condition {
     /// A TCP listener (or any bound UDP socket) on local ports.
     Listening { ports: PortSet, proto: Proto },
-    /// Nothing but TIME_WAIT left on local ports.
-    Free { ports: PortSet, proto: Proto },
+    /// Nothing left on local ports but sockets the kernel is finishing closing (TIME_WAIT,
+    /// orphans: no process holds them), as a restart with SO_REUSEADDR sees them; only the
+    /// sockets `among` selects count.
+    Free {
+        ports: PortSet,
+        proto: Proto,
+        among: Among,
+    },
     /// A remote host accepting TCP connections on ports; `host` is what the user typed.
     Accepting {
         host: String,
         addrs: Vec<SocketAddr>,
         ports: PortSet,
     },
+}
+
+/// Which sockets must go for a port to be free: every one (`wait --free`), or those of a
+/// family and states (`kill 8080 -4 --state listen` leaves the others alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Among {
+    pub families: Vec<Family>,
+    pub states: StateSet,
+}
+
+impl Among {
+    pub fn every() -> Among {
+        Among {
+            families: vec![Family::Ipv4, Family::Ipv6],
+            states: StateSet::ALL,
+        }
+    }
+
+    /// `IPv4 LISTEN`: the narrowing in words, empty when every socket counts.
+    pub fn words(&self, proto: Proto) -> String {
+        let mut words = match self.families.as_slice() {
+            [Family::Ipv4] => vec!["IPv4".to_string()],
+            [Family::Ipv6] => vec!["IPv6".to_string()],
+            _ => Vec::new(),
+        };
+        if self.states != StateSet::ALL {
+            let applies = |s: &&TcpState| match proto {
+                Proto::Tcp => **s != TcpState::Unconn,
+                Proto::Udp => matches!(s, TcpState::Unconn | TcpState::Established),
+            };
+            let states: Vec<&str> = TcpState::ALL
+                .iter()
+                .filter(applies)
+                .filter(|s| self.states.contains(**s))
+                .map(|s| s.name())
+                .collect();
+            if !states.is_empty() {
+                words.push(states.join("/"));
+            }
+        }
+        words.join(" ")
+    }
 }
 
 impl Condition {
@@ -43,8 +91,18 @@ impl Condition {
                     None => format!("{host} to accept connections on every port of {ports}/tcp"),
                 }
             }
-            Condition::Free { ports, proto } => {
-                format!("{}/{} to be free", port(ports), proto.name())
+            Condition::Free {
+                ports,
+                proto,
+                among,
+            } => {
+                let words = among.words(*proto);
+                let of = if words.is_empty() {
+                    String::new()
+                } else {
+                    format!(" of {words} sockets")
+                };
+                format!("{}/{} to be free{of}", port(ports), proto.name())
             }
             Condition::Listening {
                 ports,
@@ -114,7 +172,7 @@ pub fn until(
 
 /// One check, and how the table was read. `left` bounds a connection attempt.
 fn holds(host: &dyn Host, condition: &Condition, left: Duration) -> Result<(bool, Vec<String>)> {
-    let (ports, proto, free) = match condition {
+    let (ports, proto, among) = match condition {
         Condition::Accepting { host, addrs, ports } => {
             let timeout = left.clamp(Duration::from_millis(50), Duration::from_secs(1));
             let ports: Vec<u16> = ports.ports().collect();
@@ -123,22 +181,31 @@ fn holds(host: &dyn Host, condition: &Condition, left: Duration) -> Result<(bool
                 Vec::new(),
             ));
         }
-        Condition::Listening { ports, proto } => (ports, *proto, false),
-        Condition::Free { ports, proto } => (ports, *proto, true),
+        Condition::Listening { ports, proto } => (ports, *proto, None),
+        Condition::Free {
+            ports,
+            proto,
+            among,
+        } => (ports, *proto, Some(among)),
     };
+    let free = among.is_some();
     let query = Query::ports(ports.clone())
         .protos(&[proto])
         .without_owners();
-    let query = match (proto, free) {
-        (_, true) => query,
-        (Proto::Tcp, false) => query.states(&[TcpState::Listen]),
-        (Proto::Udp, false) => query.states(&[TcpState::Unconn, TcpState::Established]),
+    let query = match (proto, among) {
+        (_, Some(among)) => Query {
+            families: among.families.clone(),
+            states: among.states,
+            ..query
+        },
+        (Proto::Tcp, None) => query.states(&[TcpState::Listen]),
+        (Proto::Udp, None) => query.states(&[TcpState::Unconn, TcpState::Established]),
     };
     let inv = inventory::collect(host, &query)?;
     let live: BTreeSet<u16> = inv
         .sockets
         .iter()
-        .filter(|s| s.state != TcpState::TimeWait)
+        .filter(|s| s.owner(false) != Owner::Closed)
         .map(|s| s.local.port)
         .collect();
     let met = if free {
@@ -196,17 +263,45 @@ mod tests {
     }
 
     #[test]
-    fn free_means_only_time_wait_left_and_times_out_otherwise() {
+    fn free_among_some_sockets_leaves_the_others_out() {
+        let among = Among {
+            families: vec![Family::Ipv6],
+            states: StateSet::of(&[TcpState::Listen]),
+        };
+        assert_eq!(among.words(Proto::Tcp), "IPv6 LISTEN");
+        assert_eq!(Among::every().words(Proto::Udp), "");
         let free = Condition::Free {
             ports: PortSet::one(8080),
             proto: Proto::Tcp,
+            among,
         };
-        let host = FakeHost::new(vec![vec![on(8080, TcpState::TimeWait)]]);
+        assert_eq!(
+            free.describe(),
+            "port 8080/tcp to be free of IPv6 LISTEN sockets"
+        );
+        // An IPv4 listener: not among the sockets that must go.
+        let host = FakeHost::new(vec![vec![on(8080, TcpState::Listen)]]);
+        let waited = until(&host, &free, None, &mut Ticks::default()).unwrap();
+        assert_eq!(waited, Waited::Met);
+    }
+
+    #[test]
+    fn free_means_only_closed_sockets_left_and_times_out_otherwise() {
+        let free = Condition::Free {
+            ports: PortSet::one(8080),
+            proto: Proto::Tcp,
+            among: Among::every(),
+        };
+        // Closed by their processes: TIME_WAIT, and an orphan finishing its close.
+        let mut orphan = on(8080, TcpState::FinWait2);
+        orphan.inode = 0;
+        let host = FakeHost::new(vec![vec![on(8080, TcpState::TimeWait), orphan]]);
         assert_eq!(
             until(&host, &free, None, &mut Ticks::default()).unwrap(),
             Waited::Met
         );
-        let held = FakeHost::new(vec![vec![on(8080, TcpState::Established)]]);
+        // A process that shut its end down still holds the port.
+        let held = FakeHost::new(vec![vec![on(8080, TcpState::FinWait2)]]);
         let waited = until(
             &held,
             &free,

@@ -35,6 +35,17 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// How long to wait for an answer (a handshake, a reply): 1ms at least, since less gives up
+/// before anything could answer and a report of "no answer in 0 ms" would be no finding.
+pub fn answer(text: &str) -> Result<Duration, String> {
+    match parse(text)? {
+        d if d < Duration::from_millis(1) => {
+            Err("at least 1ms: less gives up before anything could answer".to_string())
+        }
+        d => Ok(d),
+    }
+}
+
 /// A duration as the help and messages show it: `500ms`, `1.5s`, `2m`, `0s`.
 pub fn show(d: Duration) -> String {
     let secs = d.as_secs_f64();
@@ -103,6 +114,17 @@ mod tests {
         ] {
             assert_eq!(parse(bad), Err(EXPECTED.to_string()), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn an_answer_needs_a_millisecond() {
+        assert_eq!(answer("1ms").unwrap().as_millis(), 1);
+        assert_eq!(answer("1.5").unwrap().as_millis(), 1500);
+        for bad in ["0", "0s", "0.0001", "0.5ms"] {
+            let refused = answer(bad).unwrap_err();
+            assert!(refused.starts_with("at least 1ms"), "{bad}: {refused}");
+        }
+        assert_eq!(answer("x"), Err(EXPECTED.to_string()));
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod ephemeral;
 mod filters;
 mod generate;
 mod ls;
+mod namespaces;
 pub mod output;
 mod stats;
 mod watch;
@@ -15,6 +16,7 @@ unix_only! {
     mod bench;
     mod events;
     mod exporter;
+    mod kill;
     mod lifecycle;
     mod probe;
     mod sample;
@@ -38,6 +40,7 @@ use crate::host::Host;
 /// Runs the command the user asked for against `host`.
 pub fn run(cli: Cli, host: &dyn Host) -> Result<Exit> {
     let style = output::style(cli.color);
+    namespaces::enter(&cli)?;
     match cli.command {
         None => ls::run(host, &cli.ls, style),
         Some(Command::Ls(args)) => ls::run(host, &args, style),

@@ -58,6 +58,52 @@ pub fn stdout() -> Stdout<BufWriter<Stream>> {
     Stdout(BufWriter::with_capacity(64 * 1024, interrupt::stdout()))
 }
 
+/// stdout for a command whose exit status reports what an action did (`kill`): a reader that
+/// goes away (`| head -1`) neither stops the action nor changes its status; the rest of the
+/// report is dropped.
+pub fn stdout_for_action() -> Stdout<BufWriter<Unread<Stream>>> {
+    Stdout(BufWriter::with_capacity(
+        64 * 1024,
+        Unread {
+            inner: interrupt::stdout(),
+            gone: false,
+        },
+    ))
+}
+
+/// A writer whose reader may leave: after a broken pipe, everything is dropped unwritten.
+pub struct Unread<W: Write> {
+    inner: W,
+    gone: bool,
+}
+
+impl<W: Write> Unread<W> {
+    /// Whether `e` says the reader left (and from now on nothing is written).
+    fn left(&mut self, e: &io::Error) -> bool {
+        self.gone |= e.kind() == io::ErrorKind::BrokenPipe;
+        self.gone
+    }
+}
+
+impl<W: Write> Write for Unread<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.gone {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if self.left(&e) => Ok(buf.len()),
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.inner.flush() {
+            Err(e) if self.left(&e) => Ok(()),
+            other => other,
+        }
+    }
+}
+
 /// stdout for a line at a time (events, the lab's steps), flushed by the caller.
 pub fn stdout_lines() -> Stdout<LineWriter<Stream>> {
     Stdout(LineWriter::new(interrupt::stdout()))
@@ -197,6 +243,18 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn an_action_s_report_outlives_its_reader() {
+        let mut out = Stdout(Unread {
+            inner: Gone,
+            gone: false,
+        });
+        out.write_all(b"first\n").unwrap();
+        out.flush().unwrap();
+        assert!(out.0.gone);
+        out.write_all(b"second\n").unwrap();
     }
 
     #[test]

@@ -35,10 +35,13 @@ fn recv(args: &UdpRecvArgs) -> Result<UdpRecv> {
 fn send(args: &UdpSendArgs) -> Result<UdpSend> {
     let common = events::common(&args.common);
     // nc's `HOST PORT [TEXT]`, or `HOST:PORT [TEXT]`.
-    let (port, text) = match args.rest.as_slice() {
-        [port, text @ ..] if addr::is_host_alone(&args.target) => (Some(port), text.first()),
-        [text] => (None, Some(text)),
-        [] => (None, None),
+    let (port, rest) = match args.rest.as_slice() {
+        [port, rest @ ..] if addr::is_host_alone(&args.target) => (Some(port), rest),
+        rest => (None, rest),
+    };
+    let text = match rest {
+        [] => None,
+        [text] => Some(text),
         [_, extra, ..] => bail!(
             "'{}' after the text: give HOST:PORT TEXT or HOST PORT TEXT",
             crate::text::escaped(&extra.to_string_lossy())

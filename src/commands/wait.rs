@@ -12,7 +12,7 @@ use crate::cli::WaitArgs;
 use crate::exit::NotThere;
 use crate::host::Host;
 use crate::model::Proto;
-use crate::wait::{self, Condition, Waited};
+use crate::wait::{self, Among, Condition, Waited};
 
 pub fn run(host: &dyn Host, args: &WaitArgs) -> Result<Exit> {
     let condition = condition(args)?;
@@ -54,7 +54,11 @@ fn condition(args: &WaitArgs) -> Result<Condition> {
     let Some((name, ports)) = remote else {
         let ports = filters::ports(&args.target, "PORTS")?;
         return Ok(match args.free {
-            true => Condition::Free { ports, proto },
+            true => Condition::Free {
+                ports,
+                proto,
+                among: Among::every(),
+            },
             false => Condition::Listening { ports, proto },
         });
     };

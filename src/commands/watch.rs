@@ -5,11 +5,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
+use super::namespaces::{self, Everywhere};
 use super::{filters, output, watch_screen};
 use crate::Exit;
 use crate::cli::WatchArgs;
 use crate::host::Host;
 use crate::interrupt::{self, install};
+use crate::model::Inventory;
 use crate::render::{self, Style};
 use crate::watch::Watcher;
 
@@ -20,7 +22,18 @@ pub fn run(host: &dyn Host, args: &WatchArgs, style: Style) -> Result<Exit> {
     install();
     let mut query = filters::query(host, &args.filter, true, false)?;
     query.details = args.rates;
-    let watcher = Watcher::new(host, query);
+    // The namespaces present at start; one entered later is not seen.
+    let everywhere = args.namespaces.all_netns.then(|| Everywhere::enter(host));
+    let watcher = match &everywhere {
+        Some(all) => {
+            let mut watcher = Watcher::new(&all.host, query);
+            watcher.placer = Some(Box::new(|inv: &mut Inventory| {
+                namespaces::place(inv, Some(all))
+            }));
+            watcher
+        }
+        None => Watcher::new(host, query),
+    };
     let every = args.interval;
     if args.json || !style.terminal {
         return stream(watcher, every);

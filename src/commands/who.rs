@@ -6,6 +6,7 @@ use std::io::Write;
 
 use anyhow::Result;
 
+use super::namespaces::{self, Everywhere};
 use super::{filters, output};
 use crate::Exit;
 use crate::cli::WhoArgs;
@@ -17,32 +18,25 @@ use crate::render::sockets::{self, Order};
 use crate::render::{Style, json, pids, who};
 
 pub fn run(host: &dyn Host, args: &WhoArgs, style: Style) -> Result<Exit> {
-    let (mut inv, targets, nothing) = if let Some(name) = unix_name(args) {
-        let (inv, targets) = inventory::unix_holders(host, name)?;
-        let nothing = format!(
-            "no Unix socket is bound to {}",
-            crate::text::escaped(&name.to_string_lossy())
-        );
-        (inv, Some(targets), nothing)
-    } else {
-        // Not UTF-8, so no port name either: the error names it as given.
-        let given = args.port.to_string_lossy();
-        // `8080/tcp` as /etc/services writes it: the ports and one protocol.
-        let (ports, tcp, udp) = match given.rsplit_once('/') {
-            Some((ports, "tcp")) => (ports, true, false),
-            Some((ports, "udp")) => (ports, false, true),
-            _ => (&*given, args.tcp, args.udp),
-        };
-        let ports = filters::ports(ports, "PORT")?;
-        let protos = filters::pick(tcp, udp, [Proto::Tcp, Proto::Udp]);
-        let mut query = Query::ports(ports.clone()).protos(&protos);
-        if args.owners.first_owner {
-            query.owners = OwnerLookup::First;
-        }
-        query.details = args.info;
-        let nothing = who::nothing_holds(&ports, &protos);
-        (inventory::collect(host, &query)?, None, nothing)
+    // The arguments are checked before any namespace is entered (or its notes printed).
+    let ports = match unix_name(args) {
+        Some(name) => Err(name),
+        None => Ok(port_query(args)?),
     };
+    let everywhere = args.namespaces.all_netns.then(|| Everywhere::enter(host));
+    let reader: &dyn Host = everywhere.as_ref().map_or(host, |e| &e.host);
+    let (mut inv, targets, nothing) = match ports {
+        Err(name) => {
+            let (inv, targets) = inventory::unix_holders(reader, name)?;
+            let nothing = format!(
+                "no Unix socket is bound to {}",
+                crate::text::escaped(&name.to_string_lossy())
+            );
+            (inv, Some(targets), nothing)
+        }
+        Ok((query, nothing)) => (inventory::collect(reader, &query)?, None, nothing),
+    };
+    namespaces::place(&mut inv, everywhere.as_ref());
     sockets::sort(&mut inv.sockets, Order::Listeners);
     sockets::sort_unix(&mut inv.unix, Order::Listeners);
     let mut out = output::stdout();
@@ -68,6 +62,25 @@ pub fn run(host: &dyn Host, args: &WhoArgs, style: Style) -> Result<Exit> {
     Ok(Exit::found(found))
 }
 
+/// The query for `who PORT[,PORT…]` (or `PORT/tcp`), and what to say when nothing holds it.
+fn port_query(args: &WhoArgs) -> Result<(Query, String)> {
+    // Not UTF-8, so no port name either: the error names it as given.
+    let given = args.port.to_string_lossy();
+    let (port, named) = habit(&given);
+    let ports = filters::ports(port, "PORT")?;
+    let protos = filters::pick(
+        args.tcp || named == Some(Proto::Tcp),
+        args.udp || named == Some(Proto::Udp),
+        [Proto::Tcp, Proto::Udp],
+    );
+    let mut query = Query::ports(ports.clone()).protos(&protos);
+    if args.owners.first_owner {
+        query.owners = OwnerLookup::First;
+    }
+    query.details = args.info;
+    Ok((query, who::nothing_holds(&ports, &protos)))
+}
+
 /// A Unix socket is named by `-x`, by a path (a slash in it, but not `8080/tcp`) or by
 /// `@name`; anything else is a port number or service name. A path need not be UTF-8.
 fn unix_name(args: &WhoArgs) -> Option<&OsStr> {
@@ -76,4 +89,16 @@ fn unix_name(args: &WhoArgs) -> Option<&OsStr> {
     let port_and_proto = bytes.ends_with(b"/tcp") || bytes.ends_with(b"/udp");
     let unix = args.unix || bytes.starts_with(b"@") || (bytes.contains(&b'/') && !port_and_proto);
     unix.then_some(name)
+}
+
+/// lsof's `:8080` and fuser's `8080/tcp`, typed from habit: the port, and the protocol a
+/// `/tcp` or `/udp` suffix names.
+fn habit(text: &str) -> (&str, Option<Proto>) {
+    let text = text.trim();
+    let text = text.strip_prefix(':').unwrap_or(text);
+    match text.rsplit_once('/') {
+        Some((port, "tcp")) => (port, Some(Proto::Tcp)),
+        Some((port, "udp")) => (port, Some(Proto::Udp)),
+        _ => (text, None),
+    }
 }

@@ -3,13 +3,13 @@
 //! scripted table, the last one repeating; owners, processes, files and settings come from
 //! the fixtures.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, anyhow};
 
-use super::{Counters, DestroyFeed, Host, Owners, Scope, Table};
+use super::{Counters, DestroyFeed, Host, Owners, Pinned, Scope, Table, Vitals};
 use crate::model::{FileId, PortSettings, Process, Proto, Socket, UnixSocket};
 use crate::query::Query;
 
@@ -31,6 +31,19 @@ pub struct FakeHost {
     pub users: HashMap<u32, String>,
     pub settings: Option<PortSettings>,
     pub counters: Option<Counters>,
+    /// What `vitals` answers, by pid.
+    pub vitals: HashMap<u32, Vitals>,
+    /// Pids that exit between the lookup and the pin: `pin` finds them gone.
+    pub exit_before_pin: HashSet<u32>,
+    /// Pids whose signals fail with EPERM (another user's).
+    pub denied: HashSet<u32>,
+    /// Pids that exit on the first signal that is not 0.
+    pub obeying: HashSet<u32>,
+    /// Every signal sent (pid, signal; 0 for the permission check), in order.
+    pub signals: Arc<Mutex<Vec<(u32, i32)>>>,
+    /// Every socket destroyed, in order; `destroy_error` fails them all with that errno.
+    pub destroyed: Mutex<Vec<Socket>>,
+    pub destroy_error: Option<i32>,
 }
 
 impl FakeHost {
@@ -171,5 +184,55 @@ impl Host for FakeHost {
 
     fn destroy_feed(&self, _protos: &[Proto]) -> Option<DestroyFeed> {
         None
+    }
+
+    fn vitals(&self, pid: u32) -> Option<Vitals> {
+        self.vitals.get(&pid).copied()
+    }
+
+    fn pin(&self, pid: u32, started: u64) -> std::io::Result<Option<Box<dyn Pinned>>> {
+        let same = self.vitals.get(&pid).is_some_and(|v| v.started == started);
+        if !same || self.exit_before_pin.contains(&pid) {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(FakePinned {
+            pid,
+            denied: self.denied.contains(&pid),
+            obeys: self.obeying.contains(&pid),
+            signals: Arc::clone(&self.signals),
+        })))
+    }
+
+    fn destroy(&self, socket: &Socket) -> std::io::Result<()> {
+        if let Some(errno) = self.destroy_error {
+            return Err(std::io::Error::from_raw_os_error(errno));
+        }
+        let mut destroyed = self.destroyed.lock().unwrap_or_else(|e| e.into_inner());
+        destroyed.push(socket.clone());
+        Ok(())
+    }
+}
+
+/// A pinned fixture process: records its signals; an obeying one exits on the first real one.
+struct FakePinned {
+    pid: u32,
+    denied: bool,
+    obeys: bool,
+    signals: Arc<Mutex<Vec<(u32, i32)>>>,
+}
+
+impl Pinned for FakePinned {
+    fn signal(&self, signal: i32) -> std::io::Result<()> {
+        if self.denied {
+            return Err(std::io::Error::from_raw_os_error(libc::EPERM));
+        }
+        let mut signals = self.signals.lock().unwrap_or_else(|e| e.into_inner());
+        signals.push((self.pid, signal));
+        Ok(())
+    }
+
+    fn wait_exit(&self, _timeout: std::time::Duration) -> bool {
+        let signals = self.signals.lock().unwrap_or_else(|e| e.into_inner());
+        self.obeys && signals.iter().any(|(pid, s)| *pid == self.pid && *s != 0)
     }
 }

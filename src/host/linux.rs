@@ -11,9 +11,10 @@ use anyhow::{Context, Result, anyhow};
 use super::netlink::Diag;
 use super::port_filter::PortFilter;
 use super::{
-    Counters, DestroyFeed, Host, Owners, Scope, Table, counters, procfs, procnet, sysctl, unix_diag,
+    Counters, DestroyFeed, Host, Owners, Pinned, Scope, Table, Vitals, counters, pidfd, procfs,
+    procnet, sysctl, unix_diag,
 };
-use crate::model::{Family, PortSettings, Proto};
+use crate::model::{Family, PortSettings, Proto, Socket};
 use crate::query::Query;
 
 pub struct LinuxHost {
@@ -104,6 +105,20 @@ impl Host for LinuxHost {
 
     fn destroy_feed(&self, protos: &[Proto]) -> Option<DestroyFeed> {
         self.inside(|| destroy_feed(protos)).ok().flatten()
+    }
+
+    fn vitals(&self, pid: u32) -> Option<Vitals> {
+        pidfd::vitals(pid)
+    }
+
+    fn pin(&self, pid: u32, started: u64) -> std::io::Result<Option<Box<dyn Pinned>>> {
+        pidfd::pin(pid, started)
+    }
+
+    fn destroy(&self, socket: &Socket) -> std::io::Result<()> {
+        // The request must come from the socket's namespace, like a dump.
+        self.inside(|| Diag::open()?.destroy(socket))
+            .map_err(std::io::Error::other)?
     }
 }
 

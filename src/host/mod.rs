@@ -2,13 +2,18 @@
 //! settings. Every command receives a `&dyn Host` from `lib::run`; which one (this network
 //! namespace, another one, the portable backend, a fake in tests) is decided here.
 
+mod across;
+pub mod containers;
 mod counters;
 #[cfg(test)]
 pub mod fake;
 #[cfg(target_os = "linux")]
 mod linux;
+pub mod namespaces;
 #[cfg(target_os = "linux")]
 mod netlink;
+#[cfg(target_os = "linux")]
+mod pidfd;
 #[cfg(target_os = "linux")]
 mod port_filter;
 #[cfg(not(target_os = "linux"))]
@@ -35,6 +40,7 @@ use anyhow::Result;
 use crate::model::{FileId, PortSettings, Process, Proto, Socket, UnixSocket};
 use crate::query::Query;
 
+pub use across::Across;
 pub use counters::Counters;
 
 /// What a look at the socket table found, before owners.
@@ -64,6 +70,23 @@ pub struct Owners {
     pub by_inode: HashMap<u32, Vec<u32>>,
     /// Processes whose descriptors could not be read (another user's, without privileges).
     pub unreadable: usize,
+}
+
+/// What `kill` checks about a process before it signals it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vitals {
+    /// When it started (clock ticks after boot): with the pid, which process this is.
+    pub started: u64,
+    pub parent: u32,
+    pub kernel_thread: bool,
+}
+
+/// A process held so that a signal reaches it or nothing, whatever becomes of its pid.
+pub trait Pinned: Send {
+    /// Sends `signal`; 0 only asks whether it may be sent (EPERM when not).
+    fn signal(&self, signal: i32) -> std::io::Result<()>;
+    /// Waits up to `timeout` for the process to exit; true once it has.
+    fn wait_exit(&self, timeout: std::time::Duration) -> bool;
 }
 
 /// Sockets the kernel destroyed since the last call (empty when none).
@@ -120,6 +143,25 @@ pub trait Host: Sync {
     /// Subscribes to the kernel's socket-destroy notifications where it offers them (Linux,
     /// CAP_NET_ADMIN); None elsewhere.
     fn destroy_feed(&self, protos: &[Proto]) -> Option<DestroyFeed>;
+
+    /// Start time, parent and kind of a process; None when it is gone or unreadable.
+    fn vitals(&self, _pid: u32) -> Option<Vitals> {
+        None
+    }
+
+    /// Holds `pid` if it is still the process that started at `started` (Linux: a pidfd);
+    /// None when that process is gone.
+    fn pin(&self, _pid: u32, _started: u64) -> std::io::Result<Option<Box<dyn Pinned>>> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
+
+    /// Closes one TCP or UDP socket as `ss -K` does (sock_diag SOCK_DESTROY: a TCP peer
+    /// gets a reset, the holder's next call fails with ECONNABORTED). EPERM without
+    /// CAP_NET_ADMIN, EOPNOTSUPP on a kernel built without CONFIG_INET_DIAG_DESTROY, ENOENT
+    /// when the socket is gone, ESTALE when its addresses now belong to another socket.
+    fn destroy(&self, _socket: &Socket) -> std::io::Result<()> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// The host as this process sees it, in its own network namespace.

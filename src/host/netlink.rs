@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::io;
 
-use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NlasIterator, Parseable};
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NlasIterator, Parseable,
+};
 use netlink_packet_sock_diag::constants::{
     AF_INET, AF_INET6, AF_UNSPEC, INET_DIAG_SKV6ONLY, IPPROTO_TCP, IPPROTO_UDP, SOCK_DIAG_BY_FAMILY,
 };
@@ -26,6 +28,9 @@ const EXPIRES_OFFSET: usize = 52;
 /// so one walk of the kernel's TCP hash tables answers for IPv4 and IPv6 at once, where the
 /// per-family request walks them twice.
 const TCPDIAG_GETSOCK: u16 = 18;
+
+/// SOCK_DESTROY from include/uapi/linux/sock_diag.h: close one socket (`ss -K`).
+const SOCK_DESTROY: u16 = 21;
 
 /// An open sock_diag socket; one serves every dump of a collection.
 pub struct Diag {
@@ -113,6 +118,48 @@ impl Diag {
         })
     }
 
+    /// Closes one socket (SOCK_DESTROY), named by its addresses, ports, interface and cookie
+    /// as the dump reported them; the kernel acknowledges or says why not.
+    pub fn destroy(&mut self, socket: &Socket) -> io::Result<()> {
+        let mut request = Vec::with_capacity(88);
+        request.extend_from_slice(&0u32.to_ne_bytes());
+        request.extend_from_slice(&SOCK_DESTROY.to_ne_bytes());
+        request.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+        request.extend_from_slice(&[0; 8]);
+        let (family, protocol) = (
+            match socket.family {
+                Family::Ipv4 => AF_INET,
+                Family::Ipv6 => AF_INET6,
+            },
+            match socket.proto {
+                Proto::Tcp => IPPROTO_TCP,
+                Proto::Udp => IPPROTO_UDP,
+            },
+        );
+        // struct inet_diag_req_v2: family, protocol, ext, pad, states, then the socket id.
+        request.extend_from_slice(&[family, protocol, 0, 0]);
+        request.extend_from_slice(&u32::MAX.to_ne_bytes());
+        request.extend_from_slice(&socket.local.port.to_be_bytes());
+        request.extend_from_slice(&socket.remote.port.to_be_bytes());
+        for ip in [socket.local.ip, socket.remote.ip] {
+            let mut address = [0u8; 16];
+            match ip {
+                std::net::IpAddr::V4(v4) => address[..4].copy_from_slice(&v4.octets()),
+                std::net::IpAddr::V6(v6) => address.copy_from_slice(&v6.octets()),
+            }
+            request.extend_from_slice(&address);
+        }
+        let interface = socket
+            .iface
+            .as_deref()
+            .and_then(super::interface_index)
+            .unwrap_or(0);
+        request.extend_from_slice(&interface.to_ne_bytes());
+        request.extend_from_slice(&socket.cookie.to_ne_bytes());
+        fix_length(&mut request);
+        self.request(request, &mut |_, _| {})
+    }
+
     /// Sends a serialized request (its header's length already set) under a new sequence
     /// number, and hands the payload of every reply to `each` until the dump is complete.
     pub fn request(
@@ -151,6 +198,10 @@ impl Diag {
                             Some(code) if code < 0 => Err(io::Error::from_raw_os_error(-code)),
                             _ => Ok(true),
                         };
+                    }
+                    // Error 0 is the acknowledgement of a request that is not a dump.
+                    libc::NLMSG_ERROR if error_code(message.payload()) == Some(0) => {
+                        return Ok(true);
                     }
                     libc::NLMSG_ERROR => return Err(error_of(message.payload())),
                     _ if matches!(
@@ -256,6 +307,7 @@ fn parse_socket(
     if details {
         socket.details = payload.get(INET_DIAG_MSG_LEN..).and_then(tcp_info::details);
     }
+    socket.cookie = u64::from_ne_bytes(id.cookie);
     Some(socket)
 }
 

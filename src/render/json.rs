@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::details::JsonInfo;
-use crate::model::{Inventory, Socket, UnixSocket, is_link_local};
+use crate::model::{Inventory, Placed, Socket, UnixSocket, is_link_local};
 
 #[derive(Debug, Serialize)]
 pub struct JsonSocket<'a> {
@@ -22,9 +22,25 @@ pub struct JsonSocket<'a> {
     pub uid: u32,
     pub inode: u32,
     pub processes: Vec<JsonProcess<'a>>,
+    /// null when the command did not place the sockets (docs/json.md).
+    pub netns: Option<JsonNetns<'a>>,
+    pub container: Option<JsonContainer<'a>>,
     /// `ls -i`: tcp_info, memory, congestion control and timer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub info: Option<Box<JsonInfo<'a>>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonNetns<'a> {
+    pub inode: u64,
+    pub name: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonContainer<'a> {
+    pub runtime: &'static str,
+    pub id: &'a str,
+    pub name: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -33,6 +49,16 @@ pub struct JsonProcess<'a> {
     pub name: &'a str,
     pub user: Option<&'a str>,
     pub cmdline: &'a str,
+}
+
+impl<'a> JsonContainer<'a> {
+    pub fn of(c: &'a crate::model::Container) -> JsonContainer<'a> {
+        JsonContainer {
+            runtime: c.runtime,
+            id: &c.id,
+            name: c.name.as_deref(),
+        }
+    }
 }
 
 impl<'a> JsonSocket<'a> {
@@ -55,6 +81,8 @@ impl<'a> JsonSocket<'a> {
             uid: s.uid,
             inode: s.inode,
             processes: processes(&s.pids, inv),
+            netns: netns(s, inv),
+            container: inv.places.container(s).map(JsonContainer::of),
             info: JsonInfo::of(s).map(Box::new),
         }
     }
@@ -76,6 +104,8 @@ pub struct JsonUnix<'a> {
     pub peer_inode: u32,
     pub processes: Vec<JsonProcess<'a>>,
     pub peer_processes: Vec<JsonProcess<'a>>,
+    pub netns: Option<JsonNetns<'a>>,
+    pub container: Option<JsonContainer<'a>>,
 }
 
 impl<'a> JsonUnix<'a> {
@@ -92,6 +122,8 @@ impl<'a> JsonUnix<'a> {
             peer_inode: s.peer_inode,
             processes: processes(&s.pids, inv),
             peer_processes: processes(&s.peer_pids, inv),
+            netns: netns(s, inv),
+            container: inv.places.container(s).map(JsonContainer::of),
         }
     }
 }
@@ -119,6 +151,15 @@ impl Listed for UnixSocket {
     fn json<'a>(&'a self, inv: &'a Inventory) -> JsonEntry<'a> {
         JsonEntry::Unix(JsonUnix::new(self, inv))
     }
+}
+
+/// The socket's namespace; null when the command did not place its sockets.
+fn netns<'a>(s: &dyn Placed, inv: &'a Inventory) -> Option<JsonNetns<'a>> {
+    let inode = s.netns();
+    (inode != 0).then(|| JsonNetns {
+        inode,
+        name: inv.places.names.get(&inode).map(String::as_str),
+    })
 }
 
 pub fn processes<'a>(pids: &[u32], inv: &'a Inventory) -> Vec<JsonProcess<'a>> {

@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod ephemeral;
 pub mod json;
 pub mod pids;
+pub mod places;
 pub mod plain;
 pub mod sockets;
 pub mod stats;
@@ -16,7 +17,9 @@ pub mod who;
 // The output of the commands that exist on Unix systems only.
 unix_only! {
     pub mod bench;
+    pub mod destroy;
     pub mod events;
+    pub mod kill;
     pub mod lifecycle;
     pub mod metrics;
     pub mod probe;

@@ -23,12 +23,14 @@ pub const HEADERS: [&str; 8] = [
 pub const STATE_COLUMN: usize = 5;
 const PROGRAM_COLUMN: usize = 6;
 
-/// On a narrow terminal: no User, then program names cut short, then no queues.
-pub const NARROWING: [Narrow; 4] = [
+/// On a narrow terminal: no User, then program names cut short, then no queues, then the
+/// pids alone.
+pub const NARROWING: [Narrow; 5] = [
     Narrow::Drop(HEADERS.len() - 1),
     Narrow::Shorten(PROGRAM_COLUMN, 8),
     Narrow::Drop(2),
     Narrow::Drop(1),
+    Narrow::Shorten(PROGRAM_COLUMN, 0),
 ];
 
 pub const DUAL_STACK_LEGEND: &str =
@@ -165,6 +167,8 @@ pub fn sort(sockets: &mut [Socket], order: Order) {
             .then(a.local.ip.cmp(&b.local.ip))
             .then(a.remote.ip.cmp(&b.remote.ip))
             .then(a.remote.port.cmp(&b.remote.port))
+            // The same addresses in several namespaces (--all-netns): a stable order.
+            .then(a.netns.cmp(&b.netns))
     };
     let first_pid = |s: &Socket| s.pids.first().copied().unwrap_or(u32::MAX);
     let compare = |a: &Socket, b: &Socket| -> Ordering {

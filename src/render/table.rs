@@ -82,6 +82,11 @@ fn narrow(rows: &dyn Rows, mut columns: Vec<Column>, header: bool, width: usize)
             }
         }
     }
+    // A column cut before a later step dropped another gets the room that step freed.
+    let spare = width.saturating_sub(total(&columns));
+    if let Some(c) = columns.iter_mut().find(|c| c.short && spare > 0) {
+        c.width = shortened(rows, c.index, c.width + spare, header);
+    }
     columns
 }
 

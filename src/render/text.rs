@@ -130,7 +130,8 @@ pub fn holders(owner: Owner<'_>, inv: &Inventory, out: &mut String) {
 }
 
 /// The holders in about `width` characters: every pid whole, each program name cut to its
-/// first characters; a label (`(closed)`) cut like any text.
+/// first characters, or left out when not even one fits; a label (`(closed)`) cut like any
+/// text.
 pub fn holders_within(owner: Owner<'_>, inv: &Inventory, width: usize, out: &mut String) {
     let Owner::Processes(pids) = owner else {
         let mut whole = String::new();
@@ -142,11 +143,15 @@ pub fn holders_within(owner: Owner<'_>, inv: &Inventory, width: usize, out: &mut
         .map(|p| p.to_string().len() + 2)
         .sum::<usize>()
         .saturating_sub(1);
-    let each = (width.saturating_sub(fixed) / pids.len()).max(2);
+    let each = width.saturating_sub(fixed) / pids.len();
     let mut name = String::new();
     for (i, pid) in pids.iter().enumerate() {
         if i > 0 {
             out.push(',');
+        }
+        if each < 2 {
+            let _ = write!(out, "{pid}");
+            continue;
         }
         let _ = write!(out, "{pid}/");
         name.clear();

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::json::{JsonEntry, Listed};
+use super::places::PlacedRows;
 use super::sockets::SocketRows;
 use super::table::Narrow;
 use super::{Rows, Style, Tint};
@@ -180,37 +181,47 @@ pub enum Mark {
 /// The live table: a mark column, then the `ls` columns without User; `inv.sockets` then
 /// `inv.unix` in display order, each with its mark.
 pub struct ScreenRows<'a> {
-    inv: &'a Inventory,
     marks: &'a [Mark],
     headers: Vec<&'static str>,
     narrowing: Vec<Narrow>,
+    /// The `ls` columns (with Netns and Container in front across namespaces).
+    sockets: Box<dyn Rows + 'a>,
+    /// Columns in front of the `ls` ones besides the mark: Netns and Container, or none.
+    placed: usize,
 }
-
-/// The State column, counting the mark column.
-const STATE: usize = super::sockets::STATE_COLUMN + 1;
 
 impl<'a> ScreenRows<'a> {
     pub fn new(inv: &'a Inventory, marks: &'a [Mark]) -> ScreenRows<'a> {
-        let user = super::sockets::HEADERS.len() - 1;
+        let (sockets, placed): (Box<dyn Rows + 'a>, usize) = if inv.places.across {
+            (Box::new(PlacedRows::new(inv)), 2)
+        } else {
+            (Box::new(SocketRows { inventory: inv }), 0)
+        };
+        let user = sockets.headers().len() - 1;
         let headers = std::iter::once("")
-            .chain(super::sockets::HEADERS[..user].iter().copied())
+            .chain(sockets.headers()[..user].iter().copied())
             .collect();
         ScreenRows {
-            inv,
             marks,
             headers,
             // The mark column stays; the rest give way as in `ls`.
-            narrowing: super::sockets::NARROWING
+            narrowing: sockets
+                .narrowing()
                 .iter()
                 .map(|step| step.shifted(1))
                 .collect(),
+            sockets,
+            placed,
         }
     }
 
-    fn sockets(&self) -> SocketRows<'_> {
-        SocketRows {
-            inventory: self.inv,
-        }
+    fn sockets(&self) -> &dyn Rows {
+        self.sockets.as_ref()
+    }
+
+    /// The State column, counting the mark column.
+    fn state(&self) -> usize {
+        super::sockets::STATE_COLUMN + 1 + self.placed
     }
 }
 
@@ -239,9 +250,9 @@ impl Rows for ScreenRows<'_> {
                 Mark::Changed(_) => "~",
                 Mark::Grew => "↑",
             }),
-            (STATE, Mark::Changed(from)) => {
+            (c, Mark::Changed(from)) if c == self.state() => {
                 let _ = write!(out, "{} → ", from.name());
-                self.sockets().cell(row, STATE - 1, out);
+                self.sockets().cell(row, c - 1, out);
             }
             _ => self.sockets().cell(row, column - 1, out),
         }
@@ -253,9 +264,7 @@ impl Rows for ScreenRows<'_> {
 
     fn short_cell(&self, row: usize, column: usize, width: usize, out: &mut String) {
         match column.checked_sub(1) {
-            Some(c) if c != super::sockets::STATE_COLUMN => {
-                self.sockets().short_cell(row, c, width, out)
-            }
+            Some(c) if c + 1 != self.state() => self.sockets().short_cell(row, c, width, out),
             _ => self.cell(row, column, out),
         }
     }
@@ -265,7 +274,10 @@ impl Rows for ScreenRows<'_> {
             (Mark::Gone, _) => Some(Tint::Dim),
             (Mark::New, 0) => Some(Tint::Green),
             (Mark::Changed(_), 0) => Some(Tint::Yellow),
-            (Mark::Grew, 0 | 2 | 3) => Some(Tint::Magenta),
+            // The mark and the queues.
+            (Mark::Grew, c) if c == 0 || c == 2 + self.placed || c == 3 + self.placed => {
+                Some(Tint::Magenta)
+            }
             (_, 0) => None,
             _ => self.sockets().tint(row, column - 1),
         }

@@ -16,6 +16,9 @@ pub fn write(out: &mut dyn Write, inv: &Inventory, details: bool) -> io::Result<
     for s in &inv.sockets {
         line.clear();
         where_line(s, &mut line);
+        if inv.places.across {
+            super::places::where_it_lives(s, inv, &mut line);
+        }
         holder_lines(
             s.owner(inv.owners_looked_up),
             inv,
@@ -46,6 +49,9 @@ pub fn write_unix(out: &mut dyn Write, inv: &Inventory, targets: &HashSet<u32>) 
         let _ = write!(line, " {} {}", s.kind.name(), s.state.name());
         if s.state == TcpState::Listen && s.recv_q > 0 {
             let _ = write!(line, " ({} waiting to be accepted)", s.recv_q);
+        }
+        if inv.places.across {
+            super::places::where_it_lives(s, inv, &mut line);
         }
         holder_lines(
             s.owner(inv.owners_looked_up),
@@ -162,7 +168,8 @@ fn where_line(s: &Socket, line: &mut String) {
     }
 }
 
-fn no_owner(s: &Socket, owner: Owner<'_>, inv: &Inventory, line: &mut String) {
+/// Why a socket shows no process (closed, queued, hidden); `kill --destroy` says it too.
+pub(super) fn no_owner(s: &Socket, owner: Owner<'_>, inv: &Inventory, line: &mut String) {
     match owner {
         Owner::Closed => {
             line.push_str("no process: closed by its owner, the kernel finishes the close");

@@ -10,10 +10,13 @@ use anyhow::Result;
 
 use crate::host::{DestroyFeed, Host};
 use crate::inventory::Collector;
-use crate::model::{Inventory, Process, Socket, UnixSocket};
+use crate::model::{Inventory, Places, Process, Socket, UnixSocket};
 use crate::query::Query;
 use rates::{ConnectionRate, RateMeter};
 use tracker::{Change, Tracker};
+
+/// Names a look's namespaces and containers.
+pub type Placer<'h> = Box<dyn Fn(&mut Inventory) + 'h>;
 
 /// What changed at one look: TCP and UDP sockets, and Unix sockets when watched.
 #[derive(Debug, Default)]
@@ -45,6 +48,9 @@ pub struct Watcher<'h> {
     pub rates: Vec<ConnectionRate>,
     /// Seconds the rates were measured over; 0 before there were two looks.
     pub rate_secs: f64,
+    /// Names each look's namespaces and containers (`--all-netns`); None: not placed.
+    pub placer: Option<Placer<'h>>,
+    places: Places,
 }
 
 impl<'h> Watcher<'h> {
@@ -63,6 +69,8 @@ impl<'h> Watcher<'h> {
             meter,
             rates: Vec::new(),
             rate_secs: 0.0,
+            placer: None,
+            places: Places::default(),
         }
     }
 
@@ -80,9 +88,19 @@ impl<'h> Watcher<'h> {
         // The byte counters are read by the dump, which starts the collection (owners come
         // after or alongside): the look's time is its start.
         let at = Instant::now();
-        let inv = self.collector.collect(&self.query)?;
+        let mut inv = self.collector.collect(&self.query)?;
         if let Some(meter) = &mut self.meter {
             (self.rates, self.rate_secs) = meter.measure(&inv.sockets, at);
+        }
+        if let Some(place) = &self.placer {
+            place(&mut inv);
+            // Containers of processes gone since are kept: a closed socket still names its own.
+            let last = std::mem::take(&mut self.places);
+            let mut places = std::mem::take(&mut inv.places);
+            for (pid, c) in last.by_pid {
+                places.by_pid.entry(pid).or_insert(c);
+            }
+            self.places = places;
         }
         let destroyed: Vec<Socket> = self
             .feed
@@ -129,6 +147,7 @@ impl<'h> Watcher<'h> {
             processes: self.processes.clone(),
             users: self.users.clone(),
             owners_looked_up: true,
+            places: self.places.clone(),
             ..Inventory::default()
         }
     }

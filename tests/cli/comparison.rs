@@ -46,6 +46,7 @@ const PRINTS: &[(&str, &[&str])] = &[
     ("portscope --sport 80,443,8000-8100", &["127.0.0.1:8080"]),
     ("portscope who 8080", &["8080/tcp LISTEN"]),
     ("portscope who 8080 --pids", &["{pid}"]),
+    ("portscope who 5353/udp --pids", &["{pid}"]),
     ("portscope -tl", &["127.0.0.1:8080"]),
     ("portscope --pid PID", &["127.0.0.1:5353"]),
     ("portscope --user root", &["127.0.0.1:8080"]),

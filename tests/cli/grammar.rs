@@ -102,6 +102,19 @@ fn targets_as_host_port_brackets_or_nc_s_two_arguments() {
             vec!["udp", "send", "127.0.0.1:9", "a", "b"],
             "after the text",
         ),
+        (
+            vec!["tcp", "connect", "127.0.0.1", "80,443"],
+            "'80,443': one port here, not a list",
+        ),
+        (
+            vec!["tcp", "listen", "127.0.0.1:8000-8100"],
+            "'8000-8100': one port here",
+        ),
+        // nc's order says the same (clap refused it with its own wording before).
+        (
+            vec!["udp", "send", "127.0.0.1", "9", "a", "b"],
+            "'b' after the text",
+        ),
     ] {
         let (status, _, err) = code(portscope(&args));
         assert_eq!(status, Some(2), "{args:?}: {err}");
@@ -262,6 +275,7 @@ fn durations_take_units_on_every_command() {
             "0",
         ],
         vec!["wait", &port, "--timeout", "1m"],
+        vec!["kill", &port, "--dry-run", "--timeout", "2.5s"],
         vec![
             "exporter",
             "--once",
@@ -284,4 +298,24 @@ fn durations_take_units_on_every_command() {
     let (status, _, err) = code(portscope(&["watch", "--interval", "10ms"]));
     assert_eq!(status, Some(2), "{err}");
     assert!(err.contains("--interval must be at least 50ms"), "{err}");
+}
+
+/// `--timeout 0` (or under a millisecond) in probe and tcp connect gave up at once and
+/// reported "no answer in 0 ms": a verdict on the network that the network never gave.
+#[test]
+fn answer_timeouts_under_a_millisecond_are_refused() {
+    let (_l, port) = listener();
+    let target = format!("127.0.0.1:{port}");
+    for command in [vec!["probe"], vec!["tcp", "connect"]] {
+        for timeout in ["0", "0.0001", "500us"] {
+            let mut args = command.clone();
+            args.extend([target.as_str(), "--timeout", timeout]);
+            let (status, out, err) = code(portscope(&args));
+            assert_eq!(status, Some(2), "{args:?}: {out}{err}");
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+            assert!(err.starts_with("portscope: "), "{args:?}: {err}");
+            assert!(err.contains("--timeout"), "{args:?}: {err}");
+            assert!(err.contains(timeout), "{args:?}: {err}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod forked;
+
 mod ss;
 mod support;
 
@@ -10,6 +11,7 @@ mod bench;
 mod bound;
 mod comparison;
 mod corpus;
+mod destroy;
 mod doctor;
 mod edges;
 mod endpoints;
@@ -21,10 +23,14 @@ mod filters;
 mod grammar;
 mod habits;
 mod info;
+mod kill;
 mod lifecycle;
 mod limits;
 mod ls;
+mod namespaces;
 mod nc;
+mod netns_gaps;
+mod netns_unix;
 mod owners;
 mod probe;
 mod rates;

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use crate::support::Netns;
+use crate::support::{Netns, settled};
 
 /// One row of `ss -tuanp` or `ss -xanp`: addresses as ss prints them (`127.0.0.1:8080`; for
 /// Unix sockets the name or `*`), and the pids in its users:(…) list.
@@ -34,9 +34,16 @@ pub fn rows(ns: &Netns, args: &[&str]) -> Vec<SsRow> {
     assert!(out.status.success(), "ss {args:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     let unix = args.iter().any(|a| a.starts_with('-') && a.contains('x'));
+    // Unix rows carry inodes, so their holders can be settled as portscope's are.
+    let settle = |mut row: SsRow| {
+        if unix {
+            row.pids = settled(row.pids, row.inode).into_iter().collect();
+        }
+        row
+    };
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| parse(l, unix))
+        .map(|l| settle(parse(l, unix)))
         .collect()
 }
 

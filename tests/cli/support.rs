@@ -56,6 +56,23 @@ pub struct JsonSocket {
     pub uid: u32,
     pub inode: u32,
     pub processes: Vec<JsonProcess>,
+    pub netns: Option<JsonNetns>,
+    pub container: Option<JsonContainer>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonNetns {
+    pub inode: u64,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonContainer {
+    pub runtime: String,
+    pub id: String,
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -69,8 +86,34 @@ pub struct JsonProcess {
 
 impl JsonSocket {
     pub fn pids(&self) -> Vec<u32> {
-        self.processes.iter().map(|p| p.pid).collect()
+        settled(self.processes.iter().map(|p| p.pid), self.inode)
     }
+}
+
+/// The holders of socket `inode` as a test can trust them. A child that another test forks
+/// from this process (std's spawn, `forked::hold`) shares every descriptor for the instant
+/// before it execs or closes them, and a scan that catches it names it as a holder, as `ss -p`
+/// would. Such a child no longer holds the socket (or is gone) when the test looks, and is
+/// left out; any other pid is kept, so a wrong holder still fails the test.
+pub fn settled(pids: impl IntoIterator<Item = u32>, inode: u32) -> Vec<u32> {
+    let me = std::process::id();
+    let holds = |pid: u32| {
+        let wanted = format!("socket:[{inode}]");
+        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+            fds.flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == &*wanted))
+        })
+    };
+    let parent = |pid: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after_name = &stat[stat.rfind(')')? + 1..];
+        after_name.split_whitespace().nth(1)?.parse::<u32>().ok()
+    };
+    pids.into_iter()
+        .filter(|&pid| {
+            pid == me || inode == 0 || parent(pid).is_some_and(|p| p != me) || holds(pid)
+        })
+        .collect()
 }
 
 /// A Unix socket in the `ls --json` array (docs/json.md). Unknown keys fail the test.
@@ -89,15 +132,17 @@ pub struct JsonUnix {
     pub peer_inode: u32,
     pub processes: Vec<JsonProcess>,
     pub peer_processes: Vec<JsonProcess>,
+    pub netns: Option<JsonNetns>,
+    pub container: Option<JsonContainer>,
 }
 
 impl JsonUnix {
     pub fn pids(&self) -> Vec<u32> {
-        self.processes.iter().map(|p| p.pid).collect()
+        settled(self.processes.iter().map(|p| p.pid), self.inode)
     }
 
     pub fn peer_pids(&self) -> Vec<u32> {
-        self.peer_processes.iter().map(|p| p.pid).collect()
+        settled(self.peer_processes.iter().map(|p| p.pid), self.peer_inode)
     }
 }
 
@@ -128,6 +173,18 @@ pub fn json_rows<T: serde::de::DeserializeOwned>(mut cmd: Command) -> Vec<T> {
     assert!(!err.contains("portscope: note:"), "{cmd:?}: {err}");
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// `--json` output of a run that may print notes (across namespaces: those that cannot be
+/// entered or seen are counted there); exit 0 or 1.
+pub fn json_with_notes<T: serde::de::DeserializeOwned>(out: &Output) -> Vec<T> {
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        stderr_of(out)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", stdout_of(out)))
 }
 
 pub fn ls_json(args: &[&str]) -> Vec<JsonSocket> {

@@ -8,9 +8,8 @@ mod line;
 pub use json::JsonInfo;
 pub use line::{rate, spaced_line};
 
-use crate::model::{Socket, TcpInfo};
+use crate::model::{Inventory, Socket, TcpInfo};
 
-use super::sockets::{HEADERS, SocketRows};
 use super::table::Narrow;
 use super::text::{long_number, number};
 use super::{Align, Rows, Tint};
@@ -49,28 +48,35 @@ pub const COLUMNS: [&str; 20] = [
     "Timer",
 ];
 
-/// The `ls` rows with each socket's details.
+/// Socket rows (`ls`'s, or with their namespaces) and each socket's details; row `i` is
+/// `inventory.sockets[i]` (Unix rows after them have none).
 pub struct DetailRows<'a> {
-    pub rows: SocketRows<'a>,
-    pub layout: Layout,
+    rows: &'a dyn Rows,
+    inventory: &'a Inventory,
+    layout: Layout,
+    /// The columns of `rows`; the details' come after them.
+    base: usize,
     headers: Vec<&'static str>,
 }
 
 impl<'a> DetailRows<'a> {
-    pub fn new(rows: SocketRows<'a>, layout: Layout) -> DetailRows<'a> {
-        let mut headers = HEADERS.to_vec();
+    pub fn new(rows: &'a dyn Rows, inventory: &'a Inventory, layout: Layout) -> DetailRows<'a> {
+        let mut headers = rows.headers().to_vec();
+        let base = headers.len();
         if layout == Layout::Columns {
             headers.extend(COLUMNS);
         }
         DetailRows {
             rows,
+            inventory,
             layout,
+            base,
             headers,
         }
     }
 
     fn socket(&self, row: usize) -> Option<&Socket> {
-        self.rows.inventory.sockets.get(row)
+        self.inventory.sockets.get(row)
     }
 }
 
@@ -80,7 +86,7 @@ impl Rows for DetailRows<'_> {
     }
 
     fn align(&self, column: usize) -> Align {
-        match column.checked_sub(HEADERS.len()) {
+        match column.checked_sub(self.base) {
             None => self.rows.align(column),
             Some(16 | 17 | 19) => Align::Left,
             Some(_) => Align::Right,
@@ -92,7 +98,7 @@ impl Rows for DetailRows<'_> {
     }
 
     fn cell(&self, row: usize, column: usize, out: &mut String) {
-        match column.checked_sub(HEADERS.len()) {
+        match column.checked_sub(self.base) {
             None => self.rows.cell(row, column, out),
             Some(extra) => match self.socket(row) {
                 Some(s) => cell(s, extra, out),
@@ -228,8 +234,13 @@ mod tests {
             header: true,
         };
         let mut out = Vec::new();
-        let socket_rows = SocketRows { inventory: &inv };
-        rows(&mut out, &DetailRows::new(socket_rows, layout), &style).unwrap();
+        let socket_rows = crate::render::sockets::SocketRows { inventory: &inv };
+        rows(
+            &mut out,
+            &DetailRows::new(&socket_rows, &inv, layout),
+            &style,
+        )
+        .unwrap();
         String::from_utf8(out).unwrap()
     }
 
