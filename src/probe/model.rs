@@ -66,8 +66,10 @@ pub struct Outcome {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TargetStats {
     pub probes: u64,
-    /// Open answers, each with its round-trip time.
     pub open: u64,
+    /// Probes that got an answer with a round-trip time: open, or closed by an RST or ICMP
+    /// port unreachable (a refusal is an answer, as tcping counts it).
+    pub answered: u64,
     pub rtt_min: Option<Duration>,
     pub rtt_max: Option<Duration>,
     pub rtt_sum: Duration,
@@ -75,8 +77,16 @@ pub struct TargetStats {
 
 impl TargetStats {
     pub fn rtt_avg(&self) -> Option<Duration> {
-        let open = u32::try_from(self.open).ok().filter(|n| *n > 0)?;
-        Some(self.rtt_sum / open)
+        let answered = u32::try_from(self.answered).ok().filter(|n| *n > 0)?;
+        Some(self.rtt_sum / answered)
+    }
+
+    /// Probes that got no answer, in percent.
+    pub fn loss_percent(&self) -> f64 {
+        if self.probes == 0 {
+            return 0.0;
+        }
+        100.0 * (self.probes - self.answered) as f64 / self.probes as f64
     }
 }
 
@@ -102,8 +112,9 @@ impl Tally {
             return;
         };
         stats.probes += 1;
-        if let (Status::Open, Some(rtt)) = (o.status, o.rtt) {
-            stats.open += 1;
+        stats.open += u64::from(o.status == Status::Open);
+        if let (Status::Open | Status::Closed, Some(rtt)) = (o.status, o.rtt) {
+            stats.answered += 1;
             stats.rtt_sum += rtt;
             stats.rtt_min = Some(stats.rtt_min.map_or(rtt, |m| m.min(rtt)));
             stats.rtt_max = Some(stats.rtt_max.map_or(rtt, |m| m.max(rtt)));

@@ -71,7 +71,8 @@ pub fn summary(tally: &Tally) -> String {
     )
 }
 
-/// Per target, in port order: probes, open, loss and RTT min/avg/max (tcping style).
+/// Per target, in port order: probes, open, closed, loss and RTT min/avg/max (tcping style:
+/// a refusal is an answer, so only silence and errors are loss).
 pub fn statistics(out: &mut dyn Write, targets: &[Target], tally: &Tally) -> io::Result<()> {
     let mut order: Vec<usize> = (0..targets.len().min(tally.targets.len())).collect();
     order.sort_by_key(|i| (targets[*i].port(), *i));
@@ -80,12 +81,13 @@ pub fn statistics(out: &mut dyn Write, targets: &[Target], tally: &Tally) -> io:
         if stats.probes == 0 {
             continue;
         }
-        let loss = 100.0 * (stats.probes - stats.open) as f64 / stats.probes as f64;
         let mut text = format!(
-            "--- {}: {} probes, {} open, {loss:.0}% loss",
+            "--- {}: {} probes, {} open, {} closed, {:.0}% loss",
             place(&targets[index]),
             stats.probes,
-            stats.open
+            stats.open,
+            stats.answered - stats.open,
+            stats.loss_percent()
         );
         if let (Some(min), Some(avg), Some(max)) = (stats.rtt_min, stats.rtt_avg(), stats.rtt_max)
         {
@@ -196,7 +198,7 @@ mod tests {
         statistics(&mut text, &[target(22)], &tally).unwrap();
         assert_eq!(
             String::from_utf8(text).unwrap(),
-            "--- 127.0.0.1:22/tcp: 3 probes, 2 open, 33% loss; rtt min/avg/max = 0.080/0.100/0.120 ms\n"
+            "--- 127.0.0.1:22/tcp: 3 probes, 2 open, 0 closed, 33% loss; rtt min/avg/max = 0.080/0.100/0.120 ms\n"
         );
     }
 }
