@@ -2,6 +2,7 @@
 //! threads sharing the target list and a budget of sockets in flight. connect()-level only:
 //! no raw packets, no root.
 
+use std::borrow::Cow;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
+use super::icmp::Icmp;
 use super::model::{Outcome, Status, Target};
 use crate::endpoint::sockopt;
 use crate::interrupt::interrupted;
@@ -236,6 +238,8 @@ fn start(target: &Target, index: usize, plan: &Plan) -> Start {
         Err(e) if out_of_sockets(&e) => return Start::NoSocket,
         Err(e) => return answered_at_once(e),
     };
+    // ICMP errors come with their type and code, for TCP (in SYN_SENT) as for UDP.
+    let _ = sockopt::set_recverr(&socket, addr.is_ipv6());
     let started = Instant::now();
     match target.proto {
         Proto::Tcp => match socket.connect(&addr.into()) {
@@ -243,12 +247,11 @@ fn start(target: &Target, index: usize, plan: &Plan) -> Start {
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(e) if out_of_sockets(&e) => return Start::NoSocket,
             Err(e) => {
-                let out = classify(index, Proto::Tcp, &e, None);
+                let out = classify(index, Proto::Tcp, &e, sockopt::icmp_error(&socket));
                 return Start::Answered(answered(out, &socket, started));
             }
         },
         Proto::Udp => {
-            let _ = sockopt::set_recverr(&socket, addr.is_ipv6());
             let sent = socket
                 .connect(&addr.into())
                 .and_then(|()| socket.send(&(plan.payload)(target.port())));
@@ -280,7 +283,9 @@ fn finish(target: &Target, flight: &Flight) -> Outcome {
     let out = match target.proto {
         Proto::Tcp => match socket.take_error() {
             Ok(None) => outcome(flight.target, Status::Open, None),
-            Ok(Some(e)) | Err(e) => classify(flight.target, Proto::Tcp, &e, None),
+            Ok(Some(e)) | Err(e) => {
+                classify(flight.target, Proto::Tcp, &e, sockopt::icmp_error(socket))
+            }
         },
         Proto::Udp => {
             let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
@@ -327,23 +332,20 @@ fn silence(target: &Target, flight: &Flight, timeout: Duration) -> Outcome {
     out
 }
 
-/// An error from connect/send/recv, with the ICMP type and code when IP_RECVERR gave them.
-fn classify(target: usize, proto: Proto, e: &io::Error, icmp: Option<(u8, u8)>) -> Outcome {
-    let (status, detail) = match (e.raw_os_error(), icmp) {
-        // ICMP port unreachable (v4 type 3 code 3, v6 type 1 code 4).
-        (_, Some((3, 3))) | (_, Some((1, 4))) => (Status::Closed, "ICMP port unreachable".into()),
-        (_, Some((kind, code))) => (
-            Status::Filtered,
-            format!("ICMP type {kind} code {code}").into(),
-        ),
+/// An error from connect/send/recv. The ICMP message behind it, when IP_RECVERR gave it,
+/// decides, by one rule for TCP and UDP (`icmp::Icmp::verdict`); without one, the errno.
+fn classify(target: usize, proto: Proto, e: &io::Error, icmp: Option<Icmp>) -> Outcome {
+    let (status, detail): (Status, Cow<'static, str>) = match (e.raw_os_error(), icmp) {
+        (_, Some(icmp)) => {
+            let (status, reason) = icmp.verdict();
+            (status, reason.into())
+        }
         (Some(libc::ECONNREFUSED), None) => match proto {
             Proto::Tcp => (Status::Closed, "RST".into()),
             Proto::Udp => (Status::Closed, "ICMP port unreachable".into()),
         },
         (Some(libc::ETIMEDOUT), None) => (Status::Filtered, "no answer".into()),
-        (Some(libc::EHOSTUNREACH), None) if proto == Proto::Udp => {
-            (Status::Filtered, "host unreachable".into())
-        }
+        // No ICMP message: this host itself has no route (or no neighbour answered).
         (Some(libc::EHOSTUNREACH), None) => (Status::Unreachable, "host unreachable".into()),
         (Some(libc::ENETUNREACH), None) => (Status::Unreachable, "network unreachable".into()),
         _ => {

@@ -2,6 +2,7 @@
 //! datagrams on poll(2): no raw packets, no root.
 
 mod engine;
+pub mod icmp;
 pub mod model;
 pub mod payload;
 

@@ -166,8 +166,51 @@ fn repeat_mode_counts_and_summarises() {
     let text = stdout_of(&out);
     assert!(text.contains("seq 2"), "{text}");
     assert!(
-        text.contains(": 2 probes, 2 open, 0% loss; rtt min/avg/max = "),
+        text.contains(": 2 probes, 2 open, 0 closed, 0% loss; rtt min/avg/max = "),
         "{text}"
+    );
+}
+
+/// tcping: an RST is an answer (closed), with its round-trip time; only silence is loss.
+#[test]
+fn repeat_mode_counts_a_refusal_as_an_answer() {
+    let Some(sc) = scene("repeat_mode_counts_a_refusal_as_an_answer") else {
+        return;
+    };
+    let port = sc.free.to_string();
+    let args = [
+        "probe",
+        "127.0.0.1",
+        &port,
+        "--count",
+        "3",
+        "--interval",
+        "10",
+    ];
+    let out = sc.ns.portscope(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "closed is not open");
+    let text = stdout_of(&out);
+    let stats = text.lines().last().unwrap_or_default();
+    assert!(
+        stats.contains(": 3 probes, 0 open, 3 closed, 0% loss; rtt min/avg/max = "),
+        "{text}"
+    );
+    let full = sc.full.to_string();
+    let args = [
+        "probe",
+        "127.0.0.1",
+        &full,
+        "--count",
+        "2",
+        "--interval",
+        "10",
+        "--timeout",
+        "200",
+    ];
+    let text = stdout_of(&sc.ns.portscope(&args).output().unwrap());
+    assert!(
+        text.contains(": 2 probes, 0 open, 0 closed, 100% loss\n"),
+        "silence is loss, with no RTT: {text}"
     );
 }
 
@@ -219,5 +262,69 @@ fn bad_port_lists_and_hosts() {
         stderr_of(&out).starts_with("portscope: unknown host 'no-such-host.invalid'"),
         "{}",
         stderr_of(&out)
+    );
+}
+
+/// Loads an nftables ruleset into the namespace; false (after a loud skip) without `nft`.
+fn nft(ns: &Netns, test: &str, rules: &str) -> bool {
+    if !have("nft") {
+        skip(test, "needs nft (nftables)");
+        return false;
+    }
+    use std::io::Write;
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.name, "nft", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(rules.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "nft -f: {rules}");
+    true
+}
+
+/// One ICMP rule for TCP and UDP: a firewall's `reject with icmp admin-prohibited` is
+/// `filtered` for both, with the type, code and sender shown; port unreachable is `closed`.
+#[test]
+fn icmp_prohibited_is_filtered_for_tcp_and_udp() {
+    let test = "icmp_prohibited_is_filtered_for_tcp_and_udp";
+    let Some(ns) = Netns::new(test) else {
+        return;
+    };
+    let rules = "table ip t {
+        chain input {
+            type filter hook input priority 0;
+            tcp dport 7001 reject with icmp type admin-prohibited
+            udp dport 7001 reject with icmp type admin-prohibited
+            tcp dport 7003 reject with icmp type port-unreachable
+        }
+    }";
+    if !nft(&ns, test, rules) {
+        return;
+    }
+    let reason = "ICMP administratively prohibited (type 3 code 13) from 127.0.0.1";
+    for proto in [&[][..], &["--udp"][..]] {
+        let mut args = vec!["127.0.0.1", "7001,7002"];
+        args.extend_from_slice(proto);
+        let (code, results) = probe(&ns, &args);
+        assert_eq!(code, Some(1));
+        let prohibited = &results[0];
+        assert_eq!(
+            (prohibited.status.as_str(), prohibited.detail.as_deref()),
+            ("filtered", Some(reason)),
+            "{results:#?}"
+        );
+        assert!(prohibited.rtt_ms.is_some(), "an ICMP answer has an RTT");
+        assert_eq!(results[1].status, "closed", "{results:#?}");
+    }
+    let (_, results) = probe(&ns, &["127.0.0.1", "7003"]);
+    assert_eq!(
+        (results[0].status.as_str(), results[0].detail.as_deref()),
+        ("closed", Some("ICMP port unreachable")),
+        "a TCP port rejected with port unreachable reads as the UDP one does"
     );
 }
