@@ -575,7 +575,8 @@ const WAIT_EXAMPLES: &str = "\
 Examples:
   portscope wait 8080 && curl localhost:8080      block until something listens on 8080
   portscope wait 5432 --host db --timeout 60      until db:5432 accepts connections
-  portscope wait 8080 --free                      until nothing holds port 8080
+  portscope wait 8080 --free                      until a bind of 0.0.0.0:8080 succeeds
+  portscope wait 8080 --free --reuseaddr          the same for a server setting SO_REUSEADDR
 
 Exit status 0 when the condition holds, 1 on timeout, 130 on Ctrl-C.";
 
@@ -604,9 +605,13 @@ pub struct WaitArgs {
     /// Give up after SECS seconds (0: never)
     #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = seconds)]
     pub timeout: f64,
-    /// Wait until nothing holds the port instead (TIME_WAIT aside)
+    /// Wait until a bind of the port (0.0.0.0, and listen for TCP) succeeds instead: a real
+    /// trial bind, so a TIME_WAIT entry counts as it will for your program
     #[arg(long)]
     pub free: bool,
+    /// With --free: the trial bind sets SO_REUSEADDR, as a server that sets it will
+    #[arg(long, requires = "free")]
+    pub reuseaddr: bool,
     /// A UDP port: bound rather than listening
     #[arg(long, conflicts_with = "host")]
     pub udp: bool,

@@ -1,11 +1,12 @@
 //! Waiting for a port: until something listens on it (here, or on a remote host), or until it
-//! is free.
+//! is free — a real trial bind succeeds.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::ephemeral::trial::{self, Reuse};
 use crate::host::Host;
 use crate::inventory;
 use crate::model::{Proto, TcpState};
@@ -16,8 +17,13 @@ use crate::query::Query;
 pub enum Condition {
     /// A TCP listener (or any bound UDP socket) on a local port.
     Listening { port: u16, proto: Proto },
-    /// Nothing but TIME_WAIT left on a local port.
-    Free { port: u16, proto: Proto },
+    /// A bind of `addr` (and listen, for TCP) with these options succeeds: the kernel's
+    /// answer to a trial, so TIME_WAIT counts exactly as it does for the program waiting.
+    Free {
+        addr: SocketAddr,
+        proto: Proto,
+        reuse: Reuse,
+    },
     /// A remote host accepting TCP connections on a port; `host` is what the user typed.
     Accepting {
         host: String,
@@ -36,7 +42,12 @@ impl Condition {
                     crate::text::escaped(host)
                 )
             }
-            Condition::Free { port, proto } => format!("port {port}/{} to be free", proto.name()),
+            Condition::Free { addr, proto, reuse } => format!(
+                "port {}/{} to be free (a {} bind of {addr} to succeed)",
+                addr.port(),
+                proto.name(),
+                reuse.name()
+            ),
             Condition::Listening {
                 port,
                 proto: Proto::Udp,
@@ -105,7 +116,7 @@ pub fn until(
 
 /// One check, and how the table was read. `left` bounds a connection attempt.
 fn holds(host: &dyn Host, condition: &Condition, left: Duration) -> Result<(bool, Vec<String>)> {
-    let (port, proto, free) = match condition {
+    let (port, proto) = match condition {
         Condition::Accepting { host, addrs, port } => {
             let timeout = left.clamp(Duration::from_millis(50), Duration::from_secs(1));
             return Ok((
@@ -113,22 +124,38 @@ fn holds(host: &dyn Host, condition: &Condition, left: Duration) -> Result<(bool
                 Vec::new(),
             ));
         }
-        Condition::Listening { port, proto } => (*port, *proto, false),
-        Condition::Free { port, proto } => (*port, *proto, true),
+        Condition::Free { addr, proto, reuse } => {
+            return Ok((trial::bind(*addr, *proto, *reuse).is_none(), Vec::new()));
+        }
+        Condition::Listening { port, proto } => (*port, *proto),
     };
     let query = Query::port(port).protos(&[proto]).without_owners();
-    let query = match (proto, free) {
-        (_, true) => query,
-        (Proto::Tcp, false) => query.states(&[TcpState::Listen]),
-        (Proto::Udp, false) => query.states(&[TcpState::Unconn, TcpState::Established]),
+    let query = match proto {
+        Proto::Tcp => query.states(&[TcpState::Listen]),
+        Proto::Udp => query.states(&[TcpState::Unconn, TcpState::Established]),
     };
     let inv = inventory::collect(host, &query)?;
-    let live = inv
-        .sockets
-        .iter()
-        .filter(|s| s.state != TcpState::TimeWait)
-        .count();
-    Ok((if free { live == 0 } else { live > 0 }, inv.notes))
+    Ok((!inv.sockets.is_empty(), inv.notes))
+}
+
+/// Once `wait --free` is met, which bind succeeds: `a plain bind of 0.0.0.0:8080/tcp succeeds
+/// now`, or with SO_REUSEADDR, whether a plain one would too (another trial).
+pub fn free_now(addr: SocketAddr, proto: Proto, reuse: Reuse) -> String {
+    let what = format!("{addr}/{}", proto.name());
+    match reuse {
+        Reuse::Plain => format!("a plain bind of {what} succeeds now"),
+        _ => match trial::bind(addr, proto, Reuse::Plain) {
+            None => format!(
+                "a bind of {what} with {} succeeds now (a plain one does too)",
+                reuse.name()
+            ),
+            Some(e) => format!(
+                "a bind of {what} with {} succeeds now (a plain one still fails: {})",
+                reuse.name(),
+                crate::text::errno(&e)
+            ),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -177,26 +204,28 @@ mod tests {
         assert_eq!(ticks.0, 2, "progress after each failed look");
     }
 
+    /// Free means a real bind succeeds: a listener on the port keeps the wait going until it
+    /// closes; the host's table is not asked.
     #[test]
-    fn free_means_only_time_wait_left_and_times_out_otherwise() {
+    fn free_means_a_trial_bind_succeeds() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = held.local_addr().unwrap();
         let free = Condition::Free {
-            port: 8080,
+            addr,
             proto: Proto::Tcp,
+            reuse: Reuse::Addr,
         };
-        let host = FakeHost::new(vec![vec![on(8080, TcpState::TimeWait)]]);
-        assert_eq!(
-            until(&host, &free, None, &mut Ticks::default()).unwrap(),
-            Waited::Met
-        );
-        let held = FakeHost::new(vec![vec![on(8080, TcpState::Established)]]);
+        let host = FakeHost::new(vec![vec![]]);
         let waited = until(
-            &held,
+            &host,
             &free,
             Some(Duration::from_millis(150)),
             &mut Ticks::default(),
         );
-        let waited = waited.unwrap();
-        assert_eq!(waited, Waited::TimedOut);
-        assert!(held.looks_taken() >= 2);
+        assert_eq!(waited.unwrap(), Waited::TimedOut);
+        drop(held);
+        let waited = until(&host, &free, None, &mut Ticks::default()).unwrap();
+        assert_eq!(waited, Waited::Met);
+        assert_eq!(host.looks_taken(), 0, "the trial decides, not the table");
     }
 }

@@ -1,6 +1,7 @@
 //! `portscope wait PORT`: block until a port is listening (here, or on --host), or free.
 
 use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
@@ -9,6 +10,7 @@ use super::output;
 use crate::Exit;
 use crate::addr::{self, Families};
 use crate::cli::WaitArgs;
+use crate::ephemeral::trial::Reuse;
 use crate::exit::NotThere;
 use crate::host::Host;
 use crate::model::Proto;
@@ -24,7 +26,15 @@ pub fn run(host: &dyn Host, args: &WaitArgs) -> Result<Exit> {
             addrs: addr::resolve(name, Families::Any)?,
             port,
         },
-        (None, true) => Condition::Free { port, proto },
+        (None, true) => Condition::Free {
+            addr: SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
+            proto,
+            reuse: if args.reuseaddr {
+                Reuse::Addr
+            } else {
+                Reuse::Plain
+            },
+        },
         (None, false) => Condition::Listening { port, proto },
     };
     crate::interrupt::install();
@@ -40,7 +50,14 @@ pub fn run(host: &dyn Host, args: &WaitArgs) -> Result<Exit> {
     }
     let what = &shown.what;
     match outcome? {
-        Waited::Met => Ok(Exit::Success),
+        Waited::Met => {
+            if let Condition::Free { addr, proto, reuse } = condition {
+                let mut out = output::stdout();
+                writeln!(out, "{}", wait::free_now(addr, proto, reuse))?;
+                out.flush()?;
+            }
+            Ok(Exit::Success)
+        }
         Waited::Interrupted => Ok(Exit::Interrupted),
         Waited::TimedOut => Err(anyhow!(NotThere(format!(
             "gave up after {:.1} s waiting for {what}",

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 
+use crate::ephemeral::trial::Reuse;
 use crate::exit::NotThere;
 use crate::host::Host;
 use crate::inventory;
@@ -19,7 +20,7 @@ pub fn bind_error(host: &dyn Host, e: io::Error, addr: SocketAddr, proto: Proto)
         Some(libc::EADDRINUSE) => {
             anyhow!(
                 "{what}: address in use: {}",
-                holders(host, addr.port(), proto)
+                holders(host, addr, proto)
             )
         }
         Some(libc::EACCES) => {
@@ -44,8 +45,10 @@ pub fn bind_error(host: &dyn Host, e: io::Error, addr: SocketAddr, proto: Proto)
     }
 }
 
-/// Who holds `port`, from the socket table: `port 8080/tcp is held by nginx (pid 812)`.
-fn holders(host: &dyn Host, port: u16, proto: Proto) -> String {
+/// Who holds `addr`'s port, from the socket table: `port 8080/tcp is held by nginx (pid
+/// 812)`; for TIME_WAIT alone, whether SO_REUSEADDR gets past it, from a trial bind.
+fn holders(host: &dyn Host, addr: SocketAddr, proto: Proto) -> String {
+    let port = addr.port();
     let taken = format!("port {port}/{} is taken", proto.name());
     let Ok(inv) = inventory::holders(host, port, &[proto]) else {
         return taken;
@@ -53,8 +56,10 @@ fn holders(host: &dyn Host, port: u16, proto: Proto) -> String {
     let mut names: BTreeMap<u32, String> = BTreeMap::new();
     let mut hidden = 0;
     let mut time_wait = 0;
+    let mut left_ms = 0;
     for s in &inv.sockets {
         time_wait += usize::from(s.state == TcpState::TimeWait);
+        left_ms = left_ms.max(s.time_wait_left_ms().unwrap_or(0));
         hidden += usize::from(s.pids.is_empty() && s.inode != 0);
         for pid in &s.pids {
             let mut name = String::new();
@@ -67,21 +72,51 @@ fn holders(host: &dyn Host, port: u16, proto: Proto) -> String {
     }
     let mut parts: Vec<String> = names.into_values().collect();
     if hidden > 0 {
-        parts.push("another user's process (run as root to see which)".to_string());
+        parts.push(hidden_holder(inv.unreadable_processes).to_string());
     }
     match (parts.is_empty(), time_wait) {
         (true, 0) => taken,
         (true, n) => format!(
-            "port {port}/{} is held by {n} TIME_WAIT entr{} (`portscope why-bind {port}` says \
-             whether SO_REUSEADDR gets past them)",
+            "port {port}/{} is held by {n} TIME_WAIT entr{}; {}",
             proto.name(),
-            if n == 1 { "y" } else { "ies" }
+            if n == 1 { "y" } else { "ies" },
+            past_time_wait(addr, proto, left_ms)
         ),
         (false, _) => format!(
             "port {port}/{} is held by {}",
             proto.name(),
             parts.join(", ")
         ),
+    }
+}
+
+/// Whether SO_REUSEADDR gets past the TIME_WAIT entries, as a trial bind with it says: only
+/// when the sockets that closed had set it too.
+fn past_time_wait(addr: SocketAddr, proto: Proto, left_ms: u32) -> String {
+    match crate::ephemeral::trial::bind(addr, proto, Reuse::Addr) {
+        None => "a bind with SO_REUSEADDR (--reuseaddr) succeeds, since the sockets that closed \
+                 set it too"
+            .to_string(),
+        Some(e) => format!(
+            "SO_REUSEADDR does not get past TIME_WAIT here (a trial bind with it: {}), since the \
+             sockets that closed did not set it; the port is free in {:.0} s at most",
+            crate::text::errno(&e),
+            f64::from(left_ms) / 1000.0
+        ),
+    }
+}
+
+/// A holder no process shown has: another user's, or, for root, one whose descriptors could
+/// not be read (another user namespace, a hardened /proc) or that no process holds.
+fn hidden_holder(unreadable: usize) -> &'static str {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    match (root, unreadable) {
+        (false, _) => "another user's process (run as root to see which)",
+        (true, 0) => "no process visible here (one in another PID namespace, or a descriptor in \
+                      flight)",
+        (true, _) => "a process whose descriptors cannot be read even as root (another user \
+                      namespace or a hardened /proc)",
     }
 }
 

@@ -1,11 +1,14 @@
 //! Dynamic ports: how the kernel hands them out and how close the host is to running out
-//! (`report`), how it picks them (`sample`), and why a bind fails (`why_bind`).
+//! (`report`), how it picks them (`sample`), and why a bind fails (`why_bind`, with the real
+//! `trial` bind that `wait --free` uses too).
 
 mod allocation;
 pub mod findings;
 pub mod report;
 #[cfg(unix)]
 pub mod sample;
+#[cfg(unix)]
+pub mod trial;
 #[cfg(unix)]
 pub mod why_bind;
 

@@ -222,3 +222,87 @@ fn why_bind_advice_on_time_wait_agrees_with_the_trial() {
         assert_eq!(advice.starts_with("would help"), trial_ok, "{report}");
     }
 }
+
+/// A TIME_WAIT entry left by a server that closed first, on 127.0.0.1; its port.
+fn server_time_wait(ns: &Netns, reuse: bool) -> String {
+    let port = ns.inside(|| {
+        let l = bound_tcp(reuse);
+        l.listen(1).unwrap();
+        let l: TcpListener = l.into();
+        let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        drop(l.accept().unwrap());
+        drop(client);
+        l.local_addr().unwrap().port()
+    });
+    let port = port.to_string();
+    eventually("the server's TIME_WAIT", || {
+        let tw = ns.ls_json(&["-t", "--sport", &port]);
+        seen(tw.len() == 1 && tw[0].state == "TIME_WAIT", tw)
+    });
+    port
+}
+
+/// `wait --free` means a bind would succeed now, a real trial with or without SO_REUSEADDR;
+/// `tcp listen`'s "address in use" promises --reuseaddr only when a trial bind with it works,
+/// and the promise holds. A TIME_WAIT entry keeps the flag of the socket that closed.
+#[test]
+fn time_wait_answers_of_wait_free_and_tcp_listen_agree_with_the_kernel() {
+    let test = "time_wait_answers_of_wait_free_and_tcp_listen_agree_with_the_kernel";
+    let Some(ns) = Netns::new(test) else {
+        return;
+    };
+    for reuse in [false, true] {
+        let port = server_time_wait(&ns, reuse);
+        let wait = |extra: &[&str]| {
+            let mut args = vec!["wait", &port, "--free", "--timeout", "0.3"];
+            args.extend_from_slice(extra);
+            ns.portscope(&args).output().unwrap()
+        };
+        let plain = wait(&[]);
+        assert_eq!(
+            plain.status.code(),
+            Some(1),
+            "a plain bind fails: {plain:?}"
+        );
+        let with = wait(&["--reuseaddr"]);
+        assert_eq!(
+            with.status.code(),
+            Some(if reuse { 0 } else { 1 }),
+            "{with:?}"
+        );
+        if reuse {
+            let said = stdout_of(&with);
+            assert!(
+                said.contains(
+                    "with SO_REUSEADDR succeeds now (a plain one still fails: EADDRINUSE"
+                ),
+                "says which bind: {said}"
+            );
+        }
+        let at = format!("127.0.0.1:{port}");
+        let listen = ns.portscope(&["tcp", "listen", &at]).output().unwrap();
+        assert_eq!(listen.status.code(), Some(2));
+        let err = stderr_of(&listen);
+        let promise = "a bind with SO_REUSEADDR (--reuseaddr) succeeds, since";
+        assert_eq!(err.contains(promise), reuse, "{err}");
+        assert_eq!(
+            err.contains("SO_REUSEADDR does not get past TIME_WAIT"),
+            !reuse,
+            "{err}"
+        );
+        assert!(!err.contains("run as root"), "{err}");
+        let reuse_listen = ns.portscope(&["tcp", "listen", &at, "--reuseaddr"]);
+        if reuse {
+            // The promise holds: the listener starts.
+            let server = Running::spawn(reuse_listen);
+            server.err_line("listening");
+        } else {
+            let out = { reuse_listen }.output().unwrap();
+            assert_eq!(out.status.code(), Some(2));
+            assert!(
+                stderr_of(&out).contains("does not get past TIME_WAIT"),
+                "{out:?}"
+            );
+        }
+    }
+}
