@@ -77,8 +77,9 @@ impl<'h> Collection<'h> {
                 }
                 match self.host.port_settings() {
                     Ok(settings) => {
-                        look.ephemeral =
-                            Some(look::ephemeral(&settings, &table, self.config.limits.top));
+                        let held = crate::ephemeral::bind_held(self.host, &settings, &table);
+                        let top = self.config.limits.top;
+                        look.ephemeral = Some(look::ephemeral(&settings, &table, &held, top));
                     }
                     Err(e) => failed("reading the ephemeral port settings", e),
                 }

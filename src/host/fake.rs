@@ -22,6 +22,8 @@ pub struct FakeHost {
     pub users: HashMap<u32, String>,
     pub settings: Option<PortSettings>,
     pub counters: Option<Counters>,
+    /// What trial connects find held by bind(); None: trials cannot run.
+    pub bind_held: Option<Vec<u16>>,
 }
 
 impl FakeHost {
@@ -120,5 +122,13 @@ impl Host for FakeHost {
 
     fn destroy_feed(&self, _protos: &[Proto]) -> Option<DestroyFeed> {
         None
+    }
+
+    fn bind_held(&self, ports: &[u16]) -> Result<Vec<u16>> {
+        let held = self
+            .bind_held
+            .as_ref()
+            .ok_or_else(|| anyhow!("no trial connects in this fake"))?;
+        Ok(ports.iter().copied().filter(|p| held.contains(p)).collect())
     }
 }

@@ -103,6 +103,10 @@ impl Host for LinuxHost {
     fn destroy_feed(&self, protos: &[Proto]) -> Option<DestroyFeed> {
         self.inside(|| destroy_feed(protos)).ok().flatten()
     }
+
+    fn bind_held(&self, ports: &[u16]) -> Result<Vec<u16>> {
+        self.inside(|| super::connect_trial::bind_held(ports))?
+    }
 }
 
 /// Whether /proc hides other users' processes from us (mounted with hidepid=2, "invisible"):

@@ -2,6 +2,8 @@
 //! settings. Every command receives a `&dyn Host` from `lib::run`; which one (this network
 //! namespace, another one, the portable backend, a fake in tests) is decided here.
 
+#[cfg(target_os = "linux")]
+mod connect_trial;
 mod counters;
 #[cfg(test)]
 pub mod fake;
@@ -97,6 +99,13 @@ pub trait Host: Sync {
     /// Subscribes to the kernel's socket-destroy notifications where it offers them (Linux,
     /// CAP_NET_ADMIN); None elsewhere.
     fn destroy_feed(&self, protos: &[Proto]) -> Option<DestroyFeed>;
+
+    /// The TCP ports among `ports` that a connect() to a new destination cannot take now,
+    /// because bind() holds them (a listener, or a client bound before it connected), found by
+    /// a trial connect limited to each port; an error when trials cannot run here.
+    fn bind_held(&self, _ports: &[u16]) -> Result<Vec<u16>> {
+        anyhow::bail!("trial connects limited to one port need Linux 6.3 (IP_LOCAL_PORT_RANGE)")
+    }
 }
 
 /// The host as this process sees it, in its own network namespace.

@@ -306,3 +306,56 @@ fn time_wait_answers_of_wait_free_and_tcp_listen_agree_with_the_kernel() {
         }
     }
 }
+
+/// 150 clients that bind(127.0.0.1:0) and then connect to A hold their ports against every
+/// destination: the report's capacity for a new destination B is what B then really gets
+/// before EADDRNOTAVAIL (the 48), and A's row warns too.
+#[test]
+fn bind_before_connect_ports_count_against_every_destination() {
+    let Some(ns) = narrowed("bind_before_connect_ports_count_against_every_destination") else {
+        return;
+    };
+    let (a, b, _held) = ns.inside(|| {
+        // Backlogs that hold every connection nobody accepts.
+        let listener = || -> TcpListener {
+            let l = bound_tcp(false);
+            l.listen(1024).unwrap();
+            l.into()
+        };
+        let (a, b) = (listener(), listener());
+        let clients: Vec<TcpStream> = (0..150)
+            .map(|_| {
+                let c = bound_tcp(false);
+                c.connect(&a.local_addr().unwrap().into()).unwrap();
+                c.into()
+            })
+            .collect();
+        (a, b, clients)
+    });
+    let (code, report) = json(&ns, &["ephemeral", "--json"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(report["bound_before_connect"], 150, "{report}");
+    assert_eq!(report["bound_before_connect_by"], "trial", "{report}");
+    assert_eq!(report["estimate"], false);
+    let predicted = report["capacity"].as_u64().unwrap();
+    let to_a = &report["destinations"][0];
+    assert_eq!(to_a["remote_port"], a.local_addr().unwrap().port());
+    assert_eq!((&to_a["used"], &to_a["bound"]), (&150.into(), &150.into()));
+    assert_eq!(to_a["free"], predicted, "{report}");
+    assert_eq!(to_a["level"], "warning", "{report}");
+    // What B really gets.
+    let got = ns.inside(|| {
+        let mut conns = Vec::new();
+        loop {
+            match TcpStream::connect(b.local_addr().unwrap()) {
+                Ok(c) => conns.push(c),
+                Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => return conns.len(),
+                Err(e) => panic!("connecting to B: {e}"),
+            }
+        }
+    }) as u64;
+    assert!(
+        predicted.abs_diff(got) <= 5,
+        "predicted {predicted} for a new destination, B got {got}: {report}"
+    );
+}
