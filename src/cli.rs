@@ -114,7 +114,8 @@ pub struct FilterArgs {
     /// UDP sockets only
     #[arg(short = 'u', long)]
     pub udp: bool,
-    /// IPv4 sockets only
+    /// Sockets that carry IPv4 only: IPv4 ones, and IPv6 ones on [::] without IPV6_V6ONLY
+    /// (tcp46/udp46) or with an IPv4-mapped address
     #[arg(short = '4', long = "ipv4")]
     pub ipv4: bool,
     /// IPv6 sockets only

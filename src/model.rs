@@ -275,6 +275,16 @@ impl Socket {
         self.family == Family::Ipv6 && self.local.ip.is_unspecified() && self.v6only == Some(false)
     }
 
+    /// An IPv4 conversation on an IPv6 socket: a dual-stack one, or an IPv4-mapped address
+    /// (a connection a dual-stack listener accepted from IPv4). `-4` includes these.
+    pub fn carries_ipv4(&self) -> bool {
+        let mapped = match self.local.ip {
+            std::net::IpAddr::V6(ip) => ip.to_ipv4_mapped().is_some(),
+            std::net::IpAddr::V4(_) => false,
+        };
+        self.family == Family::Ipv6 && (self.is_dual_stack() || mapped)
+    }
+
     pub fn owner(&self, owners_looked_up: bool) -> Owner<'_> {
         if !self.pids.is_empty() {
             return Owner::Processes(&self.pids);

@@ -145,9 +145,21 @@ impl Query {
         }
     }
 
+    /// The families whose tables the host reads: IPv6's too when IPv4 is asked for, since an
+    /// IPv6 socket may carry IPv4 (`Socket::carries_ipv4`).
+    pub fn dumped_families(&self) -> Vec<Family> {
+        let mut families = self.families.clone();
+        if families.contains(&Family::Ipv4) && !families.contains(&Family::Ipv6) {
+            families.push(Family::Ipv6);
+        }
+        families
+    }
+
     /// The filters that need only what the kernel reported (no owners).
     pub fn matches_kernel_fields(&self, s: &Socket) -> bool {
-        self.states.contains(s.state)
+        (self.families.contains(&s.family)
+            || (self.families.contains(&Family::Ipv4) && s.carries_ipv4()))
+            && self.states.contains(s.state)
             && self
                 .any_port
                 .is_none_or(|p| s.local.port == p || s.remote.port == p)

@@ -99,6 +99,8 @@ fn host() -> FakeHost {
     }
     host.settings = Some(settings());
     host.counters = Some(counters());
+    // Trial connects find no port held by bind().
+    host.bind_held = Some(Vec::new());
     host
 }
 

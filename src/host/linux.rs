@@ -136,7 +136,7 @@ fn read_table(query: &Query) -> Result<Table> {
         remote: query.remote_port,
     };
     let sockets = &mut table.sockets;
-    for &family in &query.families {
+    for &family in &query.dumped_families() {
         for &proto in &query.protos {
             let mask = query.states.kernel_mask(proto);
             if mask == 0 {

@@ -46,6 +46,7 @@ pub fn portscope_limited(limit: &str, args: &[&str]) -> Command {
 pub struct JsonSocket {
     pub proto: String,
     pub family: String,
+    pub dual_stack: bool,
     pub local_addr: String,
     pub local_port: u16,
     pub remote_addr: String,
