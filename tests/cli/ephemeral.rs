@@ -359,3 +359,28 @@ fn bind_before_connect_ports_count_against_every_destination() {
         "predicted {predicted} for a new destination, B got {got}: {report}"
     );
 }
+
+/// The sample counts what its own listener or receiver takes (and every other holder) before
+/// it starts: 200 in a 200-port range is refused up front with the real figure, 199 fit.
+#[test]
+fn sample_checks_the_ports_free_now() {
+    let Some(ns) = narrowed("sample_checks_the_ports_free_now") else {
+        return;
+    };
+    for method in ["--connect", "--bind", "--udp"] {
+        let out = ns
+            .portscope(&["ephemeral", "sample", method, "200"])
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{method}: {err}");
+        assert!(
+            err.contains("199 of its 200 usable ports are free"),
+            "{method}: {err}"
+        );
+        assert!(!err.contains("os error"), "{method}: {err}");
+        let (code, sample) = json(&ns, &["ephemeral", "sample", method, "199", "--json"]);
+        assert_eq!(code, Some(0), "{method}: {sample}");
+        assert_eq!(sample["distinct"], 199, "{method}: {sample}");
+    }
+}
