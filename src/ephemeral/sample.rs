@@ -254,7 +254,7 @@ mod tests {
             Method::Udp,
         );
         let text = format!("{e:#}");
-        assert!(text.contains("ran out of UDP ports after 199"), "{text}");
-        assert!(text.contains("no free port of the range"), "{text}");
+        assert!(text.contains("ran out of UDP ports after 199 sockets"), "{text}");
+        assert!(text.contains("needs a free port of the range"), "{text}");
     }
 }
