@@ -254,7 +254,10 @@ mod tests {
             Method::Udp,
         );
         let text = format!("{e:#}");
-        assert!(text.contains("ran out of UDP ports after 199 sockets"), "{text}");
+        assert!(
+            text.contains("ran out of UDP ports after 199 sockets"),
+            "{text}"
+        );
         assert!(text.contains("needs a free port of the range"), "{text}");
     }
 }

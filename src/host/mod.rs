@@ -145,3 +145,15 @@ pub fn interface_index(name: &str) -> Option<u32> {
 pub fn interface_index(_name: &str) -> Option<u32> {
     None
 }
+
+/// Whether this process runs as root: whether "run as root" is advice worth giving.
+#[cfg(unix)]
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(not(unix))]
+pub fn is_root() -> bool {
+    false
+}
