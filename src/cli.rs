@@ -411,6 +411,12 @@ pub struct ProbeArgs {
     /// UDP payload: TEXT, or hex:48656c6c6f [default: empty, or a real query on 53 and 123]
     #[arg(long, value_name = "TEXT|hex:HEX")]
     pub payload: Option<String>,
+
+    /// Probes started per second at most. UDP sweeps default to the rate the target's ICMP
+    /// limits answer at (net.ipv4.icmp_ratelimit, read where the target lives when it is on
+    /// this machine); faster, silent ports are marked unreliable
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
     /// IPv4 addresses only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,

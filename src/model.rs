@@ -344,6 +344,44 @@ impl Inventory {
     }
 }
 
+/// The ICMP rate limits a UDP target answers under: net.ipv4.icmp_ratelimit (ms between
+/// messages to one address, after a burst of 6; 0: none), icmp_ratemask (which types are
+/// limited) and icmp_msgs_per_sec (host-wide; 0: none). Port unreachable is type 3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IcmpLimits {
+    pub ratelimit_ms: u32,
+    pub ratemask: u32,
+    pub msgs_per_sec: u32,
+    /// Where the figures come from.
+    pub source: LimitSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitSource {
+    /// The target is an address of this namespace: its answers go over loopback, unlimited.
+    Loopback,
+    /// Read in the named network namespace that holds the target's address.
+    Namespace(String),
+    /// The target is elsewhere: this namespace's settings, assumed to be the target's.
+    Assumed,
+}
+
+impl IcmpLimits {
+    /// ICMP port unreachable messages per second the target sends this prober at most;
+    /// None: no limit.
+    pub fn answers_per_sec(&self) -> Option<f64> {
+        if self.source == LimitSource::Loopback || self.ratemask & (1 << 3) == 0 {
+            return None;
+        }
+        let per_peer = (self.ratelimit_ms > 0).then(|| 1000.0 / f64::from(self.ratelimit_ms));
+        let global = (self.msgs_per_sec > 0).then_some(f64::from(self.msgs_per_sec));
+        match (per_peer, global) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
 /// How the kernel hands out ephemeral ports (per network namespace on Linux).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortSettings {

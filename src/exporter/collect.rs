@@ -122,6 +122,7 @@ fn probes(specs: &[ProbeSpec], timeout: Duration, attempt: u64) -> Result<Vec<Pr
         timeout,
         parallel: targets.len().max(1),
         payload: &|_| Vec::new(),
+        rate: None,
     };
     let outcomes = probe::round(&targets, attempt, &plan, &|| {}).context("probe round")?;
     let mut results: Vec<ProbeResult> = specs

@@ -8,6 +8,8 @@ mod counters;
 #[cfg(test)]
 pub mod fake;
 #[cfg(target_os = "linux")]
+mod icmp_limits;
+#[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
 mod netlink;
@@ -156,4 +158,21 @@ pub fn is_root() -> bool {
 #[cfg(not(unix))]
 pub fn is_root() -> bool {
     false
+}
+
+/// The ICMP rate limits a UDP target answers under (`IcmpLimits`), read where it lives when
+/// that is on this machine.
+#[cfg(target_os = "linux")]
+pub fn icmp_limits(ip: std::net::IpAddr) -> crate::model::IcmpLimits {
+    icmp_limits::for_target(ip)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn icmp_limits(_ip: std::net::IpAddr) -> crate::model::IcmpLimits {
+    crate::model::IcmpLimits {
+        ratelimit_ms: 1000,
+        ratemask: 6168,
+        msgs_per_sec: 1000,
+        source: crate::model::LimitSource::Assumed,
+    }
 }

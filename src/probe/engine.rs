@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,35 @@ pub struct Plan<'a> {
     pub parallel: usize,
     /// The UDP payload for a port.
     pub payload: &'a (dyn Fn(u16) -> Vec<u8> + Sync),
+    /// Probes started per second at most, over all threads; None: as fast as they can go.
+    pub rate: Option<f64>,
+}
+
+/// Spaces the starts of a round's probes `1/rate` apart, whichever thread starts them.
+struct Pacer {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    fn new(rate: f64) -> Pacer {
+        Pacer {
+            interval: Duration::from_secs_f64(1.0 / rate.max(0.001)),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Takes the next start if it is due (Ok), or says how long until it is (Err).
+    fn take(&self) -> Result<(), Duration> {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if now < *next {
+            return Err(*next - now);
+        }
+        // A pacer that fell behind (a slow poll) does not burst to catch up.
+        *next = (*next + self.interval).max(now);
+        Ok(())
+    }
 }
 
 struct Flight {
@@ -52,6 +82,7 @@ struct Round<'a> {
     next: AtomicUsize,
     /// Probes in flight over all threads, at most `plan.parallel`.
     in_flight: AtomicUsize,
+    pacer: Option<Pacer>,
 }
 
 impl Round<'_> {
@@ -89,6 +120,7 @@ pub fn round(
         tick,
         next: AtomicUsize::new(0),
         in_flight: AtomicUsize::new(0),
+        pacer: plan.rate.map(Pacer::new),
     };
     let results = crate::workers::spread(threads, &|running| worker(&round, running));
     let mut all = Vec::with_capacity(targets.len());
@@ -117,7 +149,14 @@ fn worker(round: &Round, running: usize) -> io::Result<Vec<Outcome>> {
     let mut waiting: Vec<usize> = Vec::new();
     let mut exhausted = false;
     while (!exhausted || !waiting.is_empty() || !flying.is_empty()) && !interrupted() {
+        // Until the pacer's next start, when it holds one back.
+        let mut paced: Option<Duration> = None;
         while flying.len() < share && round.take_slot() {
+            if let Some(Err(wait)) = round.pacer.as_ref().map(Pacer::take) {
+                round.free_slot();
+                paced = Some(wait);
+                break;
+            }
             let index = match waiting.pop() {
                 Some(index) => index,
                 None => match round.next.fetch_add(1, Ordering::Relaxed) {
@@ -151,8 +190,9 @@ fn worker(round: &Round, running: usize) -> io::Result<Vec<Outcome>> {
         }
         if flying.is_empty() {
             if !exhausted || !waiting.is_empty() {
-                // Another thread holds the budget or the descriptors: wait for it.
-                std::thread::sleep(NO_SOCKET_WAIT);
+                // Another thread holds the budget or the descriptors, or the pacer holds the
+                // next start: wait for it.
+                std::thread::sleep(paced.map_or(NO_SOCKET_WAIT, |p| p.min(NO_SOCKET_WAIT)));
             }
             continue;
         }
@@ -174,6 +214,7 @@ fn worker(round: &Round, running: usize) -> io::Result<Vec<Outcome>> {
             .unwrap_or(now);
         let wait = soonest
             .saturating_duration_since(now)
+            .min(paced.unwrap_or(Duration::MAX))
             .min(Duration::from_millis(100));
         poll::wait(&mut fds, wait)?;
         let now = Instant::now();
@@ -217,6 +258,7 @@ fn outcome(target: usize, status: Status, detail: Option<&'static str>) -> Outco
         local_port: None,
         error: None,
         detail: detail.map(Into::into),
+        unreliable: false,
     }
 }
 
@@ -409,6 +451,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             parallel: 64,
             payload: &|_| Vec::new(),
+        rate: None,
         };
         let outcomes = round(&targets, 1, &plan, &|| {}).unwrap();
         assert_eq!(outcomes.len(), 40);

@@ -4,6 +4,7 @@
 mod engine;
 pub mod icmp;
 pub mod model;
+pub mod pace;
 pub mod payload;
 
 use std::net::SocketAddr;
@@ -48,6 +49,7 @@ pub fn tcp_open(
         timeout,
         parallel: targets.len().max(1),
         payload: &|_| Vec::new(),
+        rate: None,
     };
     let outcomes = round(&targets, 1, &plan, &|| {})?;
     Ok(outcomes.iter().any(|o| o.status == Status::Open))

@@ -59,6 +59,9 @@ pub struct Outcome {
     pub error: Option<String>,
     /// Why, for people: `RST`, `ICMP port unreachable`, `no answer in 1000 ms`.
     pub detail: Option<Cow<'static, str>>,
+    /// An open|filtered verdict that may be a closed port whose ICMP answer the target's rate
+    /// limit suppressed (probes went faster than it answers).
+    pub unreliable: bool,
 }
 
 /// What the probes of one target found so far, kept as running figures so that memory stays
@@ -96,6 +99,8 @@ impl TargetStats {
 pub struct Tally {
     pub targets: Vec<TargetStats>,
     pub statuses: std::collections::BTreeMap<Status, u64>,
+    /// Outcomes marked unreliable.
+    pub unreliable: u64,
 }
 
 impl Tally {
@@ -103,11 +108,13 @@ impl Tally {
         Tally {
             targets: vec![TargetStats::default(); targets],
             statuses: Default::default(),
+            unreliable: 0,
         }
     }
 
     pub fn add(&mut self, o: &Outcome) {
         *self.statuses.entry(o.status).or_default() += 1;
+        self.unreliable += u64::from(o.unreliable);
         let Some(stats) = self.targets.get_mut(o.target) else {
             return;
         };

@@ -64,11 +64,21 @@ pub fn summary(tally: &Tally) -> String {
         .iter()
         .map(|(s, n)| format!("{n} {}", s.name()))
         .collect();
-    format!(
+    let mut text = format!(
         "{probes} probe{}: {}",
         if probes == 1 { "" } else { "s" },
         parts.join(", ")
-    )
+    );
+    if tally.unreliable > 0 {
+        let _ = write!(
+            text,
+            "\nunreliable: {} open|filtered answers may be closed ports whose ICMP port \
+             unreachable the target's rate limit suppressed (the probes went faster than it \
+             answers; --rate lower, or leave it out to pace by its limit)",
+            tally.unreliable
+        );
+    }
+    text
 }
 
 /// Per target, in port order: probes, open, closed, loss and RTT min/avg/max (tcping style:
@@ -112,6 +122,9 @@ struct JsonProbe<'a> {
     detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     attempt: Option<u64>,
+    /// Present (true) on an open|filtered verdict that may be a rate-limited closed port.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    unreliable: bool,
 }
 
 /// The `probe --json` array (docs/json.md), written as the outcomes come (each round in port
@@ -137,6 +150,7 @@ pub fn json(
                 error: o.error,
                 detail: o.detail.map(|d| d.into_owned()),
                 attempt: numbered.then_some(o.attempt),
+                unreliable: o.unreliable,
             }
         }),
     )
@@ -167,6 +181,7 @@ mod tests {
             local_port: Some(40312),
             error: None,
             detail: (status == Status::Closed).then(|| "RST".into()),
+            unreliable: false,
         }
     }
 

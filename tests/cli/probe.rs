@@ -20,6 +20,8 @@ struct Probe {
     error: Option<String>,
     detail: Option<String>,
     attempt: Option<u64>,
+    #[serde(default)]
+    unreliable: bool,
 }
 
 /// The namespace's scene: an accepting listener, a listener whose accept queue is full, a UDP
@@ -327,4 +329,130 @@ fn icmp_prohibited_is_filtered_for_tcp_and_udp() {
         ("closed", Some("ICMP port unreachable")),
         "a TCP port rejected with port unreachable reads as the UDP one does"
     );
+}
+
+/// Two namespaces joined by a veth: `here` (10.214.NET.1), where portscope runs, and `there`
+/// (10.214.NET.2), the target, whose ICMP answers go over the veth under its rate limit. Each
+/// test has its own NET: the target's namespace is found by its address.
+fn over_veth(test: &str, net: u8) -> Option<(Netns, Netns)> {
+    let (here, there) = (Netns::new(test)?, Netns::new(test)?);
+    let ip = |ns: &Netns, args: &[&str]| {
+        let ok = std::process::Command::new("ip")
+            .args(["-n", &ns.name])
+            .args(args)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ip {args:?}");
+    };
+    ip(
+        &here,
+        &[
+            "link",
+            "add",
+            "pst14a",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "pst14b",
+            "netns",
+            &there.name,
+        ],
+    );
+    ip(
+        &here,
+        &[
+            "addr",
+            "add",
+            &format!("10.214.{net}.1/24"),
+            "dev",
+            "pst14a",
+        ],
+    );
+    ip(
+        &there,
+        &[
+            "addr",
+            "add",
+            &format!("10.214.{net}.2/24"),
+            "dev",
+            "pst14b",
+        ],
+    );
+    ip(&here, &["link", "set", "pst14a", "up"]);
+    ip(&there, &["link", "set", "pst14b", "up"]);
+    Some((here, there))
+}
+
+/// A UDP sweep over a veth is paced by the target's ICMP limit, read in its namespace: every
+/// closed port is found closed (here with the limit at 20 ms, so the test stays short).
+#[test]
+fn udp_sweep_paced_by_the_target_icmp_limit_finds_every_closed_port() {
+    let test = "udp_sweep_paced_by_the_target_icmp_limit_finds_every_closed_port";
+    let Some((here, there)) = over_veth(test, 1) else {
+        return;
+    };
+    there.sysctl("net.ipv4.icmp_ratelimit", "20");
+    let out = here
+        .portscope(&[
+            "probe",
+            "--json",
+            "10.214.1.2",
+            "20000-20300",
+            "--udp",
+            "--timeout",
+            "500",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    let results: Vec<Probe> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {err}", stdout_of(&out)));
+    let closed = results.iter().filter(|p| p.status == "closed").count();
+    assert_eq!(closed, 301, "{err}: {:?}", statuses(&results));
+    assert!(results.iter().all(|p| !p.unreliable));
+    assert!(
+        err.contains("icmp_ratelimit 20 ms") && err.contains(&there.name),
+        "the pace and where its limit was read: {err}"
+    );
+}
+
+/// Faster than the target answers (`--rate` above its 1-per-second default limit), silent
+/// ports are flagged unreliable in JSON and in the summary, not reported as findings.
+#[test]
+fn udp_sweep_faster_than_the_icmp_limit_is_marked_unreliable() {
+    let test = "udp_sweep_faster_than_the_icmp_limit_is_marked_unreliable";
+    let Some((here, there)) = over_veth(test, 2) else {
+        return;
+    };
+    there.sysctl("net.ipv4.icmp_ratelimit", "1000");
+    let args = [
+        "10.214.2.2",
+        "20000-20049",
+        "--udp",
+        "--timeout",
+        "300",
+        "--rate",
+        "2000",
+    ];
+    let (_, results) = probe(&here, &args);
+    let silent: Vec<&Probe> = results
+        .iter()
+        .filter(|p| p.status == "open|filtered")
+        .collect();
+    assert!(
+        !silent.is_empty(),
+        "the limit suppressed answers: {:?}",
+        statuses(&results)
+    );
+    assert!(silent.iter().all(|p| p.unreliable), "{silent:?}");
+    assert!(
+        results
+            .iter()
+            .filter(|p| p.status == "closed")
+            .all(|p| !p.unreliable)
+    );
+    let text = stdout_of(&here.portscope(&["probe"]).args(args).output().unwrap());
+    assert!(text.contains("\nunreliable: "), "{text}");
 }
