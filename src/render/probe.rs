@@ -41,6 +41,9 @@ pub fn line(t: &Target, o: &Outcome, numbered: bool) -> String {
     if let Some(error) = &o.error {
         notes.push(error.clone());
     }
+    if o.unreliable {
+        notes.push("unreliable: faster than the target's ICMP rate limit".to_string());
+    }
     if let Some(port) = o.local_port {
         notes.push(format!("local port {port}"));
     }
