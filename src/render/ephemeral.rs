@@ -185,7 +185,8 @@ pub fn text(
         report.capacity()
     )?;
     writeln!(out, "Held through bind() (taken from every destination):")?;
-    if report.bound.is_empty() {
+    let connections = held.ports.len();
+    if report.bound.is_empty() && connections == 0 {
         writeln!(out, "  (none)")?;
     }
     for i in &report.bound {
@@ -195,6 +196,13 @@ pub fn text(
         let _ = write!(line, "  {}  ", sock.state.name());
         text::owner(sock, inv, &mut line);
         writeln!(out, "{line}")?;
+    }
+    if connections > 0 {
+        writeln!(
+            out,
+            "  and {about}{connections} connections bound before connect() (their rows' bind() \
+             column above)"
+        )?;
     }
     Ok(())
 }
