@@ -41,29 +41,14 @@ impl Capture {
             }
             let socket = OwnedFd::from_raw_fd(fd);
             // Loopback would queue each segment twice, leaving and arriving: only arrivals.
-            let on: libc::c_int = 1;
-            if libc::setsockopt(
-                fd,
-                libc::SOL_PACKET,
-                libc::PACKET_IGNORE_OUTGOING,
-                (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            ) != 0
-            {
-                return Err(io::Error::last_os_error());
-            }
+            set_int(&socket, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
             // SO_RCVBUFFORCE (root) passes net.core.rmem_max; the kernel doubles the value.
-            let size = CAPTURE_BUFFER / 2;
-            if libc::setsockopt(
-                fd,
+            set_int(
+                &socket,
                 libc::SOL_SOCKET,
                 libc::SO_RCVBUFFORCE,
-                (&size as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            ) != 0
-            {
-                return Err(io::Error::last_os_error());
-            }
+                CAPTURE_BUFFER / 2,
+            )?;
             Ok(Capture {
                 socket,
                 isn: HashMap::new(),
@@ -205,6 +190,30 @@ fn compact(segments: Vec<Segment>) -> Vec<Segment> {
         out.push(s);
     }
     out
+}
+
+/// An integer socket option.
+fn set_int(
+    socket: &OwnedFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: an int and its length, as integer options take.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// ifconfig lo up: a new namespace's loopback starts down.

@@ -336,15 +336,7 @@ fn icmp_prohibited_is_filtered_for_tcp_and_udp() {
 /// test has its own NET: the target's namespace is found by its address.
 fn over_veth(test: &str, net: u8) -> Option<(Netns, Netns)> {
     let (here, there) = (Netns::new(test)?, Netns::new(test)?);
-    let ip = |ns: &Netns, args: &[&str]| {
-        let ok = std::process::Command::new("ip")
-            .args(["-n", &ns.name])
-            .args(args)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "ip {args:?}");
-    };
+    let ip = |ns: &Netns, args: &[&str]| ns.ip(args);
     ip(
         &here,
         &[

@@ -268,6 +268,17 @@ impl Netns {
 }
 
 impl Netns {
+    /// `ip -n NS ARGS…`, which must succeed.
+    pub fn ip(&self, args: &[&str]) {
+        let ok = Command::new("ip")
+            .args(["-n", &self.name])
+            .args(args)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ip -n {} {args:?}", self.name);
+    }
+
     pub fn sysctl(&self, key: &str, value: &str) {
         let status = Command::new("ip")
             .args([
