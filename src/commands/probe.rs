@@ -120,7 +120,9 @@ impl Iterator for Rounds<'_> {
             return None;
         }
         self.attempt += 1;
-        let mut round = match probe_round(self.targets, self.attempt, self.plan, self.pace) {
+        // One sweep probes its silent UDP ports again; repeat mode counts every probe as it is.
+        let pace = (self.args.count == 1).then_some(self.pace);
+        let mut round = match probe_round(self.targets, self.attempt, self.plan, pace) {
             Ok(round) => round,
             Err(e) => {
                 self.failed = Some(e);
@@ -140,12 +142,13 @@ impl Iterator for Rounds<'_> {
     }
 }
 
-/// One round, with a progress bar when it is long; a UDP round probes its silent ports again.
+/// One round, with a progress bar when it is long; given the pace, a UDP round probes its
+/// silent ports again.
 fn probe_round(
     targets: &[Target],
     attempt: u64,
     plan: &Plan,
-    pace: &Pace,
+    pace: Option<&Pace>,
 ) -> Result<Vec<Outcome>> {
     let bar = (targets.len() > PROGRESS_FROM)
         .then(|| {
@@ -156,7 +159,9 @@ fn probe_round(
         })
         .flatten();
     let mut round = probe::round(targets, attempt, plan, &|| output::tick(&bar))?;
-    if targets.first().is_some_and(|t| t.proto == Proto::Udp) && !interrupted() {
+    if let Some(pace) = pace.filter(|_| targets.first().is_some_and(|t| t.proto == Proto::Udp))
+        && !interrupted()
+    {
         pace::settle(targets, &mut round, plan, pace, &|| {})?;
     }
     if let Some(bar) = bar {

@@ -24,8 +24,11 @@ pub struct Pace {
 impl Pace {
     /// `--rate` as asked, or for a UDP sweep longer than the burst, the target's answer rate.
     pub fn of(proto: Proto, targets: &[Target], asked: Option<f64>) -> Pace {
+        // Within the burst, every answer comes whatever the pace: no limits to look for.
         let limits = match (proto, targets.first()) {
-            (Proto::Udp, Some(t)) => Some(crate::host::icmp_limits(t.addr.ip())),
+            (Proto::Udp, Some(t)) if targets.len() > ICMP_BURST => {
+                Some(crate::host::icmp_limits(t.addr.ip()))
+            }
             _ => None,
         };
         let answers = limits.as_ref().and_then(IcmpLimits::answers_per_sec);
