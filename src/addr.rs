@@ -41,7 +41,7 @@ fn split(text: &str) -> Result<(Option<&str>, &str)> {
     if let Some(rest) = text.strip_prefix('[') {
         let Some((host, port)) = rest.split_once("]:") else {
             bail!(
-                "'{}': write an IPv6 address and port as [ADDR]:PORT",
+                "'{}': write an IPv6 address and port as [ADDR]:PORT or ADDR PORT",
                 escaped(text)
             );
         };
@@ -50,7 +50,7 @@ fn split(text: &str) -> Result<(Option<&str>, &str)> {
     match text.rsplit_once(':') {
         Some((host, _)) if host.contains(':') => {
             bail!(
-                "'{}': write an IPv6 address and port as [ADDR]:PORT, e.g. [::1]:8080",
+                "'{}': write an IPv6 address and port as [ADDR]:PORT or ADDR PORT, e.g. [::1]:8080",
                 escaped(text)
             )
         }
@@ -59,13 +59,77 @@ fn split(text: &str) -> Result<(Option<&str>, &str)> {
     }
 }
 
-/// A local address to bind: `PORT` (port 0: the kernel chooses) or `ADDR:PORT`. Without an
-/// address: 0.0.0.0, or [::] with -6.
-pub fn local(text: &str, families: Families) -> Result<SocketAddr> {
-    let (host, port) = split(text.trim())?;
+/// The one port an endpoint takes; a list or a range (`80,443`, `8000-8100`) is refused as
+/// such rather than as an unknown service name.
+fn one_port(text: &str) -> Result<u16> {
+    let numeric = |t: &str| !t.trim().is_empty() && t.trim().bytes().all(|b| b.is_ascii_digit());
+    let range = text
+        .split_once('-')
+        .is_some_and(|(low, high)| numeric(low) && numeric(high));
+    if text.contains(',') || range {
+        bail!(
+            "'{}': one port here, not a list or a range (those are for probe, wait and the port filters)",
+            escaped(text.trim())
+        );
+    }
+    parse_port(text)
+}
+
+/// Whether `text` names a host and no port (a name, `127.0.0.1`, `::1`, `[::1]`,
+/// `fe80::1%eth0`), so that the port is the next argument, as in nc's `HOST PORT`.
+pub fn is_host_alone(text: &str) -> bool {
+    let text = text.trim();
+    literal(unbracket(text)).is_some() || !text.contains(':')
+}
+
+/// Where a command points, as typed: `HOST:PORT`, `[V6]:PORT`, or nc's `HOST PORT` (two
+/// arguments). The port stays text: one port, or a list for `probe` and `wait`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target<'a> {
+    pub host: &'a str,
+    pub port: &'a str,
+}
+
+impl<'a> Target<'a> {
+    pub fn parse(first: &'a str, second: Option<&'a str>) -> Result<Target<'a>> {
+        let first = first.trim();
+        let target = match second {
+            Some(port) if is_host_alone(first) => Target {
+                host: unbracket(first),
+                port,
+            },
+            // A malformed first argument ('[::1') is told as such, not as a second port.
+            Some(_) => bail!(
+                "'{}' already has a port: give HOST:PORT or HOST PORT, not both",
+                escaped(split(first).map(|_| first)?)
+            ),
+            None if is_host_alone(first) => bail!(
+                "'{}': give a port too: HOST:PORT, [IPV6]:PORT or HOST PORT",
+                escaped(first)
+            ),
+            None => match split(first)? {
+                (Some(host), port) if !host.is_empty() => Target { host, port },
+                _ => bail!("'{}': give a host and a port, HOST:PORT", escaped(first)),
+            },
+        };
+        Ok(target)
+    }
+}
+
+/// A local address to bind: `PORT` (port 0: the kernel chooses), `ADDR:PORT`, or `ADDR PORT`
+/// as two arguments (nc -l's order). Without an address: 0.0.0.0, or [::] with -6.
+pub fn local(first: &str, second: Option<&str>, families: Families) -> Result<SocketAddr> {
+    let (host, port) = match second {
+        Some(port) if is_host_alone(first) => (Some(unbracket(first.trim())), port),
+        Some(_) => bail!(
+            "'{}' already has a port: give ADDR:PORT or ADDR PORT, not both",
+            escaped(split(first.trim()).map(|_| first)?)
+        ),
+        None => split(first.trim())?,
+    };
     let port = match port.trim() {
         "0" => 0,
-        other => parse_port(other)?,
+        other => one_port(other)?,
     };
     let mut addr = match host {
         None | Some("") | Some("*") => match families {
@@ -82,15 +146,13 @@ pub fn local(text: &str, families: Families) -> Result<SocketAddr> {
     Ok(addr)
 }
 
-/// A remote `HOST:PORT`, resolved (getaddrinfo, so /etc/hosts and DNS), IPv4 and IPv6 as
-/// the resolver orders them, filtered by -4/-6.
-pub fn remote(text: &str, families: Families) -> Result<Vec<SocketAddr>> {
-    let (host, port) = split(text.trim())?;
-    let Some(host) = host.filter(|h| !h.is_empty()) else {
-        bail!("'{}': give a host and a port, HOST:PORT", escaped(text));
-    };
-    let port = parse_port(port)?;
-    let mut addrs = resolve(host, families)?;
+/// A remote target (see `Target`), resolved (getaddrinfo, so /etc/hosts and DNS), IPv4 and
+/// IPv6 as the resolver orders them, filtered by -4/-6. The port is checked before any name
+/// is looked up.
+pub fn remote(first: &str, second: Option<&str>, families: Families) -> Result<Vec<SocketAddr>> {
+    let target = Target::parse(first, second)?;
+    let port = one_port(target.port)?;
+    let mut addrs = resolve(target.host, families)?;
     for addr in &mut addrs {
         addr.set_port(port);
     }
@@ -215,7 +277,7 @@ pub fn source(text: &str, families: Families) -> Result<SocketAddr> {
             escaped(text)
         );
     }
-    local(text, families)
+    local(text, None, families)
 }
 
 /// `LO-HI` for --port-range.
@@ -237,33 +299,120 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_unclosed_bracket_is_named_before_a_second_port() {
+        let remote = Target::parse("[::1", Some("8080")).unwrap_err().to_string();
+        assert!(remote.contains("[ADDR]:PORT"), "{remote}");
+        let here = local("[::1", Some("8080"), Families::Any)
+            .unwrap_err()
+            .to_string();
+        assert!(here.contains("[ADDR]:PORT"), "{here}");
+        let both = Target::parse("localhost:80", Some("81"))
+            .unwrap_err()
+            .to_string();
+        assert!(both.contains("already has a port"), "{both}");
+    }
+
+    #[test]
+    fn an_endpoint_takes_one_port_and_says_so() {
+        for list in ["80,443", "8000-8100", " 1-2 ", "http,https"] {
+            let refused = one_port(list).unwrap_err().to_string();
+            assert!(refused.contains("one port here"), "{list}: {refused}");
+        }
+        assert_eq!(one_port("8080").unwrap(), 8080);
+        // A service name may hold a '-'; it is not a range.
+        if let Ok(port) = parse_port("ftp-data") {
+            assert_eq!(one_port("ftp-data").unwrap(), port);
+        }
+        assert!(
+            one_port("-1")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown port")
+        );
+    }
+
+    #[test]
     fn local_forms() {
-        assert_eq!(local("0", Families::Any).unwrap().to_string(), "0.0.0.0:0");
         assert_eq!(
-            local("8080", Families::V6).unwrap().to_string(),
+            local("0", None, Families::Any).unwrap().to_string(),
+            "0.0.0.0:0"
+        );
+        assert_eq!(
+            local("8080", None, Families::V6).unwrap().to_string(),
             "[::]:8080"
         );
         assert_eq!(
-            local("127.0.0.1:9", Families::Any).unwrap().to_string(),
+            local("127.0.0.1:9", None, Families::Any)
+                .unwrap()
+                .to_string(),
             "127.0.0.1:9"
         );
         assert_eq!(
-            local("[::1]:0", Families::Any).unwrap().to_string(),
+            local("[::1]:0", None, Families::Any).unwrap().to_string(),
             "[::1]:0"
         );
-        assert!(local("::1:80", Families::Any).is_err());
-        assert!(local("70000", Families::Any).is_err());
-        assert!(local("127.0.0.1:80", Families::V6).is_err());
+        assert!(local("::1:80", None, Families::Any).is_err());
+        assert!(local("70000", None, Families::Any).is_err());
+        assert!(local("127.0.0.1:80", None, Families::V6).is_err());
     }
 
     #[test]
     fn remote_forms() {
-        assert_eq!(remote("127.0.0.1:80", Families::Any).unwrap()[0].port(), 80);
-        assert!(remote("127.0.0.1:0", Families::Any).is_err());
-        assert!(remote(":80", Families::Any).is_err());
-        assert!(remote("no-such-host.invalid:80", Families::Any).is_err());
+        assert_eq!(
+            remote("127.0.0.1:80", None, Families::Any).unwrap()[0].port(),
+            80
+        );
+        assert!(remote("127.0.0.1:0", None, Families::Any).is_err());
+        assert!(remote(":80", None, Families::Any).is_err());
+        assert!(remote("no-such-host.invalid:80", None, Families::Any).is_err());
         assert!(resolve("bad host!", Families::Any).is_err());
         assert!(resolve("a\x1b[2J", Families::Any).is_err());
+    }
+
+    #[test]
+    fn one_target_rule_host_port_brackets_and_nc_s_two_arguments() {
+        let parse = |a, b| Target::parse(a, b).map(|t| (t.host, t.port));
+        assert_eq!(parse("db:5432", None).unwrap(), ("db", "5432"));
+        assert_eq!(parse("[::1]:22,80", None).unwrap(), ("::1", "22,80"));
+        assert_eq!(parse("db", Some("5432")).unwrap(), ("db", "5432"));
+        assert_eq!(parse("::1", Some("22")).unwrap(), ("::1", "22"));
+        assert_eq!(parse("[::1]", Some("22")).unwrap(), ("::1", "22"));
+        assert_eq!(
+            parse("fe80::1%lo", Some("22")).unwrap(),
+            ("fe80::1%lo", "22")
+        );
+        assert_eq!(
+            parse("[fe80::1%lo]:22", None).unwrap(),
+            ("fe80::1%lo", "22")
+        );
+        let err = |a, b| parse(a, b).unwrap_err().to_string();
+        assert!(
+            err("db", None).contains("give a port too"),
+            "{}",
+            err("db", None)
+        );
+        assert!(err("::1", None).contains("give a port too"));
+        assert!(err("db:1", Some("2")).contains("already has a port"));
+        assert!(err("::1:80", None).contains("[IPV6]:PORT"));
+        assert!(err(":80", None).contains("give a host and a port"));
+        let v4 = remote("127.0.0.1", Some("80"), Families::Any).unwrap();
+        assert_eq!(v4[0].to_string(), "127.0.0.1:80");
+        let v6 = remote("::1", Some("http"), Families::Any).unwrap();
+        assert_eq!(v6[0].to_string(), "[::1]:80");
+        // The port is checked first: a bad one never reaches the resolver.
+        let bad = remote("nowhere.invalid", Some("99999"), Families::Any).unwrap_err();
+        assert!(bad.to_string().contains("invalid port"), "{bad}");
+        assert_eq!(
+            local("127.0.0.1", Some("7788"), Families::Any)
+                .unwrap()
+                .to_string(),
+            "127.0.0.1:7788"
+        );
+        assert_eq!(
+            local("::", Some("0"), Families::Any).unwrap().to_string(),
+            "[::]:0"
+        );
+        assert!(local("127.0.0.1:1", Some("2"), Families::Any).is_err());
     }
 
     #[test]
@@ -296,10 +445,13 @@ mod tests {
     #[test]
     fn scoped_link_local_addresses_keep_their_interface() {
         let lo = crate::host::interface_index("lo").unwrap();
-        let listen = local("[fe80::1%lo]:8080", Families::Any).unwrap();
+        let listen = local("[fe80::1%lo]:8080", None, Families::Any).unwrap();
         assert_eq!((listen.port(), scope(listen)), (8080, lo));
-        assert_eq!(scope(local("[fe80::1%7]:0", Families::Any).unwrap()), 7);
-        let target = remote("[fe80::1%lo]:22", Families::Any).unwrap();
+        assert_eq!(
+            scope(local("[fe80::1%7]:0", None, Families::Any).unwrap()),
+            7
+        );
+        let target = remote("[fe80::1%lo]:22", None, Families::Any).unwrap();
         assert_eq!(scope(target[0]), lo);
         let probed = resolve("fe80::1%lo", Families::Any).unwrap();
         assert_eq!(scope(probed[0]), lo);
@@ -312,7 +464,7 @@ mod tests {
         for bad in ["fe80::1%no-such-if0", "127.0.0.1%lo", "fe80::1%"] {
             assert!(resolve(bad, Families::Any).is_err(), "{bad}");
         }
-        let err = local("[fe80::1%a\x1b[2J]:80", Families::Any).unwrap_err();
+        let err = local("[fe80::1%a\x1b[2J]:80", None, Families::Any).unwrap_err();
         assert!(!err.to_string().contains('\x1b'), "{err}");
     }
 }

@@ -3,16 +3,12 @@
 //! This file imports nothing from the crate, so completions and the man page can be generated
 //! from it alone; everything here is turned into a `Query` (or a command's config) elsewhere.
 
+pub mod duration;
+
+use std::time::Duration;
+
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-
-/// A number of seconds: finite, not negative, at most a day (longer waits are Ctrl-C's job).
-fn seconds(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(secs) if (0.0..=86_400.0).contains(&secs) => Ok(secs),
-        _ => Err("expected seconds from 0 to 86400, like 0.5 or 30".to_string()),
-    }
-}
 
 const EXAMPLES: &str = "\
 Examples:
@@ -22,7 +18,13 @@ Examples:
   portscope ls --port 8080       sockets whose local or remote port is 8080
   portscope ls -s                counts by protocol and state
   portscope who 8080             who holds port 8080, in any state
-  portscope completions bash > /etc/bash_completion.d/portscope";
+  portscope ls -x                Unix domain sockets, with the process at the other end
+  portscope who /run/app.sock    the server behind a Unix socket and every connected client
+  portscope completions bash > /etc/bash_completion.d/portscope
+
+Recv-Q / Send-Q: TCP bytes not yet read / not yet acknowledged; for a listener, the accept
+queue / the backlog; for UDP, the kernel memory the queued datagrams take (payload plus a few
+hundred bytes of bookkeeping each), not payload bytes.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,12 +49,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List TCP and UDP sockets with state, queues and owning process (netstat -anp, ss -tunap)
+    /// List TCP and UDP (and with -x Unix) sockets with state, queues and owners (ss -tunap)
     #[command(after_help = EXAMPLES)]
     Ls(LsArgs),
-    /// Who holds a port: every socket on it, any state, TCP and UDP, with process and command
+    /// Who holds a port or a Unix socket: every socket on it, any state, with every holder
     #[command(
-        after_help = "Examples:\n  portscope who 8080\n  portscope who ssh --json\n\nExit status is 1 when nothing holds the port."
+        after_help = "Examples:\n  portscope who 8080\n  portscope who ssh --json\n  portscope who /run/docker.sock        the server and every connected client\n  portscope who @my-abstract-socket\n  portscope who -x app.sock             a relative path\n\nExit status is 1 when nothing holds the port or socket."
     )]
     Who(WhoArgs),
     /// Is that port reachable? open / closed / filtered, honestly (nc -z, tcping, nmap -sT/-sU)
@@ -76,6 +78,10 @@ pub enum Command {
     /// Block until a port is listening (or, with --free, until nothing holds it)
     #[command(after_help = WAIT_EXAMPLES)]
     Wait(WaitArgs),
+    /// Free a port: signal every process holding it, and wait until it is free; or close
+    /// single connections with --destroy (ss -K)
+    #[command(after_help = KILL_EXAMPLES)]
+    Kill(KillArgs),
     /// Serve the socket table as Prometheus metrics (/metrics), or write it for node_exporter
     #[command(after_help = EXPORTER_EXAMPLES)]
     Exporter(ExporterArgs),
@@ -93,9 +99,16 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to stdout
-    #[command(after_help = "Example:\n  portscope man > /usr/local/share/man/man1/portscope.1")]
-    Man,
+    /// Print the man page (roff) to stdout, or write every page (one per subcommand) to a folder
+    #[command(
+        after_help = "Examples:\n  portscope man --dir /usr/local/share/man/man1 && mandb -q\n  portscope man > portscope.1      the main page alone"
+    )]
+    Man {
+        /// Write portscope.1 and a page per subcommand (portscope-ls.1, portscope-tcp-listen.1,
+        /// …) into DIR, made if missing; their names are printed
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,6 +127,9 @@ pub struct FilterArgs {
     /// UDP sockets only
     #[arg(short = 'u', long)]
     pub udp: bool,
+    /// Unix domain sockets (alone, or with -t / -u: -tx is TCP and Unix)
+    #[arg(short = 'x', long)]
+    pub unix: bool,
     /// Sockets that carry IPv4 only: IPv4 ones, and IPv6 ones on [::] without IPV6_V6ONLY
     /// (tcp46/udp46) or with an IPv4-mapped address
     #[arg(short = '4', long = "ipv4")]
@@ -121,26 +137,31 @@ pub struct FilterArgs {
     /// IPv6 sockets only
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
-    /// Listening sockets only: TCP LISTEN and unconnected UDP
+    /// Listening sockets only: TCP LISTEN and unconnected UDP (and Unix LISTEN and UNCONN)
     #[arg(short = 'l', long)]
     pub listening: bool,
-    /// States to show, comma separated, any case: established,time-wait,listen,unconn,…
+    /// Sockets in every state, as in ss (the default; not "every family")
+    #[arg(short = 'a', long, conflicts_with_all = ["listening", "state"])]
+    pub all: bool,
+    /// States to show, comma separated, any case, as netstat or ss write them:
+    /// established,time-wait,listen,unconn,bound, estab, syn-sent, close-wait, and ss's groups
+    /// connected, synchronized, bucket, big
     #[arg(long, value_delimiter = ',', value_name = "STATE[,STATE]")]
     pub state: Vec<String>,
-    /// Local or remote port (a number or a service name such as ssh)
-    #[arg(long, value_name = "PORT")]
+    /// Local or remote port: a number, a service name (ssh), a list or ranges (80,443,8000-8100)
+    #[arg(long, value_name = "PORTS")]
     pub port: Option<String>,
-    /// Local (source) port
-    #[arg(long, value_name = "PORT")]
+    /// Local (source) port: a number, a service name, a list or ranges
+    #[arg(long, value_name = "PORTS")]
     pub sport: Option<String>,
-    /// Remote (destination) port
-    #[arg(long, value_name = "PORT")]
+    /// Remote (destination) port: a number, a service name, a list or ranges
+    #[arg(long, value_name = "PORTS")]
     pub dport: Option<String>,
     /// Sockets held by this process id
     #[arg(long)]
     pub pid: Option<u32>,
-    /// Sockets held by a process whose name contains NAME
-    #[arg(long, value_name = "NAME")]
+    /// Sockets held by a process whose name or command line contains TEXT (http.server)
+    #[arg(long, value_name = "TEXT")]
     pub process: Option<String>,
     /// Sockets owned by this user (name or uid)
     #[arg(long, value_name = "USER")]
@@ -172,17 +193,48 @@ pub struct LsArgs {
     #[arg(short = 'H', long)]
     pub no_header: bool,
     /// Do not look up owning processes (faster; PID/Program and User show nothing)
-    #[arg(long, conflicts_with_all = ["pid", "process", "all_owners"])]
+    #[arg(long, conflicts_with_all = ["pid", "process", "first_owner"])]
     pub no_owners: bool,
-    /// Scan every process even when a few sockets are wanted, to find every holder of a shared socket
+    #[command(flatten)]
+    pub owners: OwnerArgs,
+    /// Only the pids of the owning processes, one per line (lsof -t): `| xargs kill`
+    #[arg(long, conflicts_with_all = ["json", "summary", "no_owners"])]
+    pub pids: bool,
+    /// Numeric addresses and ports: always so (ss/netstat habit, accepted and ignored)
+    #[arg(short = 'n', long, help_heading = "Compatibility")]
+    pub numeric: bool,
+    /// Show the owning processes: always so (ss/netstat habit, accepted and ignored)
+    #[arg(
+        short = 'p',
+        long,
+        help_heading = "Compatibility",
+        conflicts_with = "no_owners"
+    )]
+    pub processes: bool,
+}
+
+/// How far the owner search goes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OwnerArgs {
+    /// Stop at the first process holding each socket (faster; a socket shared by several
+    /// processes, such as a pre-forked server's listener, then shows one of them)
     #[arg(long)]
+    pub first_owner: bool,
+    /// Every holder is the default now; kept so that old scripts still run
+    #[arg(long, hide = true, conflicts_with = "first_owner")]
     pub all_owners: bool,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct WhoArgs {
-    /// The port: a number or a service name (http, ssh)
-    pub port: String,
+    /// The port: a number or a service name (http, ssh), or a list: 80,443,8000-8100 (lsof's
+    /// :8080 and fuser's 8080/tcp work too); or a Unix socket: a path with a slash in it, or
+    /// @name in the abstract namespace
+    #[arg(value_name = "PORT|SOCKET")]
+    pub port: std::ffi::OsString,
+    /// The argument names a Unix socket (for a relative path without a slash)
+    #[arg(short = 'x', long, conflicts_with_all = ["tcp", "udp"])]
+    pub unix: bool,
     /// TCP only
     #[arg(short = 't', long)]
     pub tcp: bool,
@@ -192,9 +244,11 @@ pub struct WhoArgs {
     /// Print the sockets as a JSON array in the `ls --json` schema
     #[arg(long)]
     pub json: bool,
-    /// Scan every process, to find every holder of a shared socket
-    #[arg(long)]
-    pub all_owners: bool,
+    #[command(flatten)]
+    pub owners: OwnerArgs,
+    /// Only the pids of the holders, one per line (lsof -t): `| xargs kill`
+    #[arg(long, conflicts_with = "json")]
+    pub pids: bool,
 }
 
 const TCP_LISTEN_EXAMPLES: &str = "\
@@ -210,8 +264,8 @@ stdout. Ctrl-C closes every socket and exits 130.";
 const TCP_CONNECT_EXAMPLES: &str = "\
 Examples:
   portscope tcp connect 127.0.0.1:7788                    stdin to the peer, the peer to stdout
-  portscope tcp connect localhost:8080 --hold 30          a long connection
-  portscope tcp connect 127.0.0.1:7788 --count 5 --interval 200   five short ones
+  portscope tcp connect localhost:8080 --hold 30s         a long connection
+  portscope tcp connect 127.0.0.1:7788 --count 5 --interval 200ms   five short ones
   portscope tcp connect 127.0.0.1:7788 --linger0          close with RST: no TIME_WAIT
   portscope tcp connect example.test:80 --source 10.0.0.5 --bind-no-port
 
@@ -220,7 +274,7 @@ Exit status 1 when the connection is refused, times out or the network is unreac
 const UDP_EXAMPLES: &str = "\
 Examples:
   portscope udp recv 127.0.0.1:9999 --reply 'thank you !'
-  portscope udp send 127.0.0.1:9999 hello --wait 500
+  portscope udp send 127.0.0.1:9999 hello --wait 500ms
   printf 'a\\nb\\n' | portscope udp send 127.0.0.1:9999       one datagram per line";
 
 #[derive(Debug, Subcommand)]
@@ -268,9 +322,6 @@ pub struct EndpointArgs {
     /// Set SO_REUSEPORT before binding
     #[arg(long)]
     pub reuseport: bool,
-    /// Set TCP_NODELAY (no Nagle delay)
-    #[arg(long)]
-    pub nodelay: bool,
     /// How to show received bytes [default: utf-8; raw bytes when stdout is not a terminal]
     #[arg(long, value_enum)]
     pub encoding: Option<EncodingName>,
@@ -280,15 +331,29 @@ pub struct EndpointArgs {
     /// Data only: no event lines
     #[arg(short = 'q', long, conflicts_with = "json")]
     pub quiet: bool,
-    /// After a close, follow the socket in the kernel's table for up to MS milliseconds
-    #[arg(long, value_name = "MS", default_value_t = 2000)]
-    pub follow: u64,
+}
+
+/// Options of the TCP endpoints only (UDP has no Nagle delay and no closing states).
+#[derive(Debug, Clone, Args)]
+pub struct TcpEndpointArgs {
+    /// Set TCP_NODELAY (no Nagle delay)
+    #[arg(long)]
+    pub nodelay: bool,
+    /// After a close, follow the socket in the kernel's table this long (500ms, 2s, 1m; a bare
+    /// number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration::parse)]
+    pub follow: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct TcpListenArgs {
-    /// Where to listen: PORT, ADDR:PORT or [ADDR6]:PORT; port 0 lets the kernel choose
+    /// Where to listen: PORT, ADDR:PORT, [ADDR6]:PORT, or ADDR PORT as nc -l takes it; port 0
+    /// lets the kernel choose
+    #[arg(value_name = "[ADDR:]PORT")]
     pub addr: String,
+    /// The port, when ADDR came alone (nc's order: ADDR PORT)
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
     /// Length of the accept queue (listen's backlog)
     #[arg(long, default_value_t = 128)]
     pub backlog: i32,
@@ -302,13 +367,19 @@ pub struct TcpListenArgs {
     #[arg(long, value_name = "TEXT")]
     pub reply: Option<String>,
     #[command(flatten)]
+    pub tcp: TcpEndpointArgs,
+    #[command(flatten)]
     pub common: EndpointArgs,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct TcpConnectArgs {
-    /// Where to connect: HOST:PORT or [ADDR6]:PORT
+    /// Where to connect: HOST:PORT, [ADDR6]:PORT, or HOST PORT as nc takes it
+    #[arg(value_name = "HOST[:PORT]")]
     pub target: String,
+    /// The port, when HOST came alone (nc's order: HOST PORT)
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
     /// Bind to ADDR[:PORT] before connecting (no port: the kernel picks one at bind time)
     #[arg(long, value_name = "ADDR[:PORT]")]
     pub source: Option<String>,
@@ -318,29 +389,37 @@ pub struct TcpConnectArgs {
     /// IP_LOCAL_PORT_RANGE: pick the ephemeral port from LO-HI (Linux 6.3 and later)
     #[arg(long, value_name = "LO-HI")]
     pub port_range: Option<String>,
-    /// Give up connecting after MS milliseconds
-    #[arg(long, value_name = "MS", default_value_t = 5000)]
-    pub timeout: u64,
+    /// Give up connecting after this long, 1ms at least (500ms, 5s; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::answer)]
+    pub timeout: Duration,
     /// Close with SO_LINGER 0: the kernel sends RST and keeps no TIME_WAIT
     #[arg(long)]
     pub linger0: bool,
-    /// Keep the connection open SECS seconds, then close it (a long connection)
-    #[arg(long, value_name = "SECS", value_parser = seconds)]
-    pub hold: Option<f64>,
+    /// Keep the connection open this long, then close it: a long connection (30s, 2m; a bare
+    /// number is seconds)
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    pub hold: Option<Duration>,
     /// Make N connections in a row (short connections), each with its own port
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub count: u32,
-    /// Pause between connections of --count
-    #[arg(long, value_name = "MS", default_value_t = 0)]
-    pub interval: u64,
+    /// Pause between connections of --count (200ms, 1s; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration::parse)]
+    pub interval: Duration,
+    #[command(flatten)]
+    pub tcp: TcpEndpointArgs,
     #[command(flatten)]
     pub common: EndpointArgs,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct UdpRecvArgs {
-    /// Where to bind: PORT, ADDR:PORT or [ADDR6]:PORT; port 0 lets the kernel choose
+    /// Where to bind: PORT, ADDR:PORT, [ADDR6]:PORT, or ADDR PORT as nc -lu takes it; port 0
+    /// lets the kernel choose
+    #[arg(value_name = "[ADDR:]PORT")]
     pub addr: String,
+    /// The port, when ADDR came alone (nc's order: ADDR PORT)
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
     /// Send every datagram back to its sender
     #[arg(long, conflicts_with = "reply")]
     pub echo: bool,
@@ -356,13 +435,17 @@ pub struct UdpRecvArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct UdpSendArgs {
-    /// Where to send: HOST:PORT or [ADDR6]:PORT
+    /// Where to send: HOST:PORT, [ADDR6]:PORT, or HOST PORT as nc -u takes it
+    #[arg(value_name = "HOST[:PORT]")]
     pub target: String,
-    /// What to send (any bytes); without it, each line of stdin is one datagram
-    pub text: Option<std::ffi::OsString>,
-    /// After each datagram, wait up to MS milliseconds for a reply or an ICMP error
-    #[arg(long, value_name = "MS", default_value_t = 200)]
-    pub wait: u64,
+    /// The port when HOST came alone (nc's order), then what to send (any bytes); without
+    /// TEXT, each line of stdin is one datagram
+    #[arg(value_name = "[PORT] [TEXT]", num_args = 0..)]
+    pub rest: Vec<std::ffi::OsString>,
+    /// After each datagram, wait this long for a reply or an ICMP error (200ms, 1s; a bare
+    /// number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = duration::parse)]
+    pub wait: Duration,
     /// Bind to ADDR[:PORT] before sending
     #[arg(long, value_name = "ADDR[:PORT]")]
     pub source: Option<String>,
@@ -386,16 +469,20 @@ Exit status: 0 when every probed port is open, 1 otherwise, 2 on a bad argument 
 
 #[derive(Debug, Clone, Args)]
 pub struct ProbeArgs {
-    /// A host name or an address; every address it resolves to is probed (see -4/-6)
+    /// A host name or an address (every address it resolves to is probed; see -4/-6), or
+    /// HOST:PORTS, [ADDR6]:PORTS
+    #[arg(value_name = "HOST[:PORTS]")]
     pub host: String,
     /// Ports: 22 | 22,80,443 | 8000-8100 | service names (ssh,http) | mixtures
-    pub ports: String,
+    #[arg(value_name = "PORTS")]
+    pub ports: Option<String>,
     /// Probe UDP instead of TCP
     #[arg(long)]
     pub udp: bool,
-    /// How long to wait for an answer, per probe
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
-    pub timeout: u64,
+    /// How long to wait for an answer, per probe, 1ms at least (300ms, 2s; a bare number is
+    /// seconds)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::answer)]
+    pub timeout: Duration,
     /// Probes in flight at once [default: from the open-files limit]
     #[arg(long, value_name = "N")]
     pub parallel: Option<usize>,
@@ -405,9 +492,9 @@ pub struct ProbeArgs {
     /// Probe N times (0: until Ctrl-C) and print RTT min/avg/max and loss
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub count: u64,
-    /// Pause between rounds of --count
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
-    pub interval: u64,
+    /// Pause between rounds of --count (200ms, 1s; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::parse)]
+    pub interval: Duration,
     /// UDP payload: TEXT, or hex:48656c6c6f [default: empty, or a real query on 53 and 123]
     #[arg(long, value_name = "TEXT|hex:HEX")]
     pub payload: Option<String>,
@@ -431,7 +518,7 @@ pub struct ProbeArgs {
 const EPHEMERAL_EXAMPLES: &str = "\
 Examples:
   portscope ephemeral                       the range, ports in use, the busiest destinations
-  portscope ephemeral --watch 2             refresh every 2 s until Ctrl-C
+  portscope ephemeral --watch 2s            refresh every 2 s until Ctrl-C
   portscope ephemeral sample --connect 200  how connect() picks ports on this kernel
   portscope ephemeral sample --bind 200     and bind(0)
   portscope ephemeral sample --bind 200 --bind-no-port
@@ -452,9 +539,11 @@ pub struct EphemeralArgs {
     /// Print the report as one JSON object (one per refresh with --watch)
     #[arg(long)]
     pub json: bool,
-    /// Refresh in place every SECS seconds [default: 2] until Ctrl-C
-    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2", value_parser = seconds)]
-    pub watch: Option<f64>,
+    /// Refresh in place at this interval until Ctrl-C (500ms, 5s; a bare number is seconds)
+    /// [default: 2s]
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "2s",
+          value_parser = duration::parse)]
+    pub watch: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -489,8 +578,12 @@ pub struct SampleArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WhyBindArgs {
-    /// PORT (on 0.0.0.0, or [::] with -6), ADDR:PORT or [ADDR6]:PORT
+    /// PORT (on 0.0.0.0, or [::] with -6), ADDR:PORT, [ADDR6]:PORT or ADDR PORT
+    #[arg(value_name = "[ADDR:]PORT")]
     pub addr: String,
+    /// The port, when ADDR came alone
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
     /// A UDP bind instead of TCP
     #[arg(long)]
     pub udp: bool,
@@ -574,14 +667,14 @@ Examples:
   portscope watch                      live table; q quits, p pauses, s changes the sort
   portscope watch -t --port 8080       only sockets on port 8080
   portscope watch --json               one JSON object per change, one per line
-  portscope watch --state syn-sent,time-wait --interval 0.2 | tee events.jsonl
+  portscope watch --state syn-sent,time-wait --interval 200ms | tee events.jsonl
 
 Sockets present when watch starts form the baseline: only changes after it are reported.";
 
 const WAIT_EXAMPLES: &str = "\
 Examples:
   portscope wait 8080 && curl localhost:8080      block until something listens on 8080
-  portscope wait 5432 --host db --timeout 60      until db:5432 accepts connections
+  portscope wait db:5432 --timeout 1m            until db:5432 accepts connections
   portscope wait 8080 --free                      until a bind of 0.0.0.0:8080 succeeds
   portscope wait 8080 --free --reuseaddr          the same for a server setting SO_REUSEADDR
 
@@ -591,9 +684,9 @@ Exit status 0 when the condition holds, 1 on timeout, 130 on Ctrl-C.";
 pub struct WatchArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Seconds between looks at the table (0.05 at least)
-    #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = seconds)]
-    pub interval: f64,
+    /// Time between looks at the table, 50ms at least (200ms, 2s; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::parse)]
+    pub interval: Duration,
     /// One JSON object per change on stdout (also the default when stdout is not a terminal)
     #[arg(long)]
     pub json: bool,
@@ -604,16 +697,22 @@ pub struct WatchArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WaitArgs {
-    /// The port: a number or a service name
-    pub port: String,
-    /// Wait until HOST accepts connections on the port (checked by connecting)
-    #[arg(long, value_name = "HOST", conflicts_with = "free")]
+    /// Ports here (8080, http, 8080,8443, 9000-9002: every one of them), or a remote
+    /// HOST:PORTS, [ADDR6]:PORTS, or HOST PORTS as nc takes it (checked by connecting)
+    #[arg(value_name = "[HOST:]PORTS")]
+    pub target: String,
+    /// The ports, when HOST came alone (nc's order: HOST PORTS)
+    #[arg(value_name = "PORTS")]
+    pub ports: Option<String>,
+    /// Wait until HOST accepts connections on the ports (as HOST:PORTS does)
+    #[arg(long, value_name = "HOST", conflicts_with_all = ["free", "ports"])]
     pub host: Option<String>,
-    /// Give up after SECS seconds (0: never)
-    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = seconds)]
-    pub timeout: f64,
-    /// Wait until a bind of the port (0.0.0.0, and listen for TCP) succeeds instead: a real
-    /// trial bind, so a TIME_WAIT entry counts as it will for your program
+    /// Give up after this long, 0 for never (500ms, 30s, 2m; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse)]
+    pub timeout: Duration,
+    /// Wait until the ports are free instead: nothing holds them (closed connections aside:
+    /// TIME_WAIT, orphans) and a real trial bind of 0.0.0.0:PORT (and listen, for TCP)
+    /// succeeds, so a TIME_WAIT entry counts as it will for your program
     #[arg(long)]
     pub free: bool,
     /// With --free: the trial bind sets SO_REUSEADDR, as a server that sets it will
@@ -624,16 +723,70 @@ pub struct WaitArgs {
     pub udp: bool,
 }
 
+const KILL_EXAMPLES: &str = "\
+Examples:
+  portscope kill 3000                     every process holding port 3000: listed, asked, SIGTERM
+  portscope kill 3000 --dry-run           only list what would be signalled
+  portscope kill 8080 8443 --yes --timeout 10s --escalate   SIGKILL what is left after 10 s
+  portscope kill 5353 --udp --signal HUP
+  portscope kill --destroy 127.0.0.1:8080 127.0.0.1:40312   reset one connection (ss -K)
+  portscope kill --destroy --dport 443 --state established --yes
+
+kill never signals pid 1, itself, the shell that started it, or kernel threads; when any
+holder cannot be signalled (one of those, or another user's process), it signals none, since
+the port would stay held. Processes are signalled through pidfds, so a pid reused since the
+lookup is never hit. On a terminal it asks once before acting; in a pipe it needs --yes or
+--dry-run. Exit status: 0 the port is free (every connection reset), 1 nothing held it,
+2 an error, a refusal, or the port still held after --timeout.";
+
 const EXPORTER_EXAMPLES: &str = "\
 Examples:
   portscope exporter                          http://127.0.0.1:9917/metrics (loopback only)
   portscope exporter --listen 0.0.0.0:9917    reachable from other hosts (e.g. Prometheus)
-  portscope exporter --interval 15            look every 15 s; scrapes get the last look
+  portscope exporter --interval 15s           look every 15 s; scrapes get the last look
   portscope exporter --probe db.internal:5432 --probe 10.0.0.7:443
   portscope exporter --textfile /var/lib/node_exporter/textfile/portscope.prom
   portscope exporter --once                   the metrics once, on stdout
 
 Metrics and alert examples: docs/exporter.md. Ends on SIGTERM (143) or Ctrl-C (130).";
+
+#[derive(Debug, Clone, Args)]
+pub struct KillArgs {
+    /// Ports to free (numbers, service names, lists such as 8000-8010); with --destroy, an
+    /// optional connection as LOCAL REMOTE (ADDR:PORT ADDR:PORT)
+    #[arg(value_name = "PORT|CONN")]
+    pub targets: Vec<String>,
+    /// Close connections (sock_diag SOCK_DESTROY, like ss -K) instead of signalling
+    /// processes: the one named, or those the filters select
+    #[arg(long)]
+    pub destroy: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// The signal to send: TERM, INT, HUP, KILL, QUIT, USR1, USR2, … or its number
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "TERM",
+        conflicts_with = "destroy"
+    )]
+    pub signal: String,
+    /// How long to wait for the port to be free after the signal (500ms, 10s; a bare number
+    /// is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::parse)]
+    pub timeout: Duration,
+    /// Send SIGKILL to the processes still running when --timeout passes, and wait again
+    #[arg(long, conflicts_with = "destroy")]
+    pub escalate: bool,
+    /// List what would be signalled (or reset), and do nothing
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Act without asking (needed when stdin is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Print the targets and the outcome for each as one JSON object (docs/json.md)
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct ExporterArgs {
@@ -644,20 +797,20 @@ pub struct ExporterArgs {
     /// collector); without --listen, no HTTP server is started
     #[arg(long, value_name = "PATH")]
     pub textfile: Option<std::path::PathBuf>,
-    /// Look at the host every SECS seconds and serve the last look [default: at every scrape;
-    /// 15 with --textfile]
-    #[arg(long, value_name = "SECS", value_parser = seconds)]
-    pub interval: Option<f64>,
+    /// Look at the host at this interval, 100ms at least, and serve the last look (15s, 1m; a
+    /// bare number is seconds) [default: at every scrape; 15s with --textfile]
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    pub interval: Option<Duration>,
     /// Look once, write the metrics (to --textfile, else stdout) and exit
     #[arg(long, conflicts_with_all = ["listen", "interval"])]
     pub once: bool,
     /// Probe HOST:PORT (TCP) at every look: probe_success and probe_duration_seconds
     #[arg(long, value_name = "HOST:PORT")]
     pub probe: Vec<String>,
-    /// Give up on a --probe target after MS milliseconds
-    #[arg(long, value_name = "MS", default_value_t = 1000,
-          value_parser = RangedU64ValueParser::<u64>::new().range(1..=60_000))]
-    pub probe_timeout: u64,
+    /// Give up on a --probe target after this long, 1ms to 1m (500ms, 2s; a bare number is
+    /// seconds)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::parse)]
+    pub probe_timeout: Duration,
     /// Destinations shown in the per-destination metrics (the busiest first)
     #[arg(long, value_name = "N", default_value_t = 10,
           value_parser = RangedU64ValueParser::<usize>::new().range(0..=1000))]
@@ -670,7 +823,65 @@ pub struct ExporterArgs {
     #[arg(long, value_name = "N", default_value_t = 16,
           value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub max_clients: usize,
-    /// Seconds a client has to send its request and to take the answer
-    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = seconds)]
-    pub client_timeout: f64,
+    /// How long a client has to send its request and to take the answer, 100ms at least (10s;
+    /// a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse)]
+    pub client_timeout: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every flag whose value is a time, by its long name.
+    const DURATION_FLAGS: [&str; 8] = [
+        "timeout",
+        "interval",
+        "follow",
+        "hold",
+        "wait",
+        "watch",
+        "probe-timeout",
+        "client-timeout",
+    ];
+
+    /// Every subcommand, depth first, with its path (`tcp connect`).
+    fn commands(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        for sub in cmd.get_subcommands() {
+            let path = format!("{path} {}", sub.get_name()).trim().to_string();
+            out.push((path.clone(), sub.clone()));
+            commands(sub, path, out);
+        }
+    }
+
+    #[test]
+    fn every_duration_flag_takes_units_and_says_a_bare_number_is_seconds() {
+        let mut all = Vec::new();
+        commands(&Cli::command(), String::new(), &mut all);
+        let mut seen = 0;
+        for (path, cmd) in &all {
+            for arg in cmd.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                let named = arg
+                    .get_value_names()
+                    .is_some_and(|names| names.iter().any(|n| n == "DURATION"));
+                assert_eq!(
+                    named,
+                    DURATION_FLAGS.contains(&long),
+                    "{path} --{long}: a time flag takes a DURATION, nothing else does"
+                );
+                if named {
+                    seen += 1;
+                    let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                    assert!(
+                        help.contains("a bare number is seconds"),
+                        "{path} --{long}: {help}"
+                    );
+                }
+            }
+        }
+        assert!(seen >= 14, "{seen} duration flags");
+    }
 }

@@ -1,10 +1,12 @@
-//! A hand-built inventory covering every kind of row, for the renderers' snapshot tests.
+//! A hand-built inventory covering every kind of row, for the renderers' snapshot tests; and
+//! the same with Unix sockets of every kind.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::model::{
-    Endpoint, Family, Inventory, Process, Proto, Socket, TcpState, Timer, TimerKind,
+    Endpoint, Family, Inventory, Process, Proto, Socket, TcpState, Timer, TimerKind, UnixSocket,
+    UnixType,
 };
 
 fn ep(ip: &str, port: u16) -> Endpoint {
@@ -80,6 +82,9 @@ pub fn inventory() -> Inventory {
     let mut waiting = socket(Tcp, ep("127.0.0.1", 51000), ep("127.0.0.1", 9), CloseWait);
     waiting.recv_q = 0;
     waiting.pids = vec![4242];
+    // After bind(), before listen() or connect().
+    let mut bound = socket(Tcp, ep("127.0.0.1", 7000), ep("0.0.0.0", 0), Bound);
+    bound.pids = vec![700];
 
     let processes: HashMap<u32, Process> = [
         process(
@@ -103,6 +108,20 @@ pub fn inventory() -> Inventory {
         ),
         process(700, "dhclient", "root", "dhclient -6 eth0"),
         process(4242, "evil\x1b[2Jname", "root", "./evil\x07 --flag"),
+        process(1200, "app", "app", "/usr/bin/app --socket /run/app.sock"),
+        process(
+            4243,
+            "curl",
+            "alice",
+            "curl --unix-socket /run/app.sock http://x/",
+        ),
+        process(
+            4244,
+            "curl",
+            "alice",
+            "curl --unix-socket /run/app.sock http://y/",
+        ),
+        process(600, "logger", "alice", "logger hello"),
     ]
     .into_iter()
     .collect();
@@ -111,6 +130,7 @@ pub fn inventory() -> Inventory {
         (33, "www-data"),
         (101, "systemd-resolve"),
         (1000, "alice"),
+        (998, "app"),
     ]
     .into_iter()
     .map(|(uid, name)| (uid, name.to_string()))
@@ -118,11 +138,89 @@ pub fn inventory() -> Inventory {
     Inventory {
         sockets: vec![
             sshd, web, dns, dhcp, hidden, evil, session, queued, half_open, tw, orphan, waiting,
+            bound,
         ],
+        unix: Vec::new(),
         processes,
         users,
         owners_looked_up: true,
         unreadable_processes: 1,
         notes: Vec::new(),
     }
+}
+
+/// A Unix socket held by `pids`, owned by their user.
+pub fn unix(
+    kind: UnixType,
+    state: TcpState,
+    path: Option<&str>,
+    inode: u32,
+    pids: &[u32],
+) -> UnixSocket {
+    let mut s = UnixSocket::new(kind, state, inode);
+    s.path = path.map(str::to_string);
+    // The socket's uid is its creator's: app, alice, or root.
+    s.uid = Some(match pids.first() {
+        Some(1200) => 998,
+        Some(4243 | 4244 | 600) => 1000,
+        _ => 0,
+    });
+    s.pids = pids.to_vec();
+    s
+}
+
+/// Two ends of a connection: each one's peer is the other.
+fn connect(a: &mut UnixSocket, b: &mut UnixSocket) {
+    a.peer_inode = b.inode;
+    a.peer_pids = b.pids.clone();
+    b.peer_inode = a.inode;
+    b.peer_pids = a.pids.clone();
+}
+
+/// `inventory()` with Unix sockets: a stream server with a connection accepted and one
+/// waiting, its clients, an abstract listener, a datagram server and a client connected to
+/// it, a socketpair, and a path with control characters in it.
+pub fn with_unix() -> Inventory {
+    use TcpState::*;
+    use UnixType::*;
+    let app = Some("/run/app.sock");
+    let mut listener = unix(Stream, Listen, app, 5000, &[1200]);
+    listener.recv_q = 1;
+    listener.send_q = 128;
+    let mut accepted = unix(Stream, Established, app, 5001, &[1200]);
+    let mut client = unix(Stream, Established, None, 5002, &[4243]);
+    connect(&mut accepted, &mut client);
+    // A client whose connection waits to be accepted: the server's end is no socket yet, so
+    // the client has no peer inode; the listener names it among its pending connections.
+    let waiting_client = unix(Stream, Established, None, 5004, &[4244]);
+    listener.waiting = vec![waiting_client.inode];
+    let bus = unix(Stream, Listen, Some("@/tmp/dbus-XyZ"), 5005, &[812]);
+    let log = unix(Dgram, Unconn, Some("/dev/log"), 5006, &[640]);
+    let mut logger = unix(Dgram, Established, None, 5007, &[600]);
+    logger.peer_inode = log.inode;
+    logger.peer_pids = log.pids.clone();
+    let mut left = unix(Seqpacket, Established, None, 5008, &[4243]);
+    let mut right = unix(Seqpacket, Established, None, 5009, &[4243]);
+    connect(&mut left, &mut right);
+    let evil = unix(
+        Stream,
+        Listen,
+        Some("/tmp/evil\n\x1b[2J.sock"),
+        5010,
+        &[4242],
+    );
+    let mut inv = inventory();
+    inv.unix = vec![
+        listener,
+        accepted,
+        client,
+        waiting_client,
+        bus,
+        log,
+        logger,
+        left,
+        right,
+        evil,
+    ];
+    inv
 }

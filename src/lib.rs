@@ -32,6 +32,7 @@ unix_only! {
     pub mod endpoint;
     pub mod exporter;
     pub mod fdlimit;
+    pub mod kill;
     pub mod lifecycle;
     pub mod poll;
     pub mod probe;

@@ -1,8 +1,12 @@
 //! Plain data about sockets and processes. No I/O happens here, so every renderer can be
 //! tested with hand-built values.
 
+pub mod unix;
+
 use std::collections::HashMap;
 use std::net::IpAddr;
+
+pub use unix::{FileId, UnixSocket, UnixType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Proto {
@@ -42,12 +46,14 @@ impl Family {
     }
 }
 
-/// Socket states in net-tools spelling. UDP uses `Unconn` and `Established` only.
+/// Socket states in net-tools spelling. UDP uses `Unconn` and `Established` only; `Bound` is
+/// a TCP socket after bind() and before listen() or connect(), which holds its port too.
 /// The order is the display order for `--sort state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TcpState {
     Listen,
     Unconn,
+    Bound,
     SynSent,
     SynRecv,
     Established,
@@ -61,9 +67,10 @@ pub enum TcpState {
 }
 
 impl TcpState {
-    pub const ALL: [TcpState; 12] = [
+    pub const ALL: [TcpState; 13] = [
         TcpState::Listen,
         TcpState::Unconn,
+        TcpState::Bound,
         TcpState::SynSent,
         TcpState::SynRecv,
         TcpState::Established,
@@ -80,6 +87,7 @@ impl TcpState {
         match self {
             TcpState::Listen => "LISTEN",
             TcpState::Unconn => "UNCONN",
+            TcpState::Bound => "BOUND",
             TcpState::SynSent => "SYN_SENT",
             TcpState::SynRecv => "SYN_RECV",
             TcpState::Established => "ESTABLISHED",
@@ -126,9 +134,11 @@ impl TcpState {
         })
     }
 
-    /// The kernel's number for this state, as used in sock_diag state masks.
+    /// The kernel's number for this state, as used in sock_diag state masks. A bound-only
+    /// socket is asked for with TCP_BOUND_INACTIVE (13) and reported as TCP_CLOSE (7).
     pub fn kernel_number(self) -> u8 {
         match self {
+            TcpState::Bound => 13,
             TcpState::Established => 1,
             TcpState::SynSent => 2,
             TcpState::SynRecv => 3,
@@ -146,6 +156,12 @@ impl TcpState {
     /// A socket waiting for peers rather than talking to one.
     pub fn is_listening(self) -> bool {
         matches!(self, TcpState::Listen | TcpState::Unconn)
+    }
+
+    /// A socket that stands on its local address alone, with no peer: a listener, an
+    /// unconnected UDP socket, a bound-only TCP socket.
+    pub fn is_unconnected(self) -> bool {
+        self.is_listening() || self == TcpState::Bound
     }
 
     /// States a socket can be in after its process closed it (the kernel finishes the close).
@@ -210,6 +226,9 @@ pub struct Socket {
     /// The interface the socket is bound to (scope of a link-local address), if any.
     pub iface: Option<String>,
     pub timer: Option<Timer>,
+    /// The kernel's cookie for the socket (sock_diag), 0 when unknown: with the 4-tuple, it
+    /// names this socket and not a later one with the same addresses.
+    pub cookie: u64,
     /// Pids of the processes that hold a file descriptor for this socket.
     pub pids: Vec<u32>,
 }
@@ -259,6 +278,7 @@ impl Socket {
             v6only: None,
             iface: None,
             timer: None,
+            cookie: 0,
             pids: Vec::new(),
         }
     }
@@ -317,6 +337,9 @@ pub struct Process {
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
     pub sockets: Vec<Socket>,
+    /// Unix domain sockets, when asked for (`ls -x`).
+    pub unix: Vec<UnixSocket>,
+    /// The processes holding the listed sockets, and the peers of the Unix ones.
     pub processes: HashMap<u32, Process>,
     /// Socket uid -> user name, for the uids of the listed sockets.
     pub users: HashMap<u32, String>,
@@ -333,10 +356,17 @@ impl Inventory {
         if !self.owners_looked_up {
             return 0;
         }
-        self.sockets
+        let ip = self
+            .sockets
             .iter()
-            .filter(|s| s.owner(true) == Owner::Hidden)
-            .count()
+            .filter(|s| s.owner(true) == Owner::Hidden);
+        let unix = self.unix.iter().filter(|s| s.owner(true) == Owner::Hidden);
+        ip.count() + unix.count()
+    }
+
+    /// No socket of any kind.
+    pub fn is_empty(&self) -> bool {
+        self.sockets.is_empty() && self.unix.is_empty()
     }
 
     pub fn user_name(&self, uid: u32) -> Option<&str> {

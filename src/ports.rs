@@ -36,49 +36,130 @@ fn services() -> &'static str {
 }
 
 /// A port list as people write it: `22`, `22,80,443`, `8000-8100`, `ssh,http,8000-8010`.
-/// Sorted, without repeats: parsed into a set of 65,536 bits, so that a list repeating a huge
-/// range many times costs no more than the range once.
+/// Sorted, without repeats.
 pub fn parse_ports(spec: &str) -> Result<Vec<u16>> {
-    if spec.trim().is_empty() {
-        bail!("empty port list (expected ports like 22,80,8000-8010)");
-    }
-    let mut set = PortSet::default();
-    for part in spec.split(',') {
-        let part = part.trim();
-        match part.split_once('-') {
-            Some((low, high)) if !low.is_empty() && low.bytes().all(|b| b.is_ascii_digit()) => {
-                let (low, high) = (parse_port(low)?, parse_port(high)?);
-                if low > high {
-                    bail!(
-                        "invalid port range '{}' (the first port must not be above the second)",
-                        escaped(part)
-                    );
-                }
-                set.insert_range(low, high);
-            }
-            _ => {
-                let port = parse_port(part)?;
-                set.insert_range(port, port);
-            }
+    Ok(PortSet::parse(spec)?.ports().collect())
+}
+
+/// A set of ports as sorted, disjoint ranges that do not touch: what every port filter holds
+/// (and the kernel's socket filter is compiled from).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSet {
+    ranges: Vec<(u16, u16)>,
+}
+
+impl PortSet {
+    pub fn one(port: u16) -> PortSet {
+        PortSet {
+            ranges: vec![(port, port)],
         }
     }
-    Ok(set.ports())
+
+    /// `22`, `22,80,443`, `8000-8100`, `ssh,http,8000-8010`: parsed into 65,536 bits first,
+    /// so that a list repeating a huge range many times costs no more than the range once.
+    pub fn parse(spec: &str) -> Result<PortSet> {
+        if spec.trim().is_empty() {
+            bail!("empty port list (expected ports like 22,80,8000-8010)");
+        }
+        let mut bits = PortBits::default();
+        for part in spec.split(',') {
+            let part = part.trim();
+            match part.split_once('-') {
+                Some((low, high)) if !low.is_empty() && low.bytes().all(|b| b.is_ascii_digit()) => {
+                    let (low, high) = (parse_port(low)?, parse_port(high)?);
+                    if low > high {
+                        bail!(
+                            "invalid port range '{}' (the first port must not be above the second)",
+                            escaped(part)
+                        );
+                    }
+                    bits.insert_range(low, high);
+                }
+                _ => {
+                    let port = parse_port(part)?;
+                    bits.insert_range(port, port);
+                }
+            }
+        }
+        Ok(bits.set())
+    }
+
+    pub fn contains(&self, port: u16) -> bool {
+        let at = self.ranges.partition_point(|(_, high)| *high < port);
+        self.ranges.get(at).is_some_and(|(low, _)| *low <= port)
+    }
+
+    /// The ranges, lowest first; a single port is `(p, p)`.
+    pub fn ranges(&self) -> &[(u16, u16)] {
+        &self.ranges
+    }
+
+    pub fn ports(&self) -> impl Iterator<Item = u16> + '_ {
+        self.ranges.iter().flat_map(|(low, high)| *low..=*high)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ranges
+            .iter()
+            .map(|(low, high)| usize::from(high - low) + 1)
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// The only port, when there is one.
+    pub fn single(&self) -> Option<u16> {
+        match self.ranges.as_slice() {
+            [(low, high)] if low == high => Some(*low),
+            _ => None,
+        }
+    }
+}
+
+/// `22,80,8000-8100`: as the user would type it back.
+impl std::fmt::Display for PortSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (low, high)) in self.ranges.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            if low == high {
+                write!(f, "{low}")?;
+            } else {
+                write!(f, "{low}-{high}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The ports of several lists (`kill 8080 8443,9000-9010`) as one set.
+impl FromIterator<u16> for PortSet {
+    fn from_iter<I: IntoIterator<Item = u16>>(ports: I) -> PortSet {
+        let mut bits = PortBits::default();
+        for port in ports {
+            bits.insert_range(port, port);
+        }
+        bits.set()
+    }
 }
 
 /// One bit per port number.
-struct PortSet {
+struct PortBits {
     words: Box<[u64; 1024]>,
 }
 
-impl Default for PortSet {
-    fn default() -> PortSet {
-        PortSet {
+impl Default for PortBits {
+    fn default() -> PortBits {
+        PortBits {
             words: Box::new([0; 1024]),
         }
     }
 }
 
-impl PortSet {
+impl PortBits {
     /// Sets `low..=high` a word at a time.
     fn insert_range(&mut self, low: u16, high: u16) {
         let (low, high) = (usize::from(low), usize::from(high));
@@ -90,16 +171,21 @@ impl PortSet {
         }
     }
 
-    fn ports(&self) -> Vec<u16> {
-        let mut ports = Vec::new();
+    /// The set bits as ranges.
+    fn set(&self) -> PortSet {
+        let mut ranges: Vec<(u16, u16)> = Vec::new();
         for (i, word) in self.words.iter().enumerate() {
             let mut bits = *word;
             while bits != 0 {
-                ports.push((i * 64) as u16 + bits.trailing_zeros() as u16);
+                let port = (i * 64) as u16 + bits.trailing_zeros() as u16;
                 bits &= bits - 1;
+                match ranges.last_mut() {
+                    Some((_, high)) if *high + 1 == port => *high = port,
+                    _ => ranges.push((port, port)),
+                }
             }
         }
-        ports
+        PortSet { ranges }
     }
 }
 
@@ -155,6 +241,33 @@ mod tests {
         let ports = parse_ports(&spec).unwrap();
         assert_eq!(ports.len(), 65535);
         assert!(ports.windows(2).all(|w| w[0] + 1 == w[1]));
+    }
+
+    #[test]
+    fn sets_hold_ranges() {
+        let set = PortSet::parse("8000-8100,443,80,81,8101").unwrap();
+        assert_eq!(set.ranges(), [(80, 81), (443, 443), (8000, 8101)]);
+        assert_eq!(set.to_string(), "80-81,443,8000-8101");
+        assert_eq!(set.len(), 2 + 1 + 102);
+        for (port, inside) in [
+            (79, false),
+            (80, true),
+            (81, true),
+            (82, false),
+            (443, true),
+        ] {
+            assert_eq!(set.contains(port), inside, "{port}");
+        }
+        assert!(set.contains(8050) && !set.contains(8102) && !set.contains(65535));
+        assert_eq!(PortSet::parse("ssh").unwrap().single(), Some(22));
+        assert_eq!(set.single(), None);
+        assert_eq!(PortSet::parse("1-65535").unwrap().ranges(), [(1, 65535)]);
+        assert!(PortSet::one(0).contains(0));
+        let joined: PortSet = [8101, 80, 8000, 81, 443, 80]
+            .into_iter()
+            .chain(8001..=8100)
+            .collect();
+        assert_eq!(joined, set);
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
 
-use crate::model::{Family, Proto, Socket, TcpState};
+use crate::model::{Family, Process, Proto, Socket, TcpState, UnixSocket};
+use crate::ports::PortSet;
 
 /// A set of socket states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,15 @@ impl StateSet {
             .filter(|s| applies(s) && self.contains(**s))
             .fold(0, |mask, s| mask | 1 << s.kernel_number())
     }
+
+    /// The unix_diag state mask; 0 means no Unix socket can match.
+    pub fn unix_mask(self) -> u32 {
+        TcpState::ALL
+            .iter()
+            .filter(|s| self.contains(**s))
+            .filter_map(|s| UnixSocket::kernel_number(*s))
+            .fold(0, |mask, n| mask | 1 << n)
+    }
 }
 
 /// How owning processes are looked up.
@@ -48,20 +58,25 @@ impl StateSet {
 pub enum OwnerLookup {
     /// Nothing shown or filtered needs them.
     Skip,
-    /// Scan every process; with `stop_early`, stop once each wanted socket has an owner.
-    Scan { stop_early: bool },
-    /// Only this process's descriptors.
-    Pid(u32),
+    /// Every holder of every socket: every process's descriptors are read.
+    Complete,
+    /// `--first-owner`: the first holder of each socket is enough (the scan stops once each
+    /// has one); with a pid filter, only that process is read.
+    First,
 }
 
 #[derive(Debug, Clone)]
 pub struct Query {
+    /// TCP and UDP: which protocols, in which families.
     pub protos: Vec<Proto>,
     pub families: Vec<Family>,
+    /// Unix domain sockets too.
+    pub unix: bool,
     pub states: StateSet,
-    pub any_port: Option<u16>,
-    pub local_port: Option<u16>,
-    pub remote_port: Option<u16>,
+    /// Port filters: local or remote, local, remote (lists and ranges).
+    pub any_port: Option<PortSet>,
+    pub local_port: Option<PortSet>,
+    pub remote_port: Option<PortSet>,
     pub uid: Option<u32>,
     pub pid: Option<u32>,
     pub process: Option<String>,
@@ -74,6 +89,7 @@ impl Query {
         Query {
             protos: vec![Proto::Tcp, Proto::Udp],
             families: vec![Family::Ipv4, Family::Ipv6],
+            unix: false,
             states: StateSet::ALL,
             any_port: None,
             local_port: None,
@@ -81,14 +97,28 @@ impl Query {
             uid: None,
             pid: None,
             process: None,
-            owners: OwnerLookup::Scan { stop_early: false },
+            owners: OwnerLookup::Complete,
         }
     }
 
-    /// Every socket on a local port, any state, with every holder: `who PORT`.
+    /// Every socket on a local port, any state, with every holder.
     pub fn port(port: u16) -> Query {
+        Query::ports(PortSet::one(port))
+    }
+
+    /// Every socket on one of these local ports, any state, with every holder: `who PORTS`.
+    pub fn ports(ports: PortSet) -> Query {
         Query {
-            local_port: Some(port),
+            local_port: Some(ports),
+            ..Query::everything()
+        }
+    }
+
+    /// Every Unix domain socket and nothing else, with owners.
+    pub fn unix_sockets() -> Query {
+        Query {
+            protos: Vec::new(),
+            unix: true,
             ..Query::everything()
         }
     }
@@ -98,8 +128,8 @@ impl Query {
         Query {
             protos: vec![proto],
             families: vec![Family::of(local.ip())],
-            local_port: Some(local.port()),
-            remote_port: Some(remote.port()),
+            local_port: Some(PortSet::one(local.port())),
+            remote_port: Some(PortSet::one(remote.port())),
             owners: OwnerLookup::Skip,
             ..Query::everything()
         }
@@ -124,7 +154,7 @@ impl Query {
     /// Sockets whose remote port is `port`.
     pub fn remote_port(self, port: u16) -> Query {
         Query {
-            remote_port: Some(port),
+            remote_port: Some(PortSet::one(port)),
             ..self
         }
     }
@@ -132,7 +162,7 @@ impl Query {
     /// Sockets whose local or remote port is `port`.
     pub fn any_port(self, port: u16) -> Query {
         Query {
-            any_port: Some(port),
+            any_port: Some(PortSet::one(port)),
             ..self
         }
     }
@@ -155,42 +185,115 @@ impl Query {
         families
     }
 
+    /// No port filter: the kernel sends the whole table (of the asked protocols and states).
+    pub fn is_broad(&self) -> bool {
+        self.any_port.is_none() && self.local_port.is_none() && self.remote_port.is_none()
+    }
+
     /// The filters that need only what the kernel reported (no owners).
     pub fn matches_kernel_fields(&self, s: &Socket) -> bool {
-        (self.families.contains(&s.family)
-            || (self.families.contains(&Family::Ipv4) && s.carries_ipv4()))
+        self.protos.contains(&s.proto)
+            && (self.families.contains(&s.family)
+                || (self.families.contains(&Family::Ipv4) && s.carries_ipv4()))
             && self.states.contains(s.state)
             && self
                 .any_port
-                .is_none_or(|p| s.local.port == p || s.remote.port == p)
-            && self.local_port.is_none_or(|p| s.local.port == p)
-            && self.remote_port.is_none_or(|p| s.remote.port == p)
+                .as_ref()
+                .is_none_or(|p| p.contains(s.local.port) || p.contains(s.remote.port))
+            && self
+                .local_port
+                .as_ref()
+                .is_none_or(|p| p.contains(s.local.port))
+            && self
+                .remote_port
+                .as_ref()
+                .is_none_or(|p| p.contains(s.remote.port))
             && self.uid.is_none_or(|uid| s.inode != 0 && s.uid == uid)
     }
 
-    /// The filters on owners, given the socket's processes' names.
-    pub fn matches_owner<'a>(&self, s: &Socket, names: impl Fn(u32) -> Option<&'a str>) -> bool {
-        self.pid.is_none_or(|pid| s.pids.contains(&pid))
+    /// The same for a Unix socket: it has no port, so a port filter leaves it out.
+    pub fn matches_unix_kernel_fields(&self, s: &UnixSocket) -> bool {
+        self.states.contains(s.state)
+            && self.is_broad()
+            && self.uid.is_none_or(|uid| s.uid == Some(uid))
+    }
+
+    /// The filters on owners, given a socket's holders: `--process` looks for its text in the
+    /// name or the command line (`--process http.server` finds `python3 -m http.server`).
+    pub fn matches_owner<'a>(
+        &self,
+        pids: &[u32],
+        processes: impl Fn(u32) -> Option<&'a Process>,
+    ) -> bool {
+        self.pid.is_none_or(|pid| pids.contains(&pid))
             && self.process.as_deref().is_none_or(|wanted| {
-                s.pids
-                    .iter()
-                    .filter_map(|pid| names(*pid))
-                    .any(|name| name.contains(wanted))
+                pids.iter()
+                    .filter_map(|pid| processes(*pid))
+                    .any(|p| p.name.contains(wanted) || p.cmdline.contains(wanted))
             })
     }
 }
 
-/// State names as people type them (`established`, `time-wait`, `TIME_WAIT`).
+/// ss's groups of states (`ss state connected`), and what it prints or takes that the
+/// net-tools names do not say (`estab`, `listening`, `closed`).
+/// A group's name, and whether a state belongs to it.
+type Group = (&'static str, fn(TcpState) -> bool);
+
+const GROUPS: [Group; 9] = {
+    use TcpState::*;
+    fn connected(s: TcpState) -> bool {
+        matches!(
+            s,
+            Established
+                | SynSent
+                | SynRecv
+                | FinWait1
+                | FinWait2
+                | TimeWait
+                | CloseWait
+                | LastAck
+                | Closing
+        )
+    }
+    [
+        ("all", |_| true),
+        ("connected", connected),
+        ("synchronized", |s| connected(s) && s != SynSent),
+        ("bucket", |s| matches!(s, SynRecv | TimeWait)),
+        ("big", |s| !matches!(s, SynRecv | TimeWait)),
+        ("estab", |s| s == Established),
+        ("listening", |s| s == Listen),
+        // The kernel's TCP_CLOSE: a closed TCP socket, or an unconnected UDP one.
+        ("closed", |s| matches!(s, Close | Unconn)),
+        // ss's name for a TCP socket bound but neither listening nor connected.
+        ("bound-inactive", |s| s == Bound),
+    ]
+};
+
+/// State names as people type them (`established`, `time-wait`, `TIME_WAIT`, `estab`), and
+/// ss's groups (`connected`, `synchronized`, `bucket`, `big`, `all`).
 pub fn parse_states(names: &[String]) -> Result<Vec<TcpState>> {
-    names
-        .iter()
-        .map(|name| {
-            TcpState::parse(name).with_context(|| {
-                let known: Vec<&str> = TcpState::ALL.iter().map(|s| s.name()).collect();
-                format!("unknown state '{name}' (known: {})", known.join(" "))
-            })
-        })
-        .collect()
+    let mut states = Vec::new();
+    // `estab,` as typed in a hurry: an empty name between commas is no state at all.
+    for name in names.iter().filter(|n| !n.trim().is_empty()) {
+        let wanted = name.trim();
+        if let Some((_, member)) = GROUPS.iter().find(|(g, _)| g.eq_ignore_ascii_case(wanted)) {
+            states.extend(TcpState::ALL.into_iter().filter(|s| member(*s)));
+            continue;
+        }
+        states.push(TcpState::parse(wanted).with_context(|| {
+            let known: Vec<&str> = TcpState::ALL.iter().map(|s| s.name()).collect();
+            let groups: Vec<&str> = GROUPS.iter().map(|(g, _)| *g).collect();
+            format!(
+                "unknown state '{}' (known: {}; as ss says them: {})",
+                crate::text::escaped(name),
+                known.join(" "),
+                groups.join(" ")
+            )
+        })?);
+    }
+    anyhow::ensure!(!states.is_empty(), "--state: no state named");
+    Ok(states)
 }
 
 #[cfg(test)]
@@ -217,13 +320,57 @@ mod tests {
     }
 
     #[test]
+    fn ss_state_names_and_groups() {
+        use TcpState::*;
+        let parse = |name: &str| parse_states(&[name.to_string()]).unwrap();
+        assert_eq!(parse("estab"), [Established]);
+        assert_eq!(parse("bound-inactive"), [Bound]);
+        assert_eq!(
+            parse_states(&["estab".to_string(), String::new()]).unwrap(),
+            [Established]
+        );
+        assert_eq!(parse("ESTAB"), [Established]);
+        assert_eq!(parse("syn-sent"), [SynSent]);
+        assert_eq!(parse("fin-wait-1"), [FinWait1]);
+        assert_eq!(parse("time-wait"), [TimeWait]);
+        assert_eq!(parse("close-wait"), [CloseWait]);
+        assert_eq!(parse("unconn"), [Unconn]);
+        assert_eq!(parse("listening"), [Listen]);
+        assert_eq!(parse("closed"), [Unconn, Close]);
+        let set = |name: &str| StateSet::of(&parse(name));
+        let connected = set("connected");
+        assert!(connected.contains(Established) && connected.contains(TimeWait));
+        assert!(!connected.contains(Listen) && !connected.contains(Unconn));
+        let synchronized = set("synchronized");
+        assert!(!synchronized.contains(SynSent) && synchronized.contains(SynRecv));
+        assert_eq!(set("bucket"), StateSet::of(&[SynRecv, TimeWait]));
+        let big = set("big");
+        for state in TcpState::ALL {
+            assert_eq!(
+                big.contains(state),
+                !matches!(state, SynRecv | TimeWait),
+                "{state:?}"
+            );
+            assert!(set("all").contains(state));
+        }
+        let err = parse_states(&["nope".to_string()]).unwrap_err().to_string();
+        assert!(err.contains("connected synchronized bucket big"), "{err}");
+    }
+
+    #[test]
     fn kernel_masks_per_protocol() {
         let listening = StateSet::of(&[TcpState::Listen, TcpState::Unconn]);
         assert_eq!(listening.kernel_mask(Proto::Tcp), 1 << 10);
         assert_eq!(listening.kernel_mask(Proto::Udp), 1 << 7);
         let tw = StateSet::of(&[TcpState::TimeWait]);
         assert_eq!(tw.kernel_mask(Proto::Udp), 0);
-        assert_eq!(StateSet::ALL.kernel_mask(Proto::Tcp), 0xffe);
+        assert_eq!(StateSet::ALL.kernel_mask(Proto::Tcp), 0x2ffe);
+        let bound = StateSet::of(&[TcpState::Bound]);
+        assert_eq!(bound.kernel_mask(Proto::Tcp), 1 << 13);
+        assert_eq!(bound.kernel_mask(Proto::Udp), 0);
         assert_eq!(StateSet::ALL.kernel_mask(Proto::Udp), (1 << 7) | (1 << 1));
+        assert_eq!(StateSet::ALL.unix_mask(), (1 << 10) | (1 << 7) | (1 << 1));
+        assert_eq!(listening.unix_mask(), (1 << 10) | (1 << 7));
+        assert_eq!(tw.unix_mask(), 0);
     }
 }

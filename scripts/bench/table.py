@@ -55,20 +55,39 @@ def time_wait():
     listener.close()
 
 
+def fork_holder(work):
+    """Forks a child that runs work(report_fd) and then holds on; returns its pid and what it
+    wrote to report_fd (once it closed it)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        work(write_end)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as r:
+        return pid, r.read()
+
+
+def hold(children, ready):
+    """Prints the ready line, holds everything until stdin closes, then kills the children."""
+    print(ready, flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        for pid in children:
+            os.kill(pid, signal.SIGKILL)
+        for pid in children:
+            os.waitpid(pid, 0)
+
+
 def main():
     raise_fd_limit(4 * PAIRS)
     children = []
     ports = []
     for _ in range(HOLDERS):
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_end)
-            holder(write_end)
-            os._exit(0)
-        os.close(write_end)
-        with os.fdopen(read_end) as r:
-            ports.append(r.read().split())
+        pid, report = fork_holder(holder)
+        ports.append(report.split())
         children.append(pid)
     for _ in range(IDLE):
         pid = os.fork()
@@ -83,14 +102,7 @@ def main():
         children.append(pid)
     time_wait()
     listen_port, client_port = ports[len(ports) // 2]
-    print(f"ready {listen_port} {client_port}", flush=True)
-    try:
-        sys.stdin.read()
-    finally:
-        for pid in children:
-            os.kill(pid, signal.SIGKILL)
-        for pid in children:
-            os.waitpid(pid, 0)
+    hold(children, f"ready {listen_port} {client_port}")
 
 
 if __name__ == "__main__":

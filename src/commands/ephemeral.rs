@@ -23,9 +23,7 @@ pub fn run(host: &dyn Host, args: &EphemeralArgs, style: Style) -> Result<Exit> 
 fn report_loop(host: &dyn Host, args: &EphemeralArgs, style: Style) -> Result<Exit> {
     interrupt::install();
     let mut out = output::stdout();
-    let every = args
-        .watch
-        .map(|secs| Duration::from_secs_f64(secs.max(0.1)));
+    let every = args.watch.map(|d| d.max(Duration::from_millis(100)));
     let ended = ephemeral::reports(host, every, &mut |report, inv| {
         if args.json {
             render::ephemeral::json(&mut out, report, inv)?;

@@ -3,17 +3,19 @@
 //! otherwise).
 
 use std::io::{self, IsTerminal, Write};
-use std::time::Instant;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::output;
+use super::transfer::{Say, Transfers};
 use crate::addr::Families;
-use crate::cli::{EncodingName, EndpointArgs};
+use crate::cli::{EncodingName, EndpointArgs, TcpEndpointArgs};
 use crate::endpoint::decode::Encoding;
 use anyhow::Result;
 
 use crate::Exit;
 use crate::endpoint::event::{Event, EventKind};
-use crate::endpoint::{Common, Reporter, Sink};
+use crate::endpoint::{Common, Reporter, Sink, TcpOptions};
 use crate::host::Host;
 use crate::model::Proto;
 use crate::render::events;
@@ -31,6 +33,41 @@ pub struct Terminal {
     start: Instant,
     /// Decode received data for display (else write it raw).
     decode: bool,
+    /// People's lines: bursts of transfers shown as progress.
+    lines: Mutex<Lines>,
+}
+
+/// The human lines on stderr, and whether a progress line is open (drawn in place, not
+/// ended) on a terminal.
+struct Lines {
+    transfers: Transfers,
+    /// Progress is redrawn in place: stderr is a terminal that stdout's data does not share.
+    in_place: bool,
+    open: bool,
+}
+
+impl Lines {
+    fn say(&mut self, said: Vec<Say>) {
+        for say in said {
+            match say {
+                Say::Progress(text) if self.in_place => {
+                    output::stderr_text(&format!("\r\x1b[K{text}"));
+                    self.open = true;
+                }
+                Say::Progress(text) | Say::Line(text) => {
+                    self.close();
+                    output::stderr_line(&text);
+                }
+            }
+        }
+    }
+
+    /// Ends an open progress line, so what follows starts on a clean line.
+    fn close(&mut self) {
+        if std::mem::take(&mut self.open) {
+            output::stderr_text("\r\x1b[K");
+        }
+    }
 }
 
 impl Terminal {
@@ -42,16 +79,39 @@ impl Terminal {
         } else {
             Mode::Human
         };
+        let in_place = output::stderr_is_terminal() && !io::stdout().is_terminal();
+        let refresh = if in_place {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(1)
+        };
         Terminal {
             mode,
             start: Instant::now(),
             // Bytes go to a pipe as they came, unless an encoding was asked for.
             decode: args.encoding.is_some() || io::stdout().is_terminal(),
+            lines: Mutex::new(Lines {
+                transfers: Transfers::new(refresh),
+                in_place,
+                open: false,
+            }),
         }
     }
 
     pub fn json(&self) -> bool {
         self.mode == Mode::Json
+    }
+}
+
+impl Drop for Terminal {
+    /// A burst cut short still shows its total, and the progress line is ended.
+    fn drop(&mut self) {
+        if self.mode == Mode::Human {
+            let lines = self.lines.get_mut().unwrap_or_else(|e| e.into_inner());
+            let said = lines.transfers.finish();
+            lines.say(said);
+            lines.close();
+        }
     }
 }
 
@@ -61,7 +121,9 @@ impl Sink for Terminal {
             Mode::Quiet => Ok(()),
             // People's lines are diagnostics: a closed stderr must not end the endpoint.
             Mode::Human => {
-                output::stderr_line(&events::human(event));
+                let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+                let said = lines.transfers.event(event, Instant::now());
+                lines.say(said);
                 Ok(())
             }
             Mode::Json => {
@@ -106,9 +168,15 @@ pub fn common(args: &EndpointArgs) -> Common {
             EncodingName::Latin1 => Encoding::Latin1,
             EncodingName::Hex => Encoding::Hex,
         },
-        grace: std::time::Duration::from_millis(args.follow),
         reuseaddr: args.reuseaddr,
         reuseport: args.reuseport,
+    }
+}
+
+/// The options of the TCP endpoints alone.
+pub fn tcp(args: &TcpEndpointArgs) -> TcpOptions {
+    TcpOptions {
+        grace: args.follow,
         nodelay: args.nodelay,
     }
 }

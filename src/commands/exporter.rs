@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use super::output;
 use crate::Exit;
 use crate::addr::{self, Families};
-use crate::cli::ExporterArgs;
+use crate::cli::{ExporterArgs, duration};
 use crate::endpoint::bind_error;
 use crate::exporter::look::Limits;
 use crate::exporter::{self, Collection, Config, Format, Outlet, ProbeSpec, Serving, Snapshot};
@@ -21,7 +21,9 @@ use crate::render;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9917";
 /// With --textfile and no --interval.
-const TEXTFILE_INTERVAL: f64 = 15.0;
+const TEXTFILE_INTERVAL: Duration = Duration::from_secs(15);
+/// The shortest --interval and --client-timeout.
+const SHORTEST: Duration = Duration::from_millis(100);
 
 struct Stderr;
 
@@ -41,19 +43,19 @@ pub fn run(host: &dyn Host, args: &ExporterArgs) -> Result<Exit> {
     if args.once {
         return once(host, config, args);
     }
-    if args.client_timeout < 0.1 {
-        bail!("--client-timeout must be at least 0.1 seconds");
+    if args.client_timeout < SHORTEST {
+        bail!("--client-timeout must be at least 100ms");
     }
     let interval = match (args.interval, &args.textfile) {
-        (Some(secs), _) if secs < 0.1 => bail!("--interval must be at least 0.1 seconds"),
-        (Some(secs), _) => Some(secs),
+        (Some(every), _) if every < SHORTEST => bail!("--interval must be at least 100ms"),
+        (Some(every), _) => Some(every),
         (None, Some(_)) => Some(TEXTFILE_INTERVAL),
         (None, None) => None,
     };
     let serving = Serving {
-        interval: interval.map(Duration::from_secs_f64),
+        interval,
         textfile: args.textfile.clone(),
-        client_timeout: Duration::from_secs_f64(args.client_timeout),
+        client_timeout: args.client_timeout,
         max_clients: args.max_clients,
     };
     // With --textfile alone, no HTTP server.
@@ -72,9 +74,9 @@ pub fn run(host: &dyn Host, args: &ExporterArgs) -> Result<Exit> {
     }
     if let Some(path) = &serving.textfile {
         output::diagnostic(&format!(
-            "writing {} every {} s",
+            "writing {} every {}",
             crate::text::escaped(&path.display().to_string()),
-            interval.unwrap_or(TEXTFILE_INTERVAL)
+            duration::show(interval.unwrap_or(TEXTFILE_INTERVAL))
         ));
     }
     exporter::run(host, config, server.as_ref(), &serving, &Stderr)?;
@@ -82,13 +84,16 @@ pub fn run(host: &dyn Host, args: &ExporterArgs) -> Result<Exit> {
 }
 
 fn config(args: &ExporterArgs) -> Result<Config> {
+    if args.probe_timeout.is_zero() || args.probe_timeout > Duration::from_secs(60) {
+        bail!("--probe-timeout must be from 1ms to 1m");
+    }
     let probes = args
         .probe
         .iter()
         .map(|target| {
             Ok(ProbeSpec {
                 label: target.clone(),
-                addrs: addr::remote(target, Families::Any)
+                addrs: addr::remote(target, None, Families::Any)
                     .with_context(|| format!("--probe {target}"))?,
             })
         })
@@ -99,12 +104,12 @@ fn config(args: &ExporterArgs) -> Result<Config> {
             max_ports: args.max_ports,
         },
         probes,
-        probe_timeout: Duration::from_millis(args.probe_timeout),
+        probe_timeout: args.probe_timeout,
     })
 }
 
 fn bind(host: &dyn Host, text: &str) -> Result<exporter::Server> {
-    let addr = addr::local(text, Families::Any).context("--listen")?;
+    let addr = addr::local(text, None, Families::Any).context("--listen")?;
     exporter::Server::bind(addr).map_err(|e| bind_error(host, e, addr, Proto::Tcp))
 }
 

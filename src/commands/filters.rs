@@ -5,19 +5,24 @@ use anyhow::{Context, Result, bail};
 use crate::cli::{FilterArgs, SortKey};
 use crate::host::Host;
 use crate::model::{Family, Proto, TcpState};
-use crate::ports::parse_port;
+use crate::ports::PortSet;
 use crate::query::{OwnerLookup, Query, StateSet, parse_states};
 use crate::render::sockets::Order;
 
-/// What the flags ask for. `need_owners` says whether the output shows owners; `all_owners`
-/// turns off the early stop of a port-filtered owner scan.
+/// What the flags ask for. `need_owners` says whether the output shows owners;
+/// `first_owner` lets the owner search stop at each socket's first holder.
 pub fn query(
     host: &dyn Host,
     f: &FilterArgs,
     need_owners: bool,
-    all_owners: bool,
+    first_owner: bool,
 ) -> Result<Query> {
-    let protos = pick(f.tcp, f.udp, [Proto::Tcp, Proto::Udp]);
+    // -x alone: Unix sockets only; with -t or -u, those too.
+    let protos = if f.unix && !f.tcp && !f.udp {
+        Vec::new()
+    } else {
+        pick(f.tcp, f.udp, [Proto::Tcp, Proto::Udp])
+    };
     let families = pick(f.ipv4, f.ipv6, [Family::Ipv4, Family::Ipv6]);
     let mut states = if f.state.is_empty() {
         StateSet::ALL
@@ -27,10 +32,8 @@ pub fn query(
     if f.listening {
         states = states.intersect(StateSet::of(&[TcpState::Listen, TcpState::Unconn]));
     }
-    let port = |text: &Option<String>, what: &str| -> Result<Option<u16>> {
-        text.as_deref()
-            .map(|t| parse_port(t).with_context(|| what.to_string()))
-            .transpose()
+    let port = |text: &Option<String>, flag: &str| -> Result<Option<PortSet>> {
+        text.as_deref().map(|t| ports(t, flag)).transpose()
     };
     let uid = f
         .user
@@ -38,18 +41,15 @@ pub fn query(
         .map(|u| resolve_user(host, u))
         .transpose()?;
     let wants_owner = need_owners || f.pid.is_some() || f.process.is_some();
-    // A port filter leaves few sockets, so the scan may stop at their first holders.
-    let by_port = f.port.is_some() || f.sport.is_some() || f.dport.is_some();
-    let owners = match (wants_owner, f.pid) {
+    let owners = match (wants_owner, first_owner) {
         (false, _) => OwnerLookup::Skip,
-        (true, Some(pid)) => OwnerLookup::Pid(pid),
-        (true, None) => OwnerLookup::Scan {
-            stop_early: by_port && !all_owners,
-        },
+        (true, false) => OwnerLookup::Complete,
+        (true, true) => OwnerLookup::First,
     };
     Ok(Query {
         protos,
         families,
+        unix: f.unix,
         states,
         any_port: port(&f.port, "--port")?,
         local_port: port(&f.sport, "--sport")?,
@@ -59,6 +59,12 @@ pub fn query(
         process: f.process.clone(),
         owners,
     })
+}
+
+/// A port list (`80,443,8000-8100`, service names) given as `name` (`--sport`, `PORTS`); an
+/// error names that argument as the user typed it.
+pub fn ports(text: &str, name: &str) -> Result<PortSet> {
+    PortSet::parse(text).with_context(|| crate::text::argument(name, text))
 }
 
 /// The display order asked for.

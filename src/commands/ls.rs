@@ -11,17 +11,21 @@ use crate::host::Host;
 use crate::inventory;
 use crate::render::sockets::{self, DUAL_STACK_LEGEND, SocketRows};
 use crate::render::summary::Summary;
-use crate::render::{self, Style, json};
+use crate::render::{self, Style, json, pids};
 
 pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     let need_owners = !args.summary && !args.no_owners;
-    let query = filters::query(host, &args.filter, need_owners, args.all_owners)?;
+    let query = filters::query(host, &args.filter, need_owners, args.owners.first_owner)?;
     let mut inv = inventory::collect(host, &query)?;
     sockets::sort(&mut inv.sockets, filters::order(args.sort));
+    sockets::sort_unix(&mut inv.unix, filters::order(args.sort));
     style.header = !args.no_header;
     let mut out = output::stdout();
     if args.summary {
-        let summary = Summary::of(&inv.sockets);
+        let mut summary = Summary::of(&inv.sockets);
+        if query.unix {
+            summary = summary.with_unix(&inv.unix);
+        }
         if args.json {
             json::value(&mut out, &summary)?;
         } else {
@@ -29,22 +33,30 @@ pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
         }
     } else if args.json {
         json::sockets(&mut out, &inv)?;
+    } else if args.pids {
+        let shown = pids::write(&mut out, &inv)?;
+        out.flush()?;
+        output::report_gaps(&inv);
+        return Ok(Exit::found(shown > 0));
     } else {
         render::rows(&mut out, &SocketRows { inventory: &inv }, &style)?;
         if style.terminal && inv.sockets.iter().any(|s| s.is_dual_stack()) {
             writeln!(out, "{DUAL_STACK_LEGEND}")?;
+        }
+        if style.terminal && inv.sockets.iter().any(sockets::shows_mapped) {
+            writeln!(out, "{}", sockets::MAPPED_LEGEND)?;
         }
     }
     out.flush()?;
     output::report_gaps(&inv);
     if let Some(why) = query
         .pid
-        .filter(|_| inv.sockets.is_empty())
+        .filter(|_| inv.is_empty())
         .and_then(|pid| unseen_pid(host, pid, inv.unreadable_processes > 0))
     {
         output::diagnostic(&why);
     }
-    Ok(Exit::found(!inv.sockets.is_empty()))
+    Ok(Exit::found(!inv.is_empty()))
 }
 
 /// Why `--pid PID` listed nothing, when that is not simply "it has no matching socket".

@@ -13,10 +13,12 @@ unix_only! {
     mod bench;
     mod events;
     mod exporter;
+    mod kill;
     mod lifecycle;
     mod probe;
     mod sample;
     mod tcp;
+    mod transfer;
     mod udp;
     mod unix;
     mod wait;
@@ -38,11 +40,11 @@ pub fn run(cli: Cli, host: &dyn Host) -> Result<Exit> {
     match cli.command {
         None => ls::run(host, &cli.ls, style),
         Some(Command::Ls(args)) => ls::run(host, &args, style),
-        Some(Command::Who(args)) => who::run(host, &args),
+        Some(Command::Who(args)) => who::run(host, &args, style),
         Some(Command::Ephemeral(args)) => ephemeral::run(host, &args, style),
         Some(Command::Watch(args)) => watch::run(host, &args, style),
         Some(Command::Completions { shell }) => generate::completions(shell),
-        Some(Command::Man) => generate::man_page(),
+        Some(Command::Man { dir }) => generate::man_pages(dir.as_deref()),
         Some(unix_only) => unix::run(host, unix_only, style),
     }
 }

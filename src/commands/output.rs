@@ -58,6 +58,52 @@ pub fn stdout() -> Stdout<BufWriter<Stream>> {
     Stdout(BufWriter::with_capacity(64 * 1024, interrupt::stdout()))
 }
 
+/// stdout for a command whose exit status reports what an action did (`kill`): a reader that
+/// goes away (`| head -1`) neither stops the action nor changes its status; the rest of the
+/// report is dropped.
+pub fn stdout_for_action() -> Stdout<BufWriter<Unread<Stream>>> {
+    Stdout(BufWriter::with_capacity(
+        64 * 1024,
+        Unread {
+            inner: interrupt::stdout(),
+            gone: false,
+        },
+    ))
+}
+
+/// A writer whose reader may leave: after a broken pipe, everything is dropped unwritten.
+pub struct Unread<W: Write> {
+    inner: W,
+    gone: bool,
+}
+
+impl<W: Write> Unread<W> {
+    /// Whether `e` says the reader left (and from now on nothing is written).
+    fn left(&mut self, e: &io::Error) -> bool {
+        self.gone |= e.kind() == io::ErrorKind::BrokenPipe;
+        self.gone
+    }
+}
+
+impl<W: Write> Write for Unread<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.gone {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if self.left(&e) => Ok(buf.len()),
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.inner.flush() {
+            Err(e) if self.left(&e) => Ok(()),
+            other => other,
+        }
+    }
+}
+
 /// stdout for a line at a time (events, the lab's steps), flushed by the caller.
 pub fn stdout_lines() -> Stdout<LineWriter<Stream>> {
     Stdout(LineWriter::new(interrupt::stdout()))
@@ -114,6 +160,11 @@ pub fn stderr_line(line: &str) {
     let mut text = String::with_capacity(line.len() + 1);
     text.push_str(line);
     text.push('\n');
+    stderr_text(&text);
+}
+
+/// Text on stderr in one write (a progress line redrawn in place), dropped like a line.
+pub fn stderr_text(text: &str) {
     let _ = interrupt::stderr().write_all(text.as_bytes());
 }
 
@@ -133,16 +184,29 @@ pub fn notes(notes: &[String]) {
 pub fn report_gaps(inv: &Inventory) {
     notes(&inv.notes);
     static HINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    let hidden = inv.hidden_owner_count();
-    if hidden > 0
-        && inv.unreadable_processes > 0
-        && !HINTED.swap(true, std::sync::atomic::Ordering::Relaxed)
-    {
-        diagnostic(&format!(
-            "hint: the owners of {hidden} socket(s) are other users' processes and are hidden \
-             (shown as -); run as root (sudo portscope …) to see them"
-        ));
+    if inv.unreadable_processes == 0 || HINTED.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
     }
+    let hidden = inv.hidden_owner_count();
+    let named = inv.sockets.iter().any(|s| !s.pids.is_empty())
+        || inv.unix.iter().any(|s| !s.pids.is_empty());
+    let hint = if hidden > 0 {
+        format!(
+            "hint: the owners of {} are other users' processes and are hidden (shown as -), \
+             and a socket shown with owners may have more among them; run as root (sudo \
+             portscope …) to see them",
+            crate::text::count(hidden, "socket")
+        )
+    } else if named {
+        // A shared socket (a root master and its workers) shows the holders we could read.
+        "hint: other users' processes could not be read, so a socket may have more holders \
+         than shown; run as root (sudo portscope …) to see them all"
+            .to_string()
+    } else {
+        return;
+    };
+    HINTED.store(true, std::sync::atomic::Ordering::Relaxed);
+    diagnostic(&hint);
 }
 
 /// A progress bar on stderr for `len` steps of long work, when stderr is a terminal.
@@ -179,6 +243,18 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn an_action_s_report_outlives_its_reader() {
+        let mut out = Stdout(Unread {
+            inner: Gone,
+            gone: false,
+        });
+        out.write_all(b"first\n").unwrap();
+        out.flush().unwrap();
+        assert!(out.0.gone);
+        out.write_all(b"second\n").unwrap();
     }
 
     #[test]

@@ -1,9 +1,8 @@
 //! `portscope probe HOST PORTS`: resolve, probe in rounds, print as the results come.
 
 use std::io::Write;
-use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::output;
 use crate::Exit;
@@ -11,7 +10,6 @@ use crate::addr::{self, Families};
 use crate::cli::ProbeArgs;
 use crate::interrupt::{self, interrupted};
 use crate::model::Proto;
-use crate::ports::parse_ports;
 use crate::probe::model::{Outcome, Status, Tally, Target};
 use crate::probe::pace::{self, Pace};
 use crate::probe::{self, Plan, payload};
@@ -26,11 +24,12 @@ const FD_MARGIN: u64 = 8;
 pub fn run(args: &ProbeArgs) -> Result<Exit> {
     // Ctrl-C ends the run after showing what the interrupted round found.
     interrupt::install();
-    let ports = parse_ports(&args.ports).context("PORTS")?;
-    let addrs = addr::resolve(&args.host, Families::from_flags(args.ipv4, args.ipv6))?;
+    let target = addr::Target::parse(&args.host, args.ports.as_deref())?;
+    let ports: Vec<u16> = super::filters::ports(target.port, "PORTS")?.ports().collect();
+    let addrs = addr::resolve(target.host, Families::from_flags(args.ipv4, args.ipv6))?;
     let proto = if args.udp { Proto::Udp } else { Proto::Tcp };
     let given = args.payload.as_deref().map(payload::parse).transpose()?;
-    let targets = probe::targets(&args.host, &addrs, &ports, proto);
+    let targets = probe::targets(target.host, &addrs, &ports, proto);
     let payload = |port| given.clone().unwrap_or_else(|| payload::well_known(port));
     if let Some(rate) = args.rate.filter(|r| !(r.is_finite() && *r > 0.0)) {
         anyhow::bail!("--rate {rate}: probes per second must be a number above 0");
@@ -45,7 +44,7 @@ pub fn run(args: &ProbeArgs) -> Result<Exit> {
         ));
     }
     let plan = Plan {
-        timeout: Duration::from_millis(args.timeout),
+        timeout: args.timeout,
         parallel: parallel(args.parallel),
         payload: &payload,
         rate: pace.rate,
@@ -115,7 +114,7 @@ impl Iterator for Rounds<'_> {
         if self.ended.is_some() || self.failed.is_some() {
             return None;
         }
-        if self.attempt > 0 && interrupt::sleep(Duration::from_millis(self.args.interval)) {
+        if self.attempt > 0 && interrupt::sleep(self.args.interval) {
             self.ended = Some(Ended::Interrupted);
             return None;
         }

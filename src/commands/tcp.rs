@@ -1,7 +1,5 @@
 //! `portscope tcp listen` and `portscope tcp connect`.
 
-use std::time::Duration;
-
 use anyhow::Result;
 
 use super::events;
@@ -26,18 +24,19 @@ pub fn run(host: &dyn Host, command: &TcpCommand) -> Result<Exit> {
 fn listen(args: &TcpListenArgs) -> Result<Listen> {
     let common = events::common(&args.common);
     Ok(Listen {
-        addr: addr::local(&args.addr, common.families)?,
+        addr: addr::local(&args.addr, args.port.as_deref(), common.families)?,
         backlog: args.backlog,
         once: args.once,
         answer: answer(args.echo, args.reply.as_deref()),
         common,
+        tcp: events::tcp(&args.tcp),
     })
 }
 
 fn connect(args: &TcpConnectArgs) -> Result<Connect> {
     let common = events::common(&args.common);
     Ok(Connect {
-        targets: addr::remote(&args.target, common.families)?,
+        targets: addr::remote(&args.target, args.port.as_deref(), common.families)?,
         source: args
             .source
             .as_deref()
@@ -49,12 +48,13 @@ fn connect(args: &TcpConnectArgs) -> Result<Connect> {
             .as_deref()
             .map(addr::port_range)
             .transpose()?,
-        timeout: Duration::from_millis(args.timeout),
+        timeout: args.timeout,
         linger0: args.linger0,
-        hold: args.hold.map(Duration::from_secs_f64),
+        hold: args.hold,
         count: args.count,
-        interval: Duration::from_millis(args.interval),
+        interval: args.interval,
         common,
+        tcp: events::tcp(&args.tcp),
     })
 }
 

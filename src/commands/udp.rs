@@ -1,8 +1,6 @@
 //! `portscope udp recv` and `portscope udp send`.
 
-use std::time::Duration;
-
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
 use super::events;
 use super::tcp::answer;
@@ -27,7 +25,7 @@ pub fn run(host: &dyn Host, command: &UdpCommand) -> Result<Exit> {
 fn recv(args: &UdpRecvArgs) -> Result<UdpRecv> {
     let common = events::common(&args.common);
     Ok(UdpRecv {
-        addr: addr::local(&args.addr, common.families)?,
+        addr: addr::local(&args.addr, args.port.as_deref(), common.families)?,
         answer: answer(args.echo, args.reply.as_deref()),
         count: args.count,
         common,
@@ -36,11 +34,27 @@ fn recv(args: &UdpRecvArgs) -> Result<UdpRecv> {
 
 fn send(args: &UdpSendArgs) -> Result<UdpSend> {
     let common = events::common(&args.common);
+    // nc's `HOST PORT [TEXT]`, or `HOST:PORT [TEXT]`.
+    let (port, rest) = match args.rest.as_slice() {
+        [port, rest @ ..] if addr::is_host_alone(&args.target) => (Some(port), rest),
+        rest => (None, rest),
+    };
+    let text = match rest {
+        [] => None,
+        [text] => Some(text),
+        [_, extra, ..] => bail!(
+            "'{}' after the text: give HOST:PORT TEXT or HOST PORT TEXT",
+            crate::text::escaped(&extra.to_string_lossy())
+        ),
+    };
+    let port = port
+        .map(|p| p.to_str().context("the port is not UTF-8 text"))
+        .transpose()?;
     Ok(UdpSend {
         // The first address the name resolves to, as nc does.
-        target: addr::remote(&args.target, common.families)?[0],
-        text: args.text.as_ref().map(|t| t.as_encoded_bytes().to_vec()),
-        wait: Duration::from_millis(args.wait),
+        target: addr::remote(&args.target, port, common.families)?[0],
+        text: text.map(|t| t.as_encoded_bytes().to_vec()),
+        wait: args.wait,
         source: args
             .source
             .as_deref()

@@ -2,7 +2,7 @@
 
 use anyhow::{Result, bail};
 
-use super::{bench, exporter, lifecycle, probe, sample, tcp, udp, wait, why_bind};
+use super::{bench, exporter, kill, lifecycle, probe, sample, tcp, udp, wait, why_bind};
 use crate::Exit;
 use crate::cli::{Command, SampleArgs};
 use crate::host::Host;
@@ -16,6 +16,7 @@ pub fn run(host: &dyn Host, command: Command, style: Style) -> Result<Exit> {
         Command::Bench(args) => bench::run(host, &args, style),
         Command::Wait(args) => wait::run(host, &args),
         Command::Exporter(args) => exporter::run(host, &args),
+        Command::Kill(args) => kill::run(host, &args),
         Command::Tcp(command) => tcp::run(host, &command),
         Command::Udp(command) => udp::run(host, &command),
         // `commands::run` handles the others before it comes here.

@@ -1,12 +1,11 @@
 //! `portscope wait PORT`: block until a port is listening (here, or on --host), or free.
 
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 
-use super::output;
+use super::{filters, output};
 use crate::Exit;
 use crate::addr::{self, Families};
 use crate::cli::WaitArgs;
@@ -14,36 +13,17 @@ use crate::ephemeral::trial::Reuse;
 use crate::exit::NotThere;
 use crate::host::Host;
 use crate::model::Proto;
-use crate::ports::parse_port;
-use crate::wait::{self, Condition, Waited};
+use crate::wait::{self, Among, Condition, Waited};
 
 pub fn run(host: &dyn Host, args: &WaitArgs) -> Result<Exit> {
-    let port = parse_port(&args.port)?;
-    let proto = if args.udp { Proto::Udp } else { Proto::Tcp };
-    let condition = match (&args.host, args.free) {
-        (Some(name), _) => Condition::Accepting {
-            host: name.clone(),
-            addrs: addr::resolve(name, Families::Any)?,
-            port,
-        },
-        (None, true) => Condition::Free {
-            addr: SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
-            proto,
-            reuse: if args.reuseaddr {
-                Reuse::Addr
-            } else {
-                Reuse::Plain
-            },
-        },
-        (None, false) => Condition::Listening { port, proto },
-    };
+    let condition = condition(args)?;
     crate::interrupt::install();
     let mut shown = Shown {
         what: condition.describe(),
         terminal: output::stderr_is_terminal(),
         waited: None,
     };
-    let timeout = (args.timeout > 0.0).then(|| Duration::from_secs_f64(args.timeout));
+    let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
     let outcome = wait::until(host, &condition, timeout, &mut shown);
     if shown.terminal {
         let _ = write!(std::io::stderr(), "\r\x1b[K");
@@ -51,9 +31,17 @@ pub fn run(host: &dyn Host, args: &WaitArgs) -> Result<Exit> {
     let what = &shown.what;
     match outcome? {
         Waited::Met => {
-            if let Condition::Free { addr, proto, reuse } = condition {
+            if let Condition::Free {
+                ports,
+                proto,
+                bind: Some(reuse),
+                ..
+            } = &condition
+            {
                 let mut out = output::stdout();
-                writeln!(out, "{}", wait::free_now(addr, proto, reuse))?;
+                for line in wait::free_now(ports, *proto, *reuse) {
+                    writeln!(out, "{line}")?;
+                }
                 out.flush()?;
             }
             Ok(Exit::Success)
@@ -64,6 +52,46 @@ pub fn run(host: &dyn Host, args: &WaitArgs) -> Result<Exit> {
             timeout.or(shown.waited).unwrap_or_default().as_secs_f64()
         )))),
     }
+}
+
+/// What to wait for: ports here (`8080`, `8080,8443`), or a remote target (`db:5432`,
+/// `db 5432`, `5432 --host db`), whose ports are checked before its name is looked up.
+fn condition(args: &WaitArgs) -> Result<Condition> {
+    let proto = if args.udp { Proto::Udp } else { Proto::Tcp };
+    let remote = match (&args.host, &args.ports) {
+        (Some(host), _) => Some((host.as_str(), args.target.as_str())),
+        (None, Some(ports)) => Some((args.target.as_str(), ports.as_str())),
+        (None, None) if args.target.contains(':') => {
+            let target = addr::Target::parse(&args.target, None)?;
+            Some((target.host, target.port))
+        }
+        (None, None) => None,
+    };
+    let Some((name, ports)) = remote else {
+        let ports = filters::ports(&args.target, "PORTS")?;
+        return Ok(match args.free {
+            true => Condition::Free {
+                ports,
+                proto,
+                among: Among::every(),
+                bind: Some(if args.reuseaddr {
+                    Reuse::Addr
+                } else {
+                    Reuse::Plain
+                }),
+            },
+            false => Condition::Listening { ports, proto },
+        });
+    };
+    if args.free || args.udp {
+        bail!("--free and --udp are about ports on this host; a remote HOST:PORT is waited for by connecting (TCP)");
+    }
+    let ports = filters::ports(ports, "PORTS")?;
+    Ok(Condition::Accepting {
+        host: name.to_string(),
+        addrs: addr::resolve(name, Families::Any)?,
+        ports,
+    })
 }
 
 /// Progress on stderr: a line updated in place on a terminal; elsewhere one line once the

@@ -14,13 +14,13 @@ use crate::render::{self, Style};
 use crate::watch::Watcher;
 
 pub fn run(host: &dyn Host, args: &WatchArgs, style: Style) -> Result<Exit> {
-    if args.interval < 0.05 {
-        bail!("--interval must be at least 0.05 seconds");
+    if args.interval < Duration::from_millis(50) {
+        bail!("--interval must be at least 50ms");
     }
     install();
     let query = filters::query(host, &args.filter, true, false)?;
     let watcher = Watcher::new(host, query);
-    let every = Duration::from_secs_f64(args.interval);
+    let every = args.interval;
     if args.json || !style.terminal {
         return stream(watcher, every);
     }
@@ -47,14 +47,17 @@ fn stream(mut watcher: Watcher, every: Duration) -> Result<Exit> {
             baseline = false;
             // Changes from now on are reported: a script starting watch can go ahead.
             output::diagnostic(&format!(
-                "watching {} sockets; changes follow",
-                watcher.tracker.sockets().count()
+                "watching {}; changes follow",
+                crate::text::count(watcher.len(), "socket")
             ));
         }
         if !changes.is_empty() {
             let t_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let inv = watcher.inventory(Vec::new());
-            for change in &changes {
+            let inv = watcher.inventory(Vec::new(), Vec::new());
+            for change in &changes.ip {
+                render::watch::event(&mut out, t_ms, change, &inv)?;
+            }
+            for change in &changes.unix {
                 render::watch::event(&mut out, t_ms, change, &inv)?;
             }
             out.flush()?;

@@ -1,7 +1,6 @@
 //! The live table on a terminal: alternate screen, redrawn in place, keys q / p / s.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -12,13 +11,12 @@ use crossterm::{cursor, execute, queue, terminal};
 use super::output;
 use crate::exit::Exit;
 use crate::interrupt::interrupted;
-use crate::model::Socket;
-use crate::render::sockets::Order;
+use crate::render::sockets::{self, Order};
 use crate::render::summary::Summary;
 use crate::render::watch::{Mark, ScreenRows};
 use crate::render::{self, Style};
 use crate::watch::Watcher;
-use crate::watch::tracker::{ChangeKind, Key, key};
+use crate::watch::tracker::{Change, ChangeKind, Tracked};
 
 /// How many refreshes a closed socket stays on screen, dimmed.
 const GONE_FOR: u8 = 3;
@@ -35,6 +33,7 @@ impl Terminal {
         execute!(
             std::io::stdout(),
             terminal::EnterAlternateScreen,
+            terminal::DisableLineWrap,
             cursor::Hide
         )?;
         Ok(entered)
@@ -46,6 +45,7 @@ impl Drop for Terminal {
         let _ = execute!(
             std::io::stdout(),
             cursor::Show,
+            terminal::EnableLineWrap,
             terminal::LeaveAlternateScreen
         );
         let _ = terminal::disable_raw_mode();
@@ -55,11 +55,68 @@ impl Drop for Terminal {
 struct View {
     sort: usize,
     paused: bool,
-    gone: Vec<(Socket, u8)>,
-    /// How the last look marked the live sockets.
-    marks: HashMap<Key, Mark>,
+    ip: Marks<crate::model::Socket>,
+    unix: Marks<crate::model::UnixSocket>,
     /// Opened, closed and changed at the last look.
     last: (usize, usize, usize),
+}
+
+/// How the last look marked the live sockets of one kind, and the closed ones still shown.
+struct Marks<T: Tracked> {
+    marks: HashMap<T::Key, Mark>,
+    gone: Vec<(T, u8)>,
+}
+
+impl<T: Tracked> Default for Marks<T> {
+    fn default() -> Marks<T> {
+        Marks {
+            marks: HashMap::new(),
+            gone: Vec::new(),
+        }
+    }
+}
+
+impl<T: Tracked> Marks<T> {
+    /// Forgets the last look's marks, ages the closed sockets, marks this look's changes and
+    /// counts them into (opened, closed, changed).
+    fn apply(&mut self, changes: Vec<Change<T>>, counts: &mut (usize, usize, usize)) {
+        self.marks.clear();
+        self.gone.retain_mut(|(_, left)| {
+            *left -= 1;
+            *left > 0
+        });
+        for change in changes {
+            let k = change.socket.key();
+            match change.kind {
+                ChangeKind::Opened => {
+                    counts.0 += 1;
+                    self.marks.insert(k, Mark::New);
+                }
+                ChangeKind::Closed => {
+                    counts.1 += 1;
+                    self.gone.push((change.socket, GONE_FOR));
+                }
+                ChangeKind::State { from } => {
+                    counts.2 += 1;
+                    self.marks.insert(k, Mark::Changed(from));
+                }
+                ChangeKind::Grew => {
+                    self.marks.insert(k, Mark::Grew);
+                }
+            }
+        }
+    }
+
+    /// The live sockets (in display order) and then the closed ones, each with its mark.
+    fn rows(&self, mut live: Vec<T>) -> (Vec<T>, Vec<Mark>) {
+        let mut marks: Vec<Mark> = live
+            .iter()
+            .map(|s| self.marks.get(&s.key()).copied().unwrap_or(Mark::Plain))
+            .collect();
+        live.extend(self.gone.iter().map(|(s, _)| s.clone()));
+        marks.resize(live.len(), Mark::Gone);
+        (live, marks)
+    }
 }
 
 pub fn run(
@@ -72,8 +129,8 @@ pub fn run(
     let mut view = View {
         sort: Order::ALL.iter().position(|o| *o == order).unwrap_or(0),
         paused: false,
-        gone: Vec::new(),
-        marks: HashMap::new(),
+        ip: Marks::default(),
+        unix: Marks::default(),
         last: (0, 0, 0),
     };
     loop {
@@ -81,33 +138,10 @@ pub fn run(
         if !view.paused {
             let changes = watcher.look()?;
             output::notes(&watcher.notes);
-            view.marks.clear();
-            view.gone.retain_mut(|(_, left)| {
-                *left -= 1;
-                *left > 0
-            });
-            let (mut opened, mut closed, mut changed) = (0, 0, 0);
-            for change in changes {
-                let k = key(&change.socket);
-                match change.kind {
-                    ChangeKind::Opened => {
-                        opened += 1;
-                        view.marks.insert(k, Mark::New);
-                    }
-                    ChangeKind::Closed => {
-                        closed += 1;
-                        view.gone.push((change.socket, GONE_FOR));
-                    }
-                    ChangeKind::State { from } => {
-                        changed += 1;
-                        view.marks.insert(k, Mark::Changed(from));
-                    }
-                    ChangeKind::Grew => {
-                        view.marks.insert(k, Mark::Grew);
-                    }
-                }
-            }
-            view.last = (opened, closed, changed);
+            let mut counts = (0, 0, 0);
+            view.ip.apply(changes.ip, &mut counts);
+            view.unix.apply(changes.unix, &mut counts);
+            view.last = counts;
         }
         draw(&watcher, &view, &style, every)?;
         // Keys and resizes until the next look.
@@ -158,65 +192,59 @@ pub fn run(
 
 fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Result<()> {
     let (width, height) = output::size();
-    let height = usize::from(height);
-    let mut live: Vec<Socket> = watcher.tracker.sockets().cloned().collect();
-    let summary = Summary::of(&live);
-    render::sockets::sort(&mut live, Order::ALL[view.sort]);
-    let shown_live = live.len();
-    let mut rows: Vec<Socket> = live;
-    rows.extend(view.gone.iter().map(|(s, _)| s.clone()));
-    let row_marks: Vec<Mark> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            if i >= shown_live {
-                Mark::Gone
-            } else {
-                view.marks.get(&key(s)).copied().unwrap_or(Mark::Plain)
-            }
-        })
-        .collect();
-    let room = height.saturating_sub(4).max(1);
-    let hidden = rows.len().saturating_sub(room);
+    let order = Order::ALL[view.sort];
+    let mut live: Vec<_> = watcher.tracker.sockets().cloned().collect();
+    let mut live_unix: Vec<_> = watcher.unix.sockets().cloned().collect();
+    let mut summary = Summary::of(&live);
+    if watcher.watches_unix() {
+        summary = summary.with_unix(&live_unix);
+    }
+    sockets::sort(&mut live, order);
+    sockets::sort_unix(&mut live_unix, order);
+    let (mut rows, mut row_marks) = view.ip.rows(live);
+    let (mut unix_rows, unix_marks) = view.unix.rows(live_unix);
+    let room = render::watch::room(height);
+    let hidden = (rows.len() + unix_rows.len()).saturating_sub(room);
     rows.truncate(room);
-    let inv = watcher.inventory(rows);
-    let mut text = String::new();
+    unix_rows.truncate(room - rows.len());
+    row_marks.truncate(rows.len());
+    row_marks.extend_from_slice(&unix_marks[..unix_rows.len()]);
+    let inv = watcher.inventory(rows, unix_rows);
     let states: Vec<String> = summary
         .tcp
         .states
         .iter()
         .chain(summary.udp.states.iter())
+        .chain(summary.unix.iter().flat_map(|u| u.states.iter()))
         .map(|(s, n)| format!("{s} {n}"))
         .collect();
     let (opened, closed, changed) = view.last;
-    let _ = writeln!(
-        text,
-        "portscope watch — {} sockets: {} — since last look: +{opened} −{closed} ~{changed}{}",
-        summary.total,
+    let title = format!(
+        "portscope watch{} — {}: {} — since last look: +{opened} −{closed} ~{changed}",
+        // First, where a narrow screen does not cut it off.
+        if view.paused { " [PAUSED]" } else { "" },
+        crate::text::count(summary.total, "socket"),
         states.join(" · "),
-        if view.paused { "  [PAUSED]" } else { "" }
     );
-    let mut frame = Vec::new();
-    let table_style = Style {
-        width,
-        terminal: true,
-        ..*style
-    };
-    render::rows(
-        &mut frame,
-        &ScreenRows::new(&inv, &row_marks[..inv.sockets.len()]),
-        &table_style,
-    )?;
-    text.push_str(&String::from_utf8_lossy(&frame));
-    if hidden > 0 {
-        let _ = writeln!(text, "… {hidden} more rows");
-    }
-    let _ = write!(
-        text,
+    let status = format!(
         "every {:.2} s · q quit · p pause · s sort ({})",
         every.as_secs_f64(),
         Order::ALL[view.sort].name()
     );
+    let mut frame = Vec::new();
+    render::watch::screen(
+        &mut frame,
+        &title,
+        &ScreenRows::new(&inv, &row_marks),
+        hidden,
+        &status,
+        &Style {
+            width,
+            terminal: true,
+            ..*style
+        },
+    )?;
+    let text = String::from_utf8_lossy(&frame);
     let mut out = std::io::stdout().lock();
     queue!(
         out,

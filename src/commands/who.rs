@@ -1,5 +1,7 @@
-//! `portscope who PORT`: every socket on a local port, with its holders.
+//! `portscope who PORT[,PORT…]|SOCKET`: every socket on local ports, or bound to a Unix
+//! socket's name (and every socket connected to it), with their holders.
 
+use std::ffi::OsStr;
 use std::io::Write;
 
 use anyhow::Result;
@@ -8,28 +10,80 @@ use super::{filters, output};
 use crate::Exit;
 use crate::cli::WhoArgs;
 use crate::host::Host;
+use crate::inventory;
 use crate::model::Proto;
-use crate::ports::parse_port;
-use crate::query::Query;
+use crate::query::{OwnerLookup, Query};
 use crate::render::sockets::{self, Order};
-use crate::render::{json, who};
+use crate::render::{Style, json, pids, who};
 
-pub fn run(host: &dyn Host, args: &WhoArgs) -> Result<Exit> {
-    let port = parse_port(&args.port)?;
-    let protos = filters::pick(args.tcp, args.udp, [Proto::Tcp, Proto::Udp]);
-    let mut query = Query::port(port).protos(&protos);
-    if !args.all_owners {
-        query.owners = crate::query::OwnerLookup::Scan { stop_early: true };
-    }
-    let mut inv = crate::inventory::collect(host, &query)?;
-    sockets::sort(&mut inv.sockets, Order::Listeners);
-    let mut out = output::stdout();
-    if args.json {
-        json::sockets(&mut out, &inv)?;
+pub fn run(host: &dyn Host, args: &WhoArgs, style: Style) -> Result<Exit> {
+    let (mut inv, targets, nothing) = if let Some(name) = unix_name(args) {
+        let (inv, targets) = inventory::unix_holders(host, name)?;
+        let nothing = format!(
+            "no Unix socket is bound to {}",
+            crate::text::escaped(&name.to_string_lossy())
+        );
+        (inv, Some(targets), nothing)
     } else {
-        who::write(&mut out, &inv)?;
-    }
+        // Not UTF-8, so no port name either: the error names it as given.
+        let given = args.port.to_string_lossy();
+        let (port, named) = habit(&given);
+        let ports = filters::ports(port, "PORT")?;
+        let protos = filters::pick(
+            args.tcp || named == Some(Proto::Tcp),
+            args.udp || named == Some(Proto::Udp),
+            [Proto::Tcp, Proto::Udp],
+        );
+        let mut query = Query::ports(ports.clone()).protos(&protos);
+        if args.owners.first_owner {
+            query.owners = OwnerLookup::First;
+        }
+        let nothing = who::nothing_holds(&ports, &protos);
+        (inventory::collect(host, &query)?, None, nothing)
+    };
+    sockets::sort(&mut inv.sockets, Order::Listeners);
+    sockets::sort_unix(&mut inv.unix, Order::Listeners);
+    let mut out = output::stdout();
+    let found = if args.json {
+        json::sockets(&mut out, &inv)?;
+        !inv.is_empty()
+    } else if args.pids {
+        // lsof -t: found means a pid to act on.
+        pids::write(&mut out, &inv)? > 0
+    } else {
+        match &targets {
+            Some(targets) => who::write_unix(&mut out, &inv, targets)?,
+            None => who::write(&mut out, &inv)?,
+        }
+        // A person at a terminal gets an answer; a script gets the exit status, as from grep.
+        if inv.is_empty() && style.terminal {
+            writeln!(out, "{nothing}")?;
+        }
+        !inv.is_empty()
+    };
     out.flush()?;
     output::report_gaps(&inv);
-    Ok(Exit::found(!inv.sockets.is_empty()))
+    Ok(Exit::found(found))
+}
+
+/// A Unix socket is named by `-x`, by a path (a slash in it, but not `8080/tcp`) or by
+/// `@name`; anything else is a port number or service name. A path need not be UTF-8.
+fn unix_name(args: &WhoArgs) -> Option<&OsStr> {
+    let name = args.port.as_os_str();
+    let bytes = name.as_encoded_bytes();
+    let port_and_proto = bytes.ends_with(b"/tcp") || bytes.ends_with(b"/udp");
+    let unix = args.unix || bytes.starts_with(b"@") || (bytes.contains(&b'/') && !port_and_proto);
+    unix.then_some(name)
+}
+
+/// lsof's `:8080` and fuser's `8080/tcp`, typed from habit: the port, and the protocol a
+/// `/tcp` or `/udp` suffix names.
+fn habit(text: &str) -> (&str, Option<Proto>) {
+    let text = text.trim();
+    let text = text.strip_prefix(':').unwrap_or(text);
+    match text.rsplit_once('/') {
+        Some((port, "tcp")) => (port, Some(Proto::Tcp)),
+        Some((port, "udp")) => (port, Some(Proto::Udp)),
+        _ => (text, None),
+    }
 }

@@ -19,7 +19,7 @@ pub fn run(host: &dyn Host, args: &WhyBindArgs) -> Result<Exit> {
     } else {
         Families::Any
     };
-    let want = addr::local(&args.addr, families)?;
+    let want = addr::local(&args.addr, args.port.as_deref(), families)?;
     let proto = if args.udp { Proto::Udp } else { Proto::Tcp };
     let (findings, inv) = why_bind::examine(host, want, proto)?;
     let mut out = output::stdout();

@@ -77,9 +77,9 @@ fn holders(host: &dyn Host, addr: SocketAddr, proto: Proto) -> String {
     match (parts.is_empty(), time_wait) {
         (true, 0) => taken,
         (true, n) => format!(
-            "port {port}/{} is held by {n} TIME_WAIT entr{}; {}",
+            "port {port}/{} is held by {}; {}",
             proto.name(),
-            if n == 1 { "y" } else { "ies" },
+            crate::text::count(n, "TIME_WAIT entry"),
             past_time_wait(addr, proto, left_ms)
         ),
         (false, _) => format!(

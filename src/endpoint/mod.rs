@@ -17,7 +17,7 @@ use std::io;
 
 pub use conn::Answer;
 pub use errors::{bind_error, why_not_connected};
-pub use setup::Common;
+pub use setup::{Common, TcpOptions};
 pub use tcp_connect::{Connect, connect};
 pub use tcp_listen::{Listen, listen};
 pub use udp::{UdpRecv, UdpSend, recv, send};

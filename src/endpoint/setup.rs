@@ -16,11 +16,37 @@ use crate::model::Proto;
 pub struct Common {
     pub families: Families,
     pub encoding: Encoding,
-    /// How long to follow a socket in the kernel's table after close.
-    pub grace: Duration,
     pub reuseaddr: bool,
     pub reuseport: bool,
+}
+
+/// The options of the TCP endpoints alone.
+#[derive(Debug, Clone)]
+pub struct TcpOptions {
+    /// How long to follow a socket in the kernel's table after close.
+    pub grace: Duration,
     pub nodelay: bool,
+}
+
+impl TcpOptions {
+    pub fn tune(&self, stream: &TcpStream) -> Result<()> {
+        if self.nodelay {
+            stream.set_nodelay(true).context("setting TCP_NODELAY")?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether stdin may be read now: a pipe or file always, a terminal only while this process
+/// is in its foreground (a background job reading its terminal is stopped by SIGTTIN, as
+/// `nc -l … &` is).
+pub fn stdin_readable() -> bool {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return true;
+    }
+    // SAFETY: tcgetpgrp and getpgrp only read the process's state.
+    unsafe { libc::tcgetpgrp(0) == libc::getpgrp() }
 }
 
 /// The common options and where to report, for one endpoint's run.
@@ -53,12 +79,5 @@ impl<'a> Setup<'a> {
         socket
             .bind(&addr.into())
             .map_err(|e| errors::bind_error(self.reporter.host, e, addr, proto))
-    }
-
-    pub fn tune_stream(&self, stream: &TcpStream) -> Result<()> {
-        if self.common.nodelay {
-            stream.set_nodelay(true).context("setting TCP_NODELAY")?;
-        }
-        Ok(())
     }
 }

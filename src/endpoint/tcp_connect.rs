@@ -10,7 +10,8 @@ use socket2::Socket;
 
 use super::conn::{Answer, Conn};
 use super::event::{Event, EventKind, KernelChoice};
-use super::{Common, Reporter, Setup, errors, sockopt};
+use super::setup::stdin_readable;
+use super::{Common, Reporter, Setup, TcpOptions, errors, sockopt};
 use crate::exit::Exit;
 use crate::interrupt::{self, interrupted};
 use crate::model::Proto;
@@ -33,6 +34,7 @@ pub struct Connect {
     /// Pause between connections of `count`.
     pub interval: Duration,
     pub common: Common,
+    pub tcp: TcpOptions,
 }
 
 pub fn connect(config: &Connect, reporter: Reporter) -> Result<Exit> {
@@ -48,7 +50,7 @@ pub fn connect(config: &Connect, reporter: Reporter) -> Result<Exit> {
             return Ok(Exit::Interrupted);
         };
         let exit = converse(&setup, &mut conn, config)?;
-        conn.close(&setup.reporter, config.linger0, config.common.grace)?
+        conn.close(&setup.reporter, config.linger0, config.tcp.grace)?
             .run(&setup.reporter)?;
         if exit != Exit::Success {
             return Ok(exit);
@@ -111,7 +113,7 @@ fn connect_one(setup: &Setup, target: SocketAddr, config: &Connect) -> Result<Op
     }
     let handshake = started.elapsed();
     let stream: TcpStream = socket.into();
-    setup.tune_stream(&stream)?;
+    config.tcp.tune(&stream)?;
     let mut conn = Conn::new(None, stream, target, setup.common.encoding)?;
     let mut event = conn.event(EventKind::Connected);
     event.handshake = Some(handshake);
@@ -166,7 +168,7 @@ fn converse(setup: &Setup, conn: &mut Conn, config: &Connect) -> Result<Exit> {
             return Ok(Exit::Success);
         }
         // stdin waits while the peer is not taking what it was sent.
-        let read_stdin = stdin_open && !conn.backed_up();
+        let read_stdin = stdin_open && !conn.backed_up() && stdin_readable();
         let mut fds = [
             conn.poll_entry(),
             poll::entry(if read_stdin { 0 } else { -1 }, poll::IN),

@@ -1,7 +1,7 @@
 //! `portscope tcp listen`: bind, listen, serve connections concurrently, explain each step.
 
 use std::fs::File;
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
@@ -11,7 +11,8 @@ use anyhow::{Context, Result};
 use super::conn::{Answer, Conn};
 use super::event::{Event, EventKind, KernelChoice};
 use super::follow::{Follow, TICK};
-use super::{Common, Reporter, Setup};
+use super::setup::stdin_readable;
+use super::{Common, Reporter, Setup, TcpOptions};
 use crate::exit::Exit;
 use crate::interrupt::interrupted;
 use crate::model::Proto;
@@ -26,6 +27,7 @@ pub struct Listen {
     pub once: bool,
     pub answer: Answer,
     pub common: Common,
+    pub tcp: TcpOptions,
 }
 
 /// How often idle connections' states are re-read.
@@ -57,7 +59,7 @@ pub fn listen(config: &Listen, reporter: Reporter) -> Result<Exit> {
         conns: Vec::new(),
         following: Vec::new(),
         accepted: 0,
-        stdin_open: !std::io::stdin().is_terminal(),
+        stdin_open: true,
         reserve: File::open("/dev/null").ok(),
         accept_paused_until: None,
     };
@@ -112,9 +114,12 @@ impl Server<'_> {
             poll::IN,
         )];
         // stdin goes to the peers, so it waits until there is one (nc does the same), and
-        // while one of them is not taking what it was sent.
-        let feed_stdin =
-            self.stdin_open && !self.conns.is_empty() && !self.conns.iter().any(Conn::backed_up);
+        // while one of them is not taking what it was sent. Typed on a terminal, it goes a
+        // line at a time (the terminal's line editing).
+        let feed_stdin = self.stdin_open
+            && !self.conns.is_empty()
+            && !self.conns.iter().any(Conn::backed_up)
+            && stdin_readable();
         fds.push(poll::entry(if feed_stdin { 0 } else { -1 }, poll::IN));
         fds.extend(self.conns.iter().map(Conn::poll_entry));
         let timeout = if self.following.is_empty() {
@@ -154,7 +159,7 @@ impl Server<'_> {
         }
         for conn in done {
             self.following
-                .push(conn.close(rep, false, self.setup.common.grace)?);
+                .push(conn.close(rep, false, self.config.tcp.grace)?);
         }
         let mut still = Vec::new();
         for mut f in std::mem::take(&mut self.following) {
@@ -173,7 +178,7 @@ impl Server<'_> {
             Err(e) => return self.accept_failed(e),
         };
         self.accepted += 1;
-        self.setup.tune_stream(&stream)?;
+        self.config.tcp.tune(&stream)?;
         let mut conn = Conn::new(
             Some(self.accepted),
             stream,

@@ -22,6 +22,8 @@ pub struct Findings {
     pub time_wait: usize,
     /// A holder is a listener (TCP LISTEN) or a bound UDP socket.
     pub listening: bool,
+    /// A holder is a TCP socket bound and neither listening nor connected.
+    pub bound_only: bool,
     pub privileged: bool,
     pub start: Option<u16>,
     pub reserved: bool,

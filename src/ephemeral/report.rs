@@ -96,10 +96,11 @@ pub fn by_parity(settings: &PortSettings, sockets: &[Socket]) -> BindHeld {
     }
 }
 
+/// Listeners and bound-only sockets: ports held by bind() alone, as the table shows them.
 fn listening_ports(sockets: &[Socket]) -> HashSet<u16> {
     sockets
         .iter()
-        .filter(|s| s.proto == Proto::Tcp && s.state == TcpState::Listen)
+        .filter(|s| s.proto == Proto::Tcp && s.state.is_unconnected())
         .map(|s| s.local.port)
         .collect()
 }
@@ -214,7 +215,7 @@ pub fn build(settings: &PortSettings, sockets: &[Socket], bind_held: &BindHeld) 
                 if s.state == TcpState::TimeWait {
                     report.time_wait += 1;
                 }
-                if s.state == TcpState::Listen {
+                if s.state.is_unconnected() {
                     report.bound.push(i);
                 } else if s.remote.port != 0 && !listening_ports.contains(&s.local.port) {
                     // A connect()ed socket; accepted ones share their listener's port.

@@ -128,9 +128,10 @@ fn check_budget(method: Method, n: usize, range: (u16, u16), reserved: usize) ->
     let ports = usize::from(range.1 - range.0) + 1 - reserved;
     if n > ports {
         bail!(
-            "{n} sockets cannot each hold a port of {}–{}: it has {ports} usable ports",
+            "{n} sockets cannot each hold a port of {}–{}: it has {}",
             range.0,
-            range.1
+            range.1,
+            crate::text::count(ports, "usable port")
         );
     }
     let per_socket = if matches!(method, Method::Connect | Method::BindNoPort) {

@@ -28,6 +28,9 @@ pub fn examine(host: &dyn Host, want: SocketAddr, proto: Proto) -> Result<(Findi
         .collect();
     let time_wait = overlapping.len() - holders.len();
     let listening = holders.iter().any(|i| inv.sockets[*i].state.is_listening());
+    let bound_only = holders
+        .iter()
+        .any(|i| inv.sockets[*i].state == TcpState::Bound);
     let trial = Trial {
         plain: trial::bind(want, proto, Reuse::Plain),
         reuseaddr: trial::bind(want, proto, Reuse::Addr),
@@ -39,6 +42,7 @@ pub fn examine(host: &dyn Host, want: SocketAddr, proto: Proto) -> Result<(Findi
         holders,
         time_wait,
         listening,
+        bound_only,
         privileged: settings
             .as_ref()
             .and_then(|s| s.unprivileged_port_start)

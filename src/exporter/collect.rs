@@ -65,7 +65,7 @@ impl<'h> Collection<'h> {
                 let table = table.sockets;
                 look.sockets = look::socket_counts(&table);
                 let listening = Query {
-                    owners: OwnerLookup::Scan { stop_early: true },
+                    owners: OwnerLookup::First,
                     ..Query::everything().states(&[TcpState::Listen, TcpState::Unconn])
                 };
                 match self.listeners.collect(&listening) {

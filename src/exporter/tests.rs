@@ -49,7 +49,8 @@ fn config(max_ports: usize) -> Config {
     }
 }
 
-/// nginx on 8080 with a full accept queue and three connections, a hidden listener on 5432,
+/// nginx on 8080 with a full accept queue, three connections and a socket only bound to the
+/// port, a hidden listener on 5432,
 /// and this host's connections to two remote destinations.
 fn table() -> Vec<Socket> {
     let mut web = listener(8080, 1, &[42, 41]);
@@ -67,6 +68,8 @@ fn table() -> Vec<Socket> {
         ("10.0.0.8", 50003),
         TcpState::TimeWait,
     ));
+    // A second server bound to the port, not yet listening (SO_REUSEPORT).
+    sockets.push(tcp(("10.0.0.5", 8080), ("0.0.0.0", 0), TcpState::Bound));
     for port in 40000..40005 {
         sockets.push(tcp(
             ("10.0.0.5", port),
@@ -111,7 +114,7 @@ fn a_look_counts_what_each_metric_says() {
     assert!(snapshot.notes.is_empty(), "{:?}", snapshot.notes);
     assert_eq!(snapshot.errors_total, 0);
     let look = &snapshot.look;
-    assert_eq!(look.sockets.len(), 2 * 11 + 2 * 2, "every legal series");
+    assert_eq!(look.sockets.len(), 2 * 12 + 2 * 2, "every legal series");
     let count = |state| {
         look.sockets
             .iter()
@@ -129,6 +132,11 @@ fn a_look_counts_what_each_metric_says() {
     assert_eq!((web.accept_queue, web.backlog), (4, 4));
     assert_eq!(web.connections[&TcpState::Established], 2);
     assert_eq!(web.connections[&TcpState::TimeWait], 1);
+    assert_eq!(
+        web.connections.get(&TcpState::Bound),
+        None,
+        "a socket only bound to the port is no connection"
+    );
     let hidden = &look.listeners[1];
     assert_eq!((hidden.port, hidden.process.as_str()), (Some(5432), HIDDEN_PROCESS));
     assert_eq!(

@@ -1,14 +1,16 @@
 //! A host made of fixtures, for unit tests of the commands' loops (watch, wait, ephemeral
-//! --watch, why-bind): each look at the table takes the next scripted table, the last one
-//! repeating; owners, processes and settings come from the fixtures.
+//! --watch, why-bind) and of Unix socket queries: each look at the table takes the next
+//! scripted table, the last one repeating; owners, processes, files and settings come from
+//! the fixtures.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, anyhow};
 
-use super::{Counters, DestroyFeed, Host, Owners, Scope, Table};
-use crate::model::{PortSettings, Process, Proto, Socket};
+use super::{Counters, DestroyFeed, Host, Owners, Pinned, Scope, Table, Vitals};
+use crate::model::{FileId, PortSettings, Process, Proto, Socket, UnixSocket};
 use crate::query::Query;
 
 #[derive(Default)]
@@ -17,20 +19,47 @@ pub struct FakeHost {
     looks: Mutex<VecDeque<Vec<Socket>>>,
     /// Owners as the fixtures' `pids` say, learnt from every table handed out.
     owners: Mutex<HashMap<u32, Vec<u32>>>,
+    /// Owners as every scripted table says, for `every_owner` (which may run while a table
+    /// is being handed out).
+    scripted_owners: HashMap<u32, Vec<u32>>,
     taken: Mutex<usize>,
+    /// Unix sockets, the same at every look; their `pids` and `peer_pids` are the owners.
+    pub unix: Vec<UnixSocket>,
+    /// What `file_id` answers.
+    pub files: HashMap<PathBuf, FileId>,
     pub processes: HashMap<u32, Process>,
     pub users: HashMap<u32, String>,
     pub settings: Option<PortSettings>,
     pub counters: Option<Counters>,
     /// What trial connects find held by bind(); None: trials cannot run.
     pub bind_held: Option<Vec<u16>>,
+    /// What `vitals` answers, by pid.
+    pub vitals: HashMap<u32, Vitals>,
+    /// Pids that exit between the lookup and the pin: `pin` finds them gone.
+    pub exit_before_pin: HashSet<u32>,
+    /// Pids whose signals fail with EPERM (another user's).
+    pub denied: HashSet<u32>,
+    /// Pids that exit on the first signal that is not 0.
+    pub obeying: HashSet<u32>,
+    /// Every signal sent (pid, signal; 0 for the permission check), in order.
+    pub signals: Arc<Mutex<Vec<(u32, i32)>>>,
+    /// Every socket destroyed, in order; `destroy_error` fails them all with that errno.
+    pub destroyed: Mutex<Vec<Socket>>,
+    pub destroy_error: Option<i32>,
 }
 
 impl FakeHost {
     /// A host whose table is each of `looks` in turn, then the last one for ever.
     pub fn new(looks: Vec<Vec<Socket>>) -> FakeHost {
+        let scripted_owners = looks
+            .iter()
+            .flatten()
+            .filter(|s| s.inode != 0 && !s.pids.is_empty())
+            .map(|s| (s.inode, s.pids.clone()))
+            .collect();
         FakeHost {
             looks: Mutex::new(looks.into()),
+            scripted_owners,
             ..FakeHost::default()
         }
     }
@@ -42,7 +71,7 @@ impl FakeHost {
 }
 
 impl Host for FakeHost {
-    fn sockets(&self, _query: &Query) -> Result<Table> {
+    fn sockets(&self, query: &Query) -> Result<Table> {
         let mut looks = self.looks.lock().unwrap_or_else(|e| e.into_inner());
         let table = if looks.len() > 1 {
             looks.pop_front()
@@ -62,10 +91,30 @@ impl Host for FakeHost {
                 s
             })
             .collect();
+        let unix = if query.unix {
+            self.unix.clone()
+        } else {
+            Vec::new()
+        };
+        let unix = unix
+            .into_iter()
+            .map(|mut s| {
+                if s.peer_inode != 0 && !s.peer_pids.is_empty() {
+                    owners.insert(s.peer_inode, std::mem::take(&mut s.peer_pids));
+                }
+                owners.insert(s.inode, std::mem::take(&mut s.pids));
+                s
+            })
+            .collect();
         Ok(Table {
             sockets,
+            unix,
             notes: Vec::new(),
         })
+    }
+
+    fn file_id(&self, path: &Path) -> Option<FileId> {
+        self.files.get(path).copied()
     }
 
     fn owners(&self, inodes: &[u32], scope: Scope) -> Owners {
@@ -78,7 +127,7 @@ impl Host for FakeHost {
                     .iter()
                     .copied()
                     .filter(|pid| match scope {
-                        Scope::All { .. } => true,
+                        Scope::All | Scope::FirstHolder => true,
                         Scope::Pid(only) => only == *pid,
                     })
                     .collect();
@@ -89,6 +138,21 @@ impl Host for FakeHost {
             by_inode,
             unreadable: 0,
         }
+    }
+
+    fn every_owner(&self) -> Option<Owners> {
+        let mut by_inode = self.scripted_owners.clone();
+        for s in &self.unix {
+            by_inode.insert(s.inode, s.pids.clone());
+            if s.peer_inode != 0 && !s.peer_pids.is_empty() {
+                by_inode.insert(s.peer_inode, s.peer_pids.clone());
+            }
+        }
+        by_inode.retain(|_, pids| !pids.is_empty());
+        Some(Owners {
+            by_inode,
+            unreadable: 0,
+        })
     }
 
     fn processes(&self, pids: &[u32]) -> HashMap<u32, Process> {
@@ -130,5 +194,55 @@ impl Host for FakeHost {
             .as_ref()
             .ok_or_else(|| anyhow!("no trial connects in this fake"))?;
         Ok(ports.iter().copied().filter(|p| held.contains(p)).collect())
+    }
+
+    fn vitals(&self, pid: u32) -> Option<Vitals> {
+        self.vitals.get(&pid).copied()
+    }
+
+    fn pin(&self, pid: u32, started: u64) -> std::io::Result<Option<Box<dyn Pinned>>> {
+        let same = self.vitals.get(&pid).is_some_and(|v| v.started == started);
+        if !same || self.exit_before_pin.contains(&pid) {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(FakePinned {
+            pid,
+            denied: self.denied.contains(&pid),
+            obeys: self.obeying.contains(&pid),
+            signals: Arc::clone(&self.signals),
+        })))
+    }
+
+    fn destroy(&self, socket: &Socket) -> std::io::Result<()> {
+        if let Some(errno) = self.destroy_error {
+            return Err(std::io::Error::from_raw_os_error(errno));
+        }
+        let mut destroyed = self.destroyed.lock().unwrap_or_else(|e| e.into_inner());
+        destroyed.push(socket.clone());
+        Ok(())
+    }
+}
+
+/// A pinned fixture process: records its signals; an obeying one exits on the first real one.
+struct FakePinned {
+    pid: u32,
+    denied: bool,
+    obeys: bool,
+    signals: Arc<Mutex<Vec<(u32, i32)>>>,
+}
+
+impl Pinned for FakePinned {
+    fn signal(&self, signal: i32) -> std::io::Result<()> {
+        if self.denied {
+            return Err(std::io::Error::from_raw_os_error(libc::EPERM));
+        }
+        let mut signals = self.signals.lock().unwrap_or_else(|e| e.into_inner());
+        signals.push((self.pid, signal));
+        Ok(())
+    }
+
+    fn wait_exit(&self, _timeout: std::time::Duration) -> bool {
+        let signals = self.signals.lock().unwrap_or_else(|e| e.into_inner());
+        self.obeys && signals.iter().any(|(pid, s)| *pid == self.pid && *s != 0)
     }
 }

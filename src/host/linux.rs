@@ -8,9 +8,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 
-use super::netlink::{Diag, PortFilter};
-use super::{Counters, DestroyFeed, Host, Owners, Scope, Table, counters, procfs, procnet, sysctl};
-use crate::model::{Family, PortSettings, Proto};
+use super::netlink::Diag;
+use super::port_filter::PortFilter;
+use super::{
+    Counters, DestroyFeed, Host, Owners, Pinned, Scope, Table, Vitals, counters, pidfd, procfs,
+    procnet, sysctl, unix_diag,
+};
+use crate::model::{Family, PortSettings, Proto, Socket};
 use crate::query::Query;
 
 pub struct LinuxHost {
@@ -84,12 +88,11 @@ impl Host for LinuxHost {
 
     fn owners(&self, inodes: &[u32], scope: Scope) -> Owners {
         // Socket inodes are unique host-wide, so the scan needs no namespace.
-        let mut owners = procfs::find_owners(inodes, scope);
-        if owners.unreadable == 0 && proc_hides_processes() {
-            // Hidden processes are not listed at all, so the scan could not count them.
-            owners.unreadable = 1;
-        }
-        owners
+        with_hidden(procfs::find_owners(Some(inodes), scope))
+    }
+
+    fn every_owner(&self) -> Option<Owners> {
+        Some(with_hidden(procfs::find_owners(None, Scope::All)))
     }
 
     fn port_settings(&self) -> Result<PortSettings> {
@@ -107,6 +110,28 @@ impl Host for LinuxHost {
     fn bind_held(&self, ports: &[u16]) -> Result<Vec<u16>> {
         self.inside(|| super::connect_trial::bind_held(ports))?
     }
+
+    fn vitals(&self, pid: u32) -> Option<Vitals> {
+        pidfd::vitals(pid)
+    }
+
+    fn pin(&self, pid: u32, started: u64) -> std::io::Result<Option<Box<dyn Pinned>>> {
+        pidfd::pin(pid, started)
+    }
+
+    fn destroy(&self, socket: &Socket) -> std::io::Result<()> {
+        // The request must come from the socket's namespace, like a dump.
+        self.inside(|| Diag::open()?.destroy(socket))
+            .map_err(std::io::Error::other)?
+    }
+}
+
+/// Hidden processes are not listed at all, so the scan could not count them.
+fn with_hidden(mut owners: Owners) -> Owners {
+    if owners.unreadable == 0 && proc_hides_processes() {
+        owners.unreadable = 1;
+    }
+    owners
 }
 
 /// Whether /proc hides other users' processes from us (mounted with hidepid=2, "invisible"):
@@ -117,7 +142,7 @@ fn proc_hides_processes() -> bool {
 }
 
 /// What the /proc/net tables cannot tell.
-const LOSSES: &str = "(no timers or IPv6-only flag there)";
+const LOSSES: &str = "(no timers, IPv6-only flag or bound-only TCP sockets there)";
 
 fn read_table(query: &Query) -> Result<Table> {
     let mut table = Table::default();
@@ -130,21 +155,33 @@ fn read_table(query: &Query) -> Result<Table> {
             None
         }
     };
-    let ports = PortFilter {
-        local_or_remote: query.any_port,
-        local: query.local_port,
-        remote: query.remote_port,
-    };
+    let ports = PortFilter::new(query);
     let sockets = &mut table.sockets;
-    for &family in &query.dumped_families() {
-        for &proto in &query.protos {
-            let mask = query.states.kernel_mask(proto);
-            if mask == 0 {
+    let families = query.dumped_families();
+    for &proto in &query.protos {
+        let mask = query.states.kernel_mask(proto);
+        if mask == 0 {
+            continue;
+        }
+        if proto == Proto::Tcp && mask & BOUND_INACTIVE != 0 && diag.is_some() {
+            table
+                .notes
+                .extend(bound_only_note(kernel_release().as_deref()));
+        }
+        // Both families in one walk where the kernel offers it; family by family otherwise.
+        if let (Some(diag), [_, _]) = (&mut diag, families.as_slice())
+            && proto == Proto::Tcp
+        {
+            let before = sockets.len();
+            if diag.dump(None, proto, mask, &ports, sockets).is_ok() {
                 continue;
             }
+            sockets.truncate(before);
+        }
+        for &family in &families {
             let before = sockets.len();
             let dumped = match &mut diag {
-                Some(diag) => diag.dump(family, proto, mask, &ports, sockets),
+                Some(diag) => diag.dump(Some(family), proto, mask, &ports, sockets),
                 None => Err(std::io::ErrorKind::Unsupported.into()),
             };
             if let Err(e) = dumped {
@@ -161,7 +198,56 @@ fn read_table(query: &Query) -> Result<Table> {
             }
         }
     }
+    let mask = query.states.unix_mask();
+    if query.unix && mask != 0 {
+        let dumped = match &mut diag {
+            Some(diag) => unix_diag::dump(diag, mask, &mut table.unix),
+            None => Err(std::io::ErrorKind::Unsupported.into()),
+        };
+        if let Err(e) = dumped {
+            table.unix.clear();
+            if diag.is_some() {
+                table.notes.push(format!(
+                    "sock_diag failed for Unix sockets ({e}; module unix_diag missing?); read \
+                     /proc/net/unix instead (no peers, queues or uids there)"
+                ));
+            }
+            procnet::read_unix(mask, &mut table.unix)
+                .context("reading the Unix socket table from /proc/net/unix")?;
+        }
+    }
     Ok(table)
+}
+
+/// TCP_BOUND_INACTIVE's bit in a sock_diag state mask.
+const BOUND_INACTIVE: u32 = 1 << 13;
+
+/// Linux dumps bound-only TCP sockets from 6.9 on; older kernels ignore the state bit, so the
+/// user hears that a port held by bind() alone cannot show. Silent when the release is unknown.
+fn bound_only_note(release: Option<&str>) -> Option<String> {
+    let release = release?;
+    let mut numbers = release.split(|c: char| !c.is_ascii_digit());
+    let major: u32 = numbers.next()?.parse().ok()?;
+    let minor: u32 = numbers.next()?.parse().ok()?;
+    ((major, minor) < (6, 9)).then(|| {
+        format!(
+            "this kernel ({release}) cannot list bound-only TCP sockets (bound, not listening \
+             or connected; Linux 6.9 and later can): a port held that way does not show"
+        )
+    })
+}
+
+/// The running kernel's release (`6.18.44-…`).
+fn kernel_release() -> Option<String> {
+    // SAFETY: an all-zero utsname is a valid buffer for uname to fill.
+    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `name` is a utsname buffer.
+    if unsafe { libc::uname(&mut name) } != 0 {
+        return None;
+    }
+    // SAFETY: uname wrote a NUL-terminated release string.
+    let release = unsafe { std::ffi::CStr::from_ptr(name.release.as_ptr()) };
+    Some(release.to_string_lossy().into_owned())
 }
 
 /// Notifications of destroyed sockets, when the kernel lets this process have them (root).
@@ -203,4 +289,20 @@ fn fallback_note(family: Family, proto: Proto, error: &std::io::Error) -> String
         "{why}; read /proc/net/{} instead {LOSSES}",
         table_name(family, proto)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bound_only_note;
+
+    #[test]
+    fn bound_only_sockets_need_linux_6_9() {
+        assert!(bound_only_note(Some("6.8.0-45-generic")).is_some());
+        assert!(bound_only_note(Some("5.10.0")).is_some());
+        assert_eq!(bound_only_note(Some("6.9.0")), None);
+        assert_eq!(bound_only_note(Some("6.18.44-fc-v657")), None);
+        assert_eq!(bound_only_note(Some("7.0")), None);
+        assert_eq!(bound_only_note(Some("weird")), None);
+        assert_eq!(bound_only_note(None), None);
+    }
 }

@@ -13,6 +13,10 @@ mod icmp_limits;
 mod linux;
 #[cfg(target_os = "linux")]
 mod netlink;
+#[cfg(target_os = "linux")]
+mod pidfd;
+#[cfg(target_os = "linux")]
+mod port_filter;
 #[cfg(not(target_os = "linux"))]
 mod portable;
 mod process;
@@ -24,13 +28,15 @@ mod procnet;
 mod sysctl;
 #[cfg(all(test, target_os = "linux"))]
 mod tests;
+#[cfg(target_os = "linux")]
+mod unix_diag;
 mod users;
 
 use std::collections::HashMap;
 
 use anyhow::Result;
 
-use crate::model::{PortSettings, Process, Proto, Socket};
+use crate::model::{FileId, PortSettings, Process, Proto, Socket, UnixSocket};
 use crate::query::Query;
 
 pub use counters::Counters;
@@ -39,6 +45,8 @@ pub use counters::Counters;
 #[derive(Debug, Default)]
 pub struct Table {
     pub sockets: Vec<Socket>,
+    /// Unix domain sockets, when the query asks for them.
+    pub unix: Vec<UnixSocket>,
     /// Things the user should know about how the table was read (a fallback, say).
     pub notes: Vec<String>,
 }
@@ -46,9 +54,11 @@ pub struct Table {
 /// Which processes an owner scan reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// Every process; with `stop_early`, stop once each wanted inode has an owner.
-    All { stop_early: bool },
-    /// Only this process's descriptors.
+    /// Every process: every holder of every wanted inode.
+    All,
+    /// Every process until each wanted inode has one holder (`--first-owner`).
+    FirstHolder,
+    /// Only this process's descriptors (`--first-owner --pid N`).
     Pid(u32),
 }
 
@@ -60,23 +70,53 @@ pub struct Owners {
     pub unreadable: usize,
 }
 
+/// What `kill` checks about a process before it signals it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vitals {
+    /// When it started (clock ticks after boot): with the pid, which process this is.
+    pub started: u64,
+    pub parent: u32,
+    pub kernel_thread: bool,
+}
+
+/// A process held so that a signal reaches it or nothing, whatever becomes of its pid.
+pub trait Pinned: Send {
+    /// Sends `signal`; 0 only asks whether it may be sent (EPERM when not).
+    fn signal(&self, signal: i32) -> std::io::Result<()>;
+    /// Waits up to `timeout` for the process to exit; true once it has.
+    fn wait_exit(&self, timeout: std::time::Duration) -> bool;
+}
+
 /// Sockets the kernel destroyed since the last call (empty when none).
 pub type DestroyFeed = Box<dyn FnMut() -> Vec<Socket> + Send>;
 
 /// Everything portscope reads about the machine, behind one seam.
 pub trait Host: Sync {
     /// The sockets the query's kernel-side filters ask for (protocols, families, states and
-    /// ports where the backend can apply them); more is fine, the caller filters again.
-    /// Backends that learn owners with the table (netstat2) fill `pids` in.
+    /// ports where the backend can apply them), and its Unix domain sockets when it asks for
+    /// them; more is fine, the caller filters again. Backends that learn owners with the table
+    /// (netstat2) fill `pids` in.
     fn sockets(&self, query: &Query) -> Result<Table>;
 
     /// The processes holding these socket inodes.
     fn owners(&self, inodes: &[u32], scope: Scope) -> Owners;
 
+    /// Every socket any process holds, with its holders: a scan that needs no table first,
+    /// so that it can run while the table is read. None where owners come another way.
+    fn every_owner(&self) -> Option<Owners> {
+        None
+    }
+
     /// Name, command line and user of these pids; a pid that exited meanwhile is absent.
     /// Processes are host-wide, whichever network namespace the sockets come from.
     fn processes(&self, pids: &[u32]) -> HashMap<u32, Process> {
         process::describe(pids)
+    }
+
+    /// The identity (device, inode) of the file at `path`, following symlinks; None when it
+    /// cannot be read. A Unix socket bound to a path is matched by it.
+    fn file_id(&self, path: &std::path::Path) -> Option<FileId> {
+        file_id(path)
     }
 
     /// The name of a uid (NSS-aware where the platform has it).
@@ -108,6 +148,25 @@ pub trait Host: Sync {
     fn bind_held(&self, _ports: &[u16]) -> Result<Vec<u16>> {
         anyhow::bail!("trial connects limited to one port need Linux 6.3 (IP_LOCAL_PORT_RANGE)")
     }
+
+    /// Start time, parent and kind of a process; None when it is gone or unreadable.
+    fn vitals(&self, _pid: u32) -> Option<Vitals> {
+        None
+    }
+
+    /// Holds `pid` if it is still the process that started at `started` (Linux: a pidfd);
+    /// None when that process is gone.
+    fn pin(&self, _pid: u32, _started: u64) -> std::io::Result<Option<Box<dyn Pinned>>> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
+
+    /// Closes one TCP or UDP socket as `ss -K` does (sock_diag SOCK_DESTROY: a TCP peer
+    /// gets a reset, the holder's next call fails with ECONNABORTED). EPERM without
+    /// CAP_NET_ADMIN, EOPNOTSUPP on a kernel built without CONFIG_INET_DIAG_DESTROY, ENOENT
+    /// when the socket is gone, ESTALE when its addresses now belong to another socket.
+    fn destroy(&self, _socket: &Socket) -> std::io::Result<()> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// The host as this process sees it, in its own network namespace.
@@ -132,6 +191,21 @@ pub fn local() -> Box<dyn Host> {
 #[cfg(not(target_os = "linux"))]
 pub fn in_netns(_path: &std::path::Path) -> Result<Box<dyn Host>> {
     anyhow::bail!("network namespaces exist on Linux only")
+}
+
+#[cfg(unix)]
+fn file_id(path: &std::path::Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some(FileId {
+        dev: meta.dev(),
+        ino: meta.ino(),
+    })
+}
+
+#[cfg(not(unix))]
+fn file_id(_path: &std::path::Path) -> Option<FileId> {
+    None
 }
 
 /// The index of a network interface, by name (the scope of a link-local address).

@@ -1,22 +1,20 @@
 //! The kernel's socket table through NETLINK_SOCK_DIAG (what `ss` reads): exact queues, uid,
-//! inode and timers, with the state filter applied by the kernel.
+//! inode and timers, with the state filter applied by the kernel. The request and reply loop
+//! serves every family; `unix_diag.rs` builds on it.
 
 use std::collections::HashMap;
 use std::io;
 
 use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NlasIterator,
-    Parseable,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NlasIterator, Parseable,
 };
-use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::constants::{
-    AF_INET, AF_INET6, INET_DIAG_SKV6ONLY, IPPROTO_TCP, IPPROTO_UDP, SOCK_DIAG_BY_FAMILY,
+    AF_INET, AF_INET6, AF_UNSPEC, INET_DIAG_SKV6ONLY, IPPROTO_TCP, IPPROTO_UDP, SOCK_DIAG_BY_FAMILY,
 };
-use netlink_packet_sock_diag::inet::{
-    ExtensionFlags, InetRequest, InetResponseHeader, SocketId, StateFlags,
-};
+use netlink_packet_sock_diag::inet::InetResponseHeader;
 use netlink_sys::{Socket as NetlinkSocket, protocols::NETLINK_SOCK_DIAG};
 
+use super::port_filter::PortFilter;
 use crate::model::{Endpoint, Family, Proto, Socket, TcpState, Timer, TimerKind, is_link_local};
 
 /// Size of struct inet_diag_msg; attributes follow it.
@@ -25,13 +23,25 @@ const INET_DIAG_MSG_LEN: usize = 72;
 /// sockets, whose remaining time people want to see, so it is read here.
 const EXPIRES_OFFSET: usize = 52;
 
+/// The older inet_diag request (struct inet_diag_req), still served: its dump has no family,
+/// so one walk of the kernel's TCP hash tables answers for IPv4 and IPv6 at once, where the
+/// per-family request walks them twice.
+const TCPDIAG_GETSOCK: u16 = 18;
+
+/// SOCK_DESTROY from include/uapi/linux/sock_diag.h: close one socket (`ss -K`).
+const SOCK_DESTROY: u16 = 21;
+
 /// An open sock_diag socket; one serves every dump of a collection.
 pub struct Diag {
     socket: NetlinkSocket,
     buffer: Vec<u8>,
     sequence: u32,
-    interfaces: HashMap<u32, Option<String>>,
+    interfaces: Interfaces,
 }
+
+/// Interface names by index, looked up once per collection.
+#[derive(Default)]
+pub struct Interfaces(HashMap<u32, Option<String>>);
 
 impl Diag {
     pub fn open() -> io::Result<Diag> {
@@ -41,7 +51,7 @@ impl Diag {
             socket,
             buffer: Vec::with_capacity(64 * 1024),
             sequence: 0,
-            interfaces: HashMap::new(),
+            interfaces: Interfaces::default(),
         })
     }
 
@@ -68,7 +78,9 @@ impl Diag {
             match self.socket.recv(&mut self.buffer, 0) {
                 // Notifications carry sequence number 0, which a never-used Diag expects.
                 Ok(_) => {
-                    self.parse_batch(proto, out)?;
+                    self.parse_batch(&mut |interfaces, payload| {
+                        out.extend(parse_socket(proto, payload, interfaces));
+                    })?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 // The kernel dropped notifications it could not queue; keep going.
@@ -78,207 +90,220 @@ impl Diag {
         }
     }
 
-    /// Appends every socket of one family and protocol whose state is in `state_mask` and
-    /// whose ports pass `ports` (both tests run in the kernel).
+    /// Appends every socket of one protocol, of one family or (None, TCP only) both, whose
+    /// state is in `state_mask` and whose ports pass `ports` (both tests run in the kernel).
     pub fn dump(
         &mut self,
-        family: Family,
+        family: Option<Family>,
         proto: Proto,
         state_mask: u32,
         ports: &PortFilter,
         out: &mut Vec<Socket>,
     ) -> io::Result<()> {
+        let mut request = inet_request(family, proto, state_mask);
+        ports.append_to(&mut request);
+        self.request(request, &mut |interfaces, payload| {
+            if let Some(mut socket) = parse_socket(proto, payload, interfaces) {
+                // In a dump (not a destroy notice) a TCP socket in TCP_CLOSE is one that is
+                // bound and neither listening nor connected (state bit 13, Linux 6.9+).
+                if proto == Proto::Tcp && socket.state == TcpState::Close {
+                    socket.state = TcpState::Bound;
+                }
+                out.push(socket);
+            }
+        })
+    }
+
+    /// Closes one socket (SOCK_DESTROY), named by its addresses, ports, interface and cookie
+    /// as the dump reported them; the kernel acknowledges or says why not.
+    pub fn destroy(&mut self, socket: &Socket) -> io::Result<()> {
+        let mut request = Vec::with_capacity(88);
+        request.extend_from_slice(&0u32.to_ne_bytes());
+        request.extend_from_slice(&SOCK_DESTROY.to_ne_bytes());
+        request.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+        request.extend_from_slice(&[0; 8]);
+        let (family, protocol) = (
+            match socket.family {
+                Family::Ipv4 => AF_INET,
+                Family::Ipv6 => AF_INET6,
+            },
+            match socket.proto {
+                Proto::Tcp => IPPROTO_TCP,
+                Proto::Udp => IPPROTO_UDP,
+            },
+        );
+        // struct inet_diag_req_v2: family, protocol, ext, pad, states, then the socket id.
+        request.extend_from_slice(&[family, protocol, 0, 0]);
+        request.extend_from_slice(&u32::MAX.to_ne_bytes());
+        request.extend_from_slice(&socket.local.port.to_be_bytes());
+        request.extend_from_slice(&socket.remote.port.to_be_bytes());
+        for ip in [socket.local.ip, socket.remote.ip] {
+            let mut address = [0u8; 16];
+            match ip {
+                std::net::IpAddr::V4(v4) => address[..4].copy_from_slice(&v4.octets()),
+                std::net::IpAddr::V6(v6) => address.copy_from_slice(&v6.octets()),
+            }
+            request.extend_from_slice(&address);
+        }
+        let interface = socket
+            .iface
+            .as_deref()
+            .and_then(super::interface_index)
+            .unwrap_or(0);
+        request.extend_from_slice(&interface.to_ne_bytes());
+        request.extend_from_slice(&socket.cookie.to_ne_bytes());
+        fix_length(&mut request);
+        self.request(request, &mut |_, _| {})
+    }
+
+    /// Sends a serialized request (its header's length already set) under a new sequence
+    /// number, and hands the payload of every reply to `each` until the dump is complete.
+    pub fn request(
+        &mut self,
+        mut request: Vec<u8>,
+        each: &mut dyn FnMut(&mut Interfaces, &[u8]),
+    ) -> io::Result<()> {
         self.sequence += 1;
-        self.send_request(family, proto, state_mask, ports)?;
+        request[8..12].copy_from_slice(&self.sequence.to_ne_bytes());
+        self.socket.send(&request, 0)?;
         loop {
             self.buffer.clear();
             self.socket.recv(&mut self.buffer, 0)?;
-            if self.parse_batch(proto, out)? {
+            if self.parse_batch(each)? {
                 return Ok(());
             }
         }
     }
 
-    fn send_request(
-        &self,
-        family: Family,
-        proto: Proto,
-        state_mask: u32,
-        ports: &PortFilter,
-    ) -> io::Result<()> {
-        let (family, socket_id) = match family {
-            Family::Ipv4 => (AF_INET, SocketId::new_v4()),
-            Family::Ipv6 => (AF_INET6, SocketId::new_v6()),
-        };
-        let protocol = match proto {
-            Proto::Tcp => IPPROTO_TCP,
-            Proto::Udp => IPPROTO_UDP,
-        };
-        let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-        header.sequence_number = self.sequence;
-        let request = SockDiagMessage::InetRequest(InetRequest {
-            family,
-            protocol,
-            extensions: ExtensionFlags::empty(),
-            states: StateFlags::from_bits_truncate(state_mask),
-            socket_id,
-        });
-        let mut message = NetlinkMessage::new(header, request.into());
-        message.finalize();
-        let mut bytes = vec![0; message.buffer_len()];
-        message.serialize(&mut bytes);
-        ports.append_to(&mut bytes);
-        self.socket.send(&bytes, 0)?;
-        Ok(())
-    }
-
     /// Parses one datagram of the dump; true when the dump is complete.
-    fn parse_batch(&mut self, proto: Proto, out: &mut Vec<Socket>) -> io::Result<bool> {
+    fn parse_batch(&mut self, each: &mut dyn FnMut(&mut Interfaces, &[u8])) -> io::Result<bool> {
         let mut offset = 0;
-        let buffer = std::mem::take(&mut self.buffer);
-        let result = loop {
+        let buffer = &self.buffer;
+        loop {
             if offset >= buffer.len() {
-                break Ok(false);
+                return Ok(false);
             }
-            let message = match NetlinkBuffer::new_checked(&buffer[offset..]) {
-                Ok(message) => message,
-                Err(e) => break Err(invalid(format!("bad netlink message: {e}"))),
-            };
+            let message = NetlinkBuffer::new_checked(&buffer[offset..])
+                .map_err(|e| invalid(format!("bad netlink message: {e}")))?;
             let length = message.length() as usize;
             if message.sequence_number() == self.sequence {
                 match i32::from(message.message_type()) {
                     // A dump that failed part-way ends with a negative errno in NLMSG_DONE.
-                    libc::NLMSG_DONE => match error_code(message.payload()) {
-                        Some(code) if code < 0 => break Err(io::Error::from_raw_os_error(-code)),
-                        _ => break Ok(true),
-                    },
-                    libc::NLMSG_ERROR => break Err(error_of(message.payload())),
-                    _ if message.message_type() == SOCK_DIAG_BY_FAMILY => {
-                        if let Some(socket) = self.parse_socket(proto, message.payload()) {
-                            out.push(socket);
-                        }
+                    libc::NLMSG_DONE => {
+                        return match error_code(message.payload()) {
+                            Some(code) if code < 0 => Err(io::Error::from_raw_os_error(-code)),
+                            _ => Ok(true),
+                        };
+                    }
+                    // Error 0 is the acknowledgement of a request that is not a dump.
+                    libc::NLMSG_ERROR if error_code(message.payload()) == Some(0) => {
+                        return Ok(true);
+                    }
+                    libc::NLMSG_ERROR => return Err(error_of(message.payload())),
+                    _ if matches!(
+                        message.message_type(),
+                        SOCK_DIAG_BY_FAMILY | TCPDIAG_GETSOCK
+                    ) =>
+                    {
+                        each(&mut self.interfaces, message.payload());
                     }
                     _ => {}
                 }
             }
             offset += (length + 3) & !3;
-        };
-        self.buffer = buffer;
-        result
+        }
     }
+}
 
-    fn parse_socket(&mut self, proto: Proto, payload: &[u8]) -> Option<Socket> {
-        let header = InetResponseHeader::parse(payload).ok()?;
-        let state = TcpState::from_kernel(proto, header.state)?;
-        let id = &header.socket_id;
-        let v6only = id
-            .source_address
-            .is_ipv6()
-            .then(|| v6only(payload))
-            .flatten();
-        let scoped = is_link_local(&id.source_address) || is_link_local(&id.destination_address);
-        let iface = if id.interface_id != 0 && scoped {
-            self.interface_name(id.interface_id)
-        } else {
-            None
-        };
-        let local = Endpoint {
-            ip: id.source_address,
-            port: id.source_port,
-        };
-        let remote = Endpoint {
-            ip: id.destination_address,
-            port: id.destination_port,
-        };
-        let mut socket = Socket::new(proto, local, remote, state);
-        socket.recv_q = header.recv_queue;
-        socket.send_q = header.send_queue;
-        socket.uid = header.uid;
-        socket.inode = header.inode;
-        socket.v6only = v6only;
-        socket.iface = iface;
-        socket.timer = timer(payload);
-        Some(socket)
+/// A netlink header for a dump request of `kind`; the length is fixed by the caller once the
+/// payload is appended, the sequence number by `Diag::request`.
+pub fn dump_header(kind: u16) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(128);
+    bytes.extend_from_slice(&0u32.to_ne_bytes());
+    bytes.extend_from_slice(&kind.to_ne_bytes());
+    bytes.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    bytes.extend_from_slice(&[0; 8]);
+    bytes
+}
+
+/// Sets a serialized message's length to its size.
+pub fn fix_length(message: &mut [u8]) {
+    let total = message.len() as u32;
+    message[..4].copy_from_slice(&total.to_ne_bytes());
+}
+
+/// struct inet_diag_req_v2 for one family, or the older struct inet_diag_req (no family:
+/// IPv4 and IPv6 in one walk; TCP only, the protocol being its message type).
+fn inet_request(family: Option<Family>, proto: Proto, state_mask: u32) -> Vec<u8> {
+    let (kind, family) = match family {
+        None => (TCPDIAG_GETSOCK, AF_UNSPEC),
+        Some(Family::Ipv4) => (SOCK_DIAG_BY_FAMILY, AF_INET),
+        Some(Family::Ipv6) => (SOCK_DIAG_BY_FAMILY, AF_INET6),
+    };
+    let protocol = match proto {
+        Proto::Tcp => IPPROTO_TCP,
+        Proto::Udp => IPPROTO_UDP,
+    };
+    let mut bytes = dump_header(kind);
+    // An all-zero struct inet_diag_sockid: any address, port, interface and cookie.
+    let socket_id = [0u8; 48];
+    if kind == TCPDIAG_GETSOCK {
+        // idiag_family, idiag_src_len, idiag_dst_len, idiag_ext, id, idiag_states, idiag_dbs
+        bytes.extend_from_slice(&[family, 0, 0, 0]);
+        bytes.extend_from_slice(&socket_id);
+        bytes.extend_from_slice(&state_mask.to_ne_bytes());
+        bytes.extend_from_slice(&0u32.to_ne_bytes());
+    } else {
+        // sdiag_family, sdiag_protocol, idiag_ext, pad, idiag_states, id
+        bytes.extend_from_slice(&[family, protocol, 0, 0]);
+        bytes.extend_from_slice(&state_mask.to_ne_bytes());
+        bytes.extend_from_slice(&socket_id);
     }
+    fix_length(&mut bytes);
+    bytes
+}
 
-    fn interface_name(&mut self, index: u32) -> Option<String> {
-        self.interfaces
+fn parse_socket(proto: Proto, payload: &[u8], interfaces: &mut Interfaces) -> Option<Socket> {
+    let header = InetResponseHeader::parse(payload).ok()?;
+    let state = TcpState::from_kernel(proto, header.state)?;
+    let id = &header.socket_id;
+    let v6only = id
+        .source_address
+        .is_ipv6()
+        .then(|| v6only(payload))
+        .flatten();
+    let scoped = is_link_local(&id.source_address) || is_link_local(&id.destination_address);
+    let iface = if id.interface_id != 0 && scoped {
+        interfaces.name(id.interface_id)
+    } else {
+        None
+    };
+    let local = Endpoint {
+        ip: id.source_address,
+        port: id.source_port,
+    };
+    let remote = Endpoint {
+        ip: id.destination_address,
+        port: id.destination_port,
+    };
+    let mut socket = Socket::new(proto, local, remote, state);
+    socket.recv_q = header.recv_queue;
+    socket.send_q = header.send_queue;
+    socket.uid = header.uid;
+    socket.inode = header.inode;
+    socket.v6only = v6only;
+    socket.iface = iface;
+    socket.timer = timer(payload);
+    socket.cookie = u64::from_ne_bytes(id.cookie);
+    Some(socket)
+}
+
+impl Interfaces {
+    fn name(&mut self, index: u32) -> Option<String> {
+        self.0
             .entry(index)
             .or_insert_with(|| interface_name(index))
             .clone()
-    }
-}
-
-/// Port conditions, all of which must hold, compiled to inet_diag bytecode so that the kernel
-/// sends only matching sockets (as `ss 'sport = :80'` does). The crate has no builder for it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PortFilter {
-    pub local_or_remote: Option<u16>,
-    pub local: Option<u16>,
-    pub remote: Option<u16>,
-}
-
-/// enum in include/uapi/linux/inet_diag.h
-const INET_DIAG_REQ_BYTECODE: u16 = 1;
-const INET_DIAG_BC_JMP: u8 = 1;
-const INET_DIAG_BC_S_EQ: u8 = 11;
-const INET_DIAG_BC_D_EQ: u8 = 12;
-/// struct inet_diag_bc_op { u8 code; u8 yes; u16 no; }; a port test is two of them, the
-/// port sitting in the second one's `no`.
-const OP: u16 = 4;
-const PORT_TEST: u16 = 2 * OP;
-
-impl PortFilter {
-    /// The bytecode: a run of conditions; each goes on to the next on success and jumps past
-    /// the end (reject) on failure, so reaching the end exactly means all of them held. The
-    /// kernel's audit follows the `yes` jumps from the start and insists that every `no`
-    /// target lies on that path, which is why "local or remote" is written as ss writes it:
-    /// local test (yes: next; no: the remote test), an unconditional JMP over the remote test,
-    /// then the remote test.
-    fn bytecode(&self) -> Vec<u8> {
-        let length = PORT_TEST * u16::from(self.local.is_some())
-            + PORT_TEST * u16::from(self.remote.is_some())
-            + (2 * PORT_TEST + OP) * u16::from(self.local_or_remote.is_some());
-        let mut code = Vec::with_capacity(usize::from(length));
-        let reject = |code: &Vec<u8>| length - code.len() as u16 + OP;
-        let op = |code: &mut Vec<u8>, kind: u8, yes: u16, no: u16| {
-            code.extend_from_slice(&[kind, yes as u8]);
-            code.extend_from_slice(&no.to_ne_bytes());
-        };
-        let test = |code: &mut Vec<u8>, kind: u8, port: u16, no: u16| {
-            op(code, kind, PORT_TEST, no);
-            op(code, 0, 0, port);
-        };
-        if let Some(port) = self.local_or_remote {
-            test(&mut code, INET_DIAG_BC_S_EQ, port, PORT_TEST + OP);
-            op(&mut code, INET_DIAG_BC_JMP, OP, OP + PORT_TEST);
-            let no = reject(&code);
-            test(&mut code, INET_DIAG_BC_D_EQ, port, no);
-        }
-        if let Some(port) = self.local {
-            let no = reject(&code);
-            test(&mut code, INET_DIAG_BC_S_EQ, port, no);
-        }
-        if let Some(port) = self.remote {
-            let no = reject(&code);
-            test(&mut code, INET_DIAG_BC_D_EQ, port, no);
-        }
-        code
-    }
-
-    /// Appends the bytecode attribute to a serialized request and fixes its length.
-    fn append_to(&self, request: &mut Vec<u8>) {
-        let code = self.bytecode();
-        if code.is_empty() {
-            return;
-        }
-        let attribute_len = 4 + code.len() as u16;
-        request.extend_from_slice(&attribute_len.to_ne_bytes());
-        request.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
-        request.extend_from_slice(&code);
-        let total = request.len() as u32;
-        request[..4].copy_from_slice(&total.to_ne_bytes());
     }
 }
 

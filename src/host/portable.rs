@@ -13,6 +13,9 @@ pub struct PortableHost;
 
 impl Host for PortableHost {
     fn sockets(&self, query: &Query) -> Result<Table> {
+        if query.unix {
+            bail!("Unix domain sockets are listed on Linux only");
+        }
         let mut families = AddressFamilyFlags::empty();
         for family in &query.families {
             families |= match family {
@@ -34,6 +37,7 @@ impl Host for PortableHost {
                 .into_iter()
                 .filter_map(|info| to_socket(info, keep_pids))
                 .collect(),
+            unix: Vec::new(),
             notes: Vec::new(),
         })
     }

@@ -1,8 +1,13 @@
-//! Socket inode -> owning pids, by reading the links in /proc/<pid>/fd.
+//! Socket inode -> owning pids, by looking at every descriptor in /proc/<pid>/fd.
 //!
 //! This is where `ss -p` and `netstat -p` spend most of their time, so it is kept lean: one
-//! `openat` per process, then `readlinkat` relative to the open fd directory into a stack
-//! buffer (no per-fd path or allocation), processes shared between threads in pid order.
+//! `openat` per process, then one `statx` per descriptor relative to the open fd directory
+//! (the kernel follows the link to the socket and reports its inode, without formatting the
+//! `socket:[N]` text that `readlink` costs), processes shared between threads in pid order.
+//! Only the type and inode are asked for, without syncing: an open file on a dead NFS server
+//! or a stuck FUSE daemon is answered from the cache, not waited for. The calling thread
+//! scans too, so a host that refuses new threads (`ulimit -v`, a pid limit) still gets its
+//! answer.
 
 use std::collections::HashMap;
 use std::ffi::CStr;
@@ -14,26 +19,54 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::{Owners, Scope};
 
-/// Finds the processes holding these socket inodes.
-pub fn find_owners(wanted: &[u32], scope: Scope) -> Owners {
-    if wanted.is_empty() {
+/// Finds the processes holding these socket inodes; None: every socket any process holds.
+pub fn find_owners(wanted: Option<&[u32]>, scope: Scope) -> Owners {
+    if wanted.is_some_and(<[u32]>::is_empty) {
         return Owners::default();
     }
     let Ok(proc_dir) = open_dir(None, c"/proc") else {
         return Owners::default();
     };
     let (pids, stop_early) = match scope {
-        Scope::All { stop_early } => (list_pids(&proc_dir), stop_early),
+        Scope::All => (list_pids(&proc_dir), false),
+        Scope::FirstHolder => (list_pids(&proc_dir), true),
         Scope::Pid(pid) => (vec![pid], false),
     };
-    let wanted = Wanted::new(wanted, stop_early);
-    let next = AtomicUsize::new(0);
-    let workers = worker_count(pids.len());
+    let wanted = match wanted {
+        Some(inodes) => Wanted::new(inodes, stop_early),
+        None => Wanted::every(),
+    };
+    let scan = Scan {
+        proc_dir: &proc_dir,
+        pids: &pids,
+        next: AtomicUsize::new(0),
+        wanted: &wanted,
+        sockfs: sockfs_device(),
+    };
+    let helpers = worker_count(pids.len()) - 1;
+    let mut cpus = other_cpus().into_iter();
     let results: Vec<(Vec<(u32, u32)>, usize)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| scope.spawn(|| scan_some(&proc_dir, &pids, &next, &wanted)))
+        // A helper that cannot be started leaves its share to the others.
+        let handles: Vec<_> = (0..helpers)
+            .map_while(|_| {
+                let cpu = cpus.next();
+                let scan = &scan;
+                std::thread::Builder::new()
+                    .name("owner-scan".into())
+                    .spawn_scoped(scope, move || {
+                        cpu.inspect(|cpu| run_on(*cpu));
+                        scan.some()
+                    })
+                    .ok()
+            })
             .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        // Let a helper started next to this thread run at once, and move away.
+        if !handles.is_empty() {
+            std::thread::yield_now();
+        }
+        let mut results = vec![scan.some()];
+        results.extend(handles.into_iter().filter_map(|h| h.join().ok()));
+        results
     });
     let mut owners = Owners::default();
     for (hits, unreadable) in results {
@@ -49,99 +82,133 @@ pub fn find_owners(wanted: &[u32], scope: Scope) -> Owners {
     owners
 }
 
+/// The CPUs this process may run on, but for the one the calling thread is on.
+fn other_cpus() -> Vec<usize> {
+    // SAFETY: an all-zero cpu_set_t is an empty set; sched_getaffinity fills it.
+    let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the size passed is the set's.
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    if unsafe { libc::sched_getaffinity(0, size, &mut allowed) } != 0 {
+        return Vec::new();
+    }
+    // SAFETY: sched_getcpu has no preconditions.
+    let current = usize::try_from(unsafe { libc::sched_getcpu() }).ok();
+    (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: `cpu` is below CPU_SETSIZE.
+        .filter(|cpu| unsafe { libc::CPU_ISSET(*cpu, &allowed) } && Some(*cpu) != current)
+        .collect()
+}
+
+/// Moves the calling helper thread to a CPU of its own. Left to itself, the scheduler starts
+/// a new thread next to its parent and took up to 20 ms (seen with `perf sched timehist`) to
+/// move one of them to the idle CPU, a third of a `who`. A refusal changes nothing.
+fn run_on(cpu: usize) {
+    // SAFETY: an all-zero cpu_set_t is an empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` came from an allowed set, so it is below CPU_SETSIZE.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: this thread, and a set of `size` bytes.
+    unsafe { libc::sched_setaffinity(0, size, &set) };
+}
+
 fn worker_count(processes: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     cores.min(8).min(processes.div_ceil(64)).max(1)
 }
 
-/// Takes processes off the shared list in pid order until it is empty or the scan may stop.
-fn scan_some(
-    proc_dir: &Dir,
-    pids: &[u32],
-    next: &AtomicUsize,
-    wanted: &Wanted,
-) -> (Vec<(u32, u32)>, usize) {
-    let mut hits = Vec::new();
-    let mut unreadable = 0;
-    while !wanted.done() {
-        let Some(pid) = pids.get(next.fetch_add(1, Ordering::Relaxed)) else {
-            break;
-        };
-        if let Err(e) = scan_process(proc_dir, *pid, wanted, &mut hits)
-            && e.raw_os_error() == Some(libc::EACCES)
-        {
-            unreadable += 1;
-        }
+/// The device (major, minor) of sockfs, where every socket's inode lives: a descriptor that
+/// leads to a socket *file* on disk (an O_PATH descriptor of /run/x.sock) is not a socket.
+/// None when no socket can be made here (out of descriptors); then any socket counts.
+fn sockfs_device() -> Option<(u32, u32)> {
+    // SAFETY: plain socket(2); the descriptor is owned below.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return None;
     }
-    (hits, unreadable)
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let st = type_and_inode(socket.as_raw_fd(), c"", libc::AT_EMPTY_PATH)?;
+    Some((st.stx_dev_major, st.stx_dev_minor))
 }
 
-fn scan_process(
-    proc_dir: &Dir,
-    pid: u32,
-    wanted: &Wanted,
-    hits: &mut Vec<(u32, u32)>,
-) -> io::Result<()> {
-    let mut path = [0u8; 24];
-    let fd_dir = open_dir(Some(proc_dir), fd_path(pid, &mut path))?;
-    let mut link = [0u8; 64];
-    while let Some(name) = fd_dir.next_name() {
-        if name.to_bytes().first() == Some(&b'.') {
-            continue;
-        }
-        // SAFETY: `name` is NUL-terminated and `link` has the length passed.
-        let len = unsafe {
-            libc::readlinkat(
-                fd_dir.fd(),
-                name.as_ptr(),
-                link.as_mut_ptr().cast(),
-                link.len(),
-            )
-        };
-        // A process closing fds mid-scan makes readlinkat fail: skip that fd.
-        let Ok(len) = usize::try_from(len) else {
-            continue;
-        };
-        if let Some(inode) = socket_inode(&link[..len])
-            && wanted.take(inode)
-        {
-            hits.push((inode, pid));
-            if wanted.done() {
+/// statx for the file type and inode only, from the cache (AT_STATX_DONT_SYNC).
+fn type_and_inode(dir: libc::c_int, name: &CStr, flags: libc::c_int) -> Option<libc::statx> {
+    // SAFETY: an all-zero statx is a valid value to be overwritten.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    let flags = flags | libc::AT_STATX_DONT_SYNC;
+    let mask = libc::STATX_TYPE | libc::STATX_INO;
+    // SAFETY: `name` is NUL-terminated and `st` is a statx buffer.
+    let found = unsafe { libc::statx(dir, name.as_ptr(), flags, mask, &mut st) } == 0;
+    found.then_some(st)
+}
+
+/// One scan, shared by the threads that work on it.
+struct Scan<'a> {
+    proc_dir: &'a Dir,
+    pids: &'a [u32],
+    next: AtomicUsize,
+    wanted: &'a Wanted,
+    sockfs: Option<(u32, u32)>,
+}
+
+impl Scan<'_> {
+    /// Takes processes off the shared list in pid order until it is empty or the scan may
+    /// stop; returns (inode, pid) hits and how many processes could not be read.
+    fn some(&self) -> (Vec<(u32, u32)>, usize) {
+        let mut hits = Vec::new();
+        let mut unreadable = 0;
+        while !self.wanted.done() {
+            let Some(pid) = self.pids.get(self.next.fetch_add(1, Ordering::Relaxed)) else {
                 break;
+            };
+            if let Err(e) = self.process(*pid, &mut hits)
+                && e.raw_os_error() == Some(libc::EACCES)
+            {
+                unreadable += 1;
             }
         }
+        (hits, unreadable)
     }
-    Ok(())
-}
 
-/// `socket:[12345]` -> 12345.
-fn socket_inode(link: &[u8]) -> Option<u32> {
-    let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
-    let mut inode: u32 = 0;
-    for d in digits {
-        if !d.is_ascii_digit() {
-            return None;
+    fn process(&self, pid: u32, hits: &mut Vec<(u32, u32)>) -> io::Result<()> {
+        let mut path = [0u8; 24];
+        let fd_dir = open_dir(Some(self.proc_dir), fd_path(pid, &mut path))?;
+        while let Some(name) = fd_dir.next_name() {
+            if name.to_bytes().first() == Some(&b'.') {
+                continue;
+            }
+            if let Some(inode) = self.socket_inode(&fd_dir, name)
+                && self.wanted.take(inode)
+            {
+                hits.push((inode, pid));
+                if self.wanted.done() {
+                    break;
+                }
+            }
         }
-        inode = inode.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
+        Ok(())
     }
-    Some(inode)
+
+    /// The inode of the socket this descriptor refers to; None for anything else, and for a
+    /// descriptor closed mid-scan.
+    fn socket_inode(&self, fd_dir: &Dir, name: &CStr) -> Option<u32> {
+        let st = type_and_inode(fd_dir.fd(), name, 0)?;
+        let socket = u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFSOCK
+            && self
+                .sockfs
+                .is_none_or(|dev| dev == (st.stx_dev_major, st.stx_dev_minor));
+        // Socket inodes come from the kernel's 32-bit inode counter (`socket:[N]`).
+        socket.then(|| u32::try_from(st.stx_ino).ok()).flatten()
+    }
 }
 
 /// "<pid>/fd\0" in `buf`, relative to /proc.
 fn fd_path(pid: u32, buf: &mut [u8; 24]) -> &CStr {
-    let mut digits = [0u8; 10];
-    let mut n = pid;
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let pid_len = digits.len() - start;
-    buf[..pid_len].copy_from_slice(&digits[start..]);
+    let mut number = [0; 10];
+    let digits = crate::text::decimal(pid, &mut number).as_bytes();
+    let pid_len = digits.len();
+    buf[..pid_len].copy_from_slice(digits);
     buf[pid_len..pid_len + 4].copy_from_slice(b"/fd\0");
     CStr::from_bytes_until_nul(&buf[..]).unwrap_or(c"")
 }
@@ -160,6 +227,8 @@ struct Wanted {
     found: Vec<AtomicBool>,
     remaining: AtomicUsize,
     stop_early: bool,
+    /// Every socket is wanted.
+    every: bool,
 }
 
 impl Wanted {
@@ -170,13 +239,21 @@ impl Wanted {
             remaining: AtomicUsize::new(index.len()),
             index,
             stop_early,
+            every: false,
+        }
+    }
+
+    fn every() -> Wanted {
+        Wanted {
+            every: true,
+            ..Wanted::new(&[], false)
         }
     }
 
     /// Whether this inode is wanted; notes it as found.
     fn take(&self, inode: u32) -> bool {
         let Some(i) = self.index.get(&inode) else {
-            return false;
+            return self.every;
         };
         if !self.found[*i].swap(true, Ordering::Relaxed) {
             self.remaining.fetch_sub(1, Ordering::Relaxed);
@@ -271,12 +348,41 @@ impl Drop for Dir {
 mod tests {
     use super::*;
 
+    /// A socket is found by its inode; a descriptor of the socket's file on disk (O_PATH) has
+    /// a socket type too, but is not the socket.
     #[test]
-    fn socket_links_only() {
-        assert_eq!(socket_inode(b"socket:[12345]"), Some(12345));
-        assert_eq!(socket_inode(b"pipe:[12345]"), None);
-        assert_eq!(socket_inode(b"socket:[99999999999]"), None);
-        assert_eq!(socket_inode(b"/dev/null"), None);
+    fn sockets_found_and_socket_files_not_mistaken_for_them() {
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let dir = std::env::temp_dir().join(format!("portscope-procfs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH)
+            .open(&path)
+            .unwrap();
+        let socket_inode = |fd: i32| {
+            // SAFETY: fstat on an open descriptor.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            assert_eq!(unsafe { libc::fstat(fd, &mut st) }, 0);
+            st.st_ino as u32
+        };
+        let socket = socket_inode(listener.as_raw_fd());
+        let on_disk = std::fs::metadata(&path).unwrap().ino() as u32;
+        let me = Scope::Pid(std::process::id());
+        let owners = find_owners(Some(&[socket, on_disk]), me);
+        assert_eq!(
+            owners.by_inode.get(&socket),
+            Some(&vec![std::process::id()])
+        );
+        assert_eq!(
+            owners.by_inode.get(&on_disk),
+            None,
+            "the O_PATH file is no socket"
+        );
+        drop((listener, file));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,12 +1,13 @@
-//! The fallback when sock_diag cannot answer (a kernel built without inet_diag or udp_diag):
-//! the text tables in /proc/net/{tcp,tcp6,udp,udp6}. They lack IPV6_V6ONLY and timers.
-//! Read through /proc/thread-self, which shows the reading thread's network namespace.
+//! The fallback when sock_diag cannot answer (a kernel built without inet_diag, udp_diag or
+//! unix_diag): the text tables in /proc/net/{tcp,tcp6,udp,udp6,unix}. They lack IPV6_V6ONLY,
+//! timers, bound-only TCP sockets, and for Unix sockets peers, queues and uids. Read through
+//! /proc/thread-self, which shows the reading thread's network namespace.
 
 use std::collections::HashSet;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::model::{Endpoint, Family, Proto, Socket, TcpState};
+use crate::model::{Endpoint, Family, Proto, Socket, TcpState, UnixSocket, UnixType};
 
 pub fn read(family: Family, proto: Proto, out: &mut Vec<Socket>) -> io::Result<()> {
     let file = match (proto, family) {
@@ -26,6 +27,49 @@ pub fn read(family: Family, proto: Proto, out: &mut Vec<Socket>) -> io::Result<(
             .filter(|s| seen.insert(identity(s))),
     );
     Ok(())
+}
+
+/// The Unix sockets in /proc/net/unix whose state is in `states` (bit n = kernel state n).
+pub fn read_unix(state_mask: u32, out: &mut Vec<UnixSocket>) -> io::Result<()> {
+    let text = std::fs::read("/proc/thread-self/net/unix")?;
+    let mut seen = HashSet::new();
+    out.extend(
+        text.split(|b| *b == b'\n')
+            .skip(1)
+            .filter_map(parse_unix_line)
+            .filter(|s| {
+                UnixSocket::kernel_number(s.state).is_some_and(|n| state_mask & 1 << n != 0)
+            })
+            .filter(|s| seen.insert(s.inode)),
+    );
+    Ok(())
+}
+
+/// `Num: RefCount Protocol Flags Type St Inode [Path]`. The path is printed raw, so one with a
+/// newline in it is cut there (unix_diag has no such limit).
+fn parse_unix_line(line: &[u8]) -> Option<UnixSocket> {
+    let line = String::from_utf8_lossy(line);
+    let mut rest = line.trim_start();
+    let mut field = || {
+        let (word, after) = rest.split_once(' ').unwrap_or((rest, ""));
+        rest = after.trim_start();
+        Some(word).filter(|w| !w.is_empty())
+    };
+    let hex = |w: &str| u32::from_str_radix(w, 16).ok();
+    let (_slot, _refs, _protocol) = (field()?, field()?, field()?);
+    let flags = hex(field()?)?;
+    let kind = UnixType::from_kernel(u8::try_from(hex(field()?)?).ok()?)?;
+    let connected = hex(field()?)? == 3;
+    let inode = field()?.parse().ok()?;
+    // __SO_ACCEPTCON marks a listener; SS_CONNECTED a connected socket.
+    let state = match (flags & 0x1_0000 != 0, connected) {
+        (true, _) => TcpState::Listen,
+        (false, true) => TcpState::Established,
+        (false, false) => TcpState::Unconn,
+    };
+    let mut socket = UnixSocket::new(kind, state, inode);
+    socket.path = Some(rest.to_string()).filter(|p| !p.is_empty());
+    Some(socket)
 }
 
 /// A socket with an inode is named by it; the rest (TIME_WAIT, orphans) by their 4-tuple.
@@ -96,5 +140,30 @@ mod tests {
         let s = parse_line(Proto::Udp, v6).unwrap();
         assert_eq!(s.local.ip.to_string(), "::1");
         assert_eq!(s.state, TcpState::Unconn);
+    }
+
+    #[test]
+    fn parses_unix_lines() {
+        let listener =
+            b"000000004e8e3a3c: 00000002 00000000 00010000 0001 01 21290 /run/my app.sock";
+        let s = parse_unix_line(listener).unwrap();
+        assert_eq!(
+            (s.kind, s.state, s.inode),
+            (UnixType::Stream, TcpState::Listen, 21290)
+        );
+        assert_eq!(s.path.as_deref(), Some("/run/my app.sock"));
+        let client = b"000000003d6f6109: 00000003 00000000 00000000 0005 03  1180";
+        let s = parse_unix_line(client).unwrap();
+        assert_eq!(
+            (s.kind, s.state, s.inode),
+            (UnixType::Seqpacket, TcpState::Established, 1180)
+        );
+        assert_eq!(s.path, None);
+        let dgram = b"0000000011111111: 00000002 00000000 00000000 0002 01 77 @abstract";
+        let s = parse_unix_line(dgram).unwrap();
+        assert_eq!(
+            (s.state, s.path.as_deref()),
+            (TcpState::Unconn, Some("@abstract"))
+        );
     }
 }

@@ -64,7 +64,7 @@ fn sock_diag_and_proc_net_agree() {
     assert_eq!(netlink.len(), 8, "{netlink:#?}");
     let owners = LinuxHost::current().owners(
         &[netlink.iter().find(|k| k.3 == TcpState::Listen).unwrap().4],
-        Scope::All { stop_early: false },
+        Scope::All,
     );
     assert_eq!(
         owners.by_inode.values().next(),
@@ -129,4 +129,58 @@ fn a_host_entered_into_a_namespace_sees_that_namespace() {
     );
     stop.send(()).unwrap();
     inside.join().unwrap();
+}
+
+/// Port lists and ranges are filtered by the kernel (the bytecode of `port_filter.rs`): the raw
+/// table holds only matching sockets, and it came from sock_diag (a refused program would have
+/// meant the /proc/net fallback and a note).
+#[test]
+fn the_kernel_filters_port_lists_and_ranges() {
+    let listeners: Vec<TcpListener> = (0..4)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
+    let client = TcpStream::connect(listeners[3].local_addr().unwrap()).unwrap();
+    let spec = format!("{},{},{}-{}", ports[0], ports[1], ports[3], ports[3]);
+    let set = crate::ports::PortSet::parse(&spec).unwrap();
+    let table = LinuxHost::current()
+        .sockets(&Query {
+            local_port: Some(set.clone()),
+            ..Query::everything()
+        })
+        .unwrap();
+    assert!(table.notes.is_empty(), "{:?}", table.notes);
+    assert!(
+        table.sockets.iter().all(|s| set.contains(s.local.port)),
+        "the kernel sent only ports of {spec}: {:#?}",
+        table.sockets
+    );
+    let listening: BTreeSet<u16> = table
+        .sockets
+        .iter()
+        .filter(|s| s.state == TcpState::Listen)
+        .map(|s| s.local.port)
+        .collect();
+    assert_eq!(listening, BTreeSet::from([ports[0], ports[1], ports[3]]));
+    let remote = LinuxHost::current()
+        .sockets(&Query {
+            any_port: Some(crate::ports::PortSet::one(ports[3])),
+            remote_port: Some(crate::ports::PortSet::parse(&format!("1-{}", ports[3])).unwrap()),
+            ..Query::everything()
+        })
+        .unwrap();
+    let client_port = client.local_addr().unwrap().port();
+    assert!(
+        remote
+            .sockets
+            .iter()
+            .all(|s| s.remote.port == ports[3]
+                || s.local.port == ports[3] && s.remote.port <= ports[3]),
+        "{:#?}",
+        remote.sockets
+    );
+    assert!(remote.sockets.iter().any(|s| s.local.port == client_port));
 }

@@ -53,7 +53,7 @@ pub fn orderly(
     let now = rows(lab, port, known)?;
     lab.step(
         b,
-        format!("recv() returns {n} bytes"),
+        format!("recv() returns {}", crate::text::count(n, "byte")),
         now,
         format!(
             "A read that returns 0 is how a program learns that the peer closed. The {b} \
@@ -103,7 +103,7 @@ pub fn reset(
     )?;
     let mut buf = [0u8; 16];
     let outcome = match server.read(&mut buf) {
-        Ok(n) => format!("recv() returns {n} bytes"),
+        Ok(n) => format!("recv() returns {}", crate::text::count(n, "byte")),
         Err(e) => format!("recv() fails: {}", crate::text::errno(&e)),
     };
     let now = rows(lab, port, known)?;
@@ -166,7 +166,7 @@ pub fn half_close(
     let now = rows(lab, port, known)?;
     lab.step(
         "client",
-        format!("recv() {n} bytes"),
+        format!("recv() {}", crate::text::count(n, "byte")),
         now,
         "The client reads them in FIN_WAIT2.".into(),
     )?;

@@ -37,20 +37,26 @@ pub fn targets(host: &str, addrs: &[SocketAddr], ports: &[u16], proto: Proto) ->
         .collect()
 }
 
-/// Whether `port` is open on any of `addrs` (one TCP probe each), for `portscope wait --host`.
+/// Whether every one of `ports` is open on one of `addrs` at least (one TCP probe each), for
+/// `portscope wait HOST:PORTS`.
 pub fn tcp_open(
     host: &str,
     addrs: &[SocketAddr],
-    port: u16,
+    ports: &[u16],
     timeout: Duration,
 ) -> std::io::Result<bool> {
-    let targets = targets(host, addrs, &[port], Proto::Tcp);
+    let targets = targets(host, addrs, ports, Proto::Tcp);
     let plan = Plan {
         timeout,
-        parallel: targets.len().max(1),
+        parallel: targets.len().clamp(1, 256),
         payload: &|_| Vec::new(),
         rate: None,
     };
     let outcomes = round(&targets, 1, &plan, &|| {})?;
-    Ok(outcomes.iter().any(|o| o.status == Status::Open))
+    let open: std::collections::HashSet<u16> = outcomes
+        .iter()
+        .filter(|o| o.status == Status::Open)
+        .map(|o| targets[o.target].port())
+        .collect();
+    Ok(ports.iter().all(|p| open.contains(p)))
 }

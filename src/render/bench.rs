@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{Rows, Style};
 use crate::bench::Bench;
 use crate::bench::Outcome;
+use crate::text::count;
 
 struct Runs<'a>([(&'static str, &'a Outcome); 2]);
 
@@ -54,17 +55,15 @@ pub fn verdict(short: &Outcome, long: &Outcome) -> String {
     let (s, l) = (&short.measured, &long.measured);
     format!(
         "long connections served {} requests {:.1}× as fast as short ones (p50 {:.3} vs {:.3} ms), \
-         using {} port{} instead of {} and leaving {} TIME_WAIT socket{} instead of {}: every \
-         short request paid a handshake, a four-way close and a port held for 60 s",
+         using {} instead of {} and leaving {} instead of {}: every short request paid a \
+         handshake, a four-way close and a port held for 60 s",
         l.requests,
         l.rps() / s.rps().max(f64::MIN_POSITIVE),
         l.quantile_ms(0.5),
         s.quantile_ms(0.5),
-        l.ports_used,
-        if l.ports_used == 1 { "" } else { "s" },
+        count(l.ports_used, "port"),
         s.ports_used,
-        long.time_wait_after,
-        if long.time_wait_after == 1 { "" } else { "s" },
+        count(long.time_wait_after, "TIME_WAIT socket"),
         short.time_wait_after,
     )
 }
@@ -78,11 +77,10 @@ pub fn text(
 ) -> io::Result<()> {
     writeln!(
         out,
-        "{} request/response exchanges of {} bytes each way, {} client{} at once, on loopback:",
-        args.requests,
-        args.size,
-        args.concurrency,
-        if args.concurrency == 1 { "" } else { "s" }
+        "{} of {} each way, {} at once, on loopback:",
+        count(args.requests, "request/response exchange"),
+        count(args.size, "byte"),
+        count(args.concurrency, "client")
     )?;
     super::rows(
         out,

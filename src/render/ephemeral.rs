@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::text;
 use super::{Rows, Style, Tint};
 use crate::ephemeral::report::{Destination, Evidence, Level, Report};
-use crate::model::{Inventory, TcpState};
+use crate::model::{Inventory, Proto, Socket};
 
 /// The busiest destinations shown in the text report.
 const SHOWN: usize = 15;
@@ -84,10 +84,10 @@ pub fn text(
     let s = &report.settings;
     writeln!(
         out,
-        "Ephemeral range (net.ipv4.ip_local_port_range): {}–{}, {} ports",
+        "Ephemeral range (net.ipv4.ip_local_port_range): {}–{}, {}",
         s.range.0,
         s.range.1,
-        s.range_size()
+        crate::text::count(s.range_size(), "port")
     )?;
     let reserved: Vec<String> = s
         .reserved
@@ -121,19 +121,17 @@ pub fn text(
     let states: Vec<String> = report
         .tcp_by_state
         .iter()
-        .filter(|(state, _)| **state != TcpState::TimeWait)
         .map(|(state, n)| format!("{} {n}", state.name()))
         .collect();
     writeln!(
         out,
-        "In use from the range now: TCP {} ({}), of which TIME_WAIT {} · UDP {}",
+        "In use from the range now: TCP {}{} · UDP {}",
         report.tcp,
         if states.is_empty() {
-            "none live".to_string()
+            String::new()
         } else {
-            states.join(", ")
+            format!(" ({})", states.join(", "))
         },
-        report.time_wait,
         report.udp
     )?;
     let held = &report.bind_before_connect;
@@ -184,25 +182,46 @@ pub fn text(
         "A connect() to a new destination can take {about}{} ports.",
         report.capacity()
     )?;
-    writeln!(out, "Held through bind() (taken from every destination):")?;
+    // TCP and UDP ports are separate spaces: a bound UDP socket takes nothing from TCP.
+    let (tcp, udp): (Vec<&Socket>, Vec<&Socket>) = report
+        .bound
+        .iter()
+        .map(|i| &inv.sockets[*i])
+        .partition(|s| s.proto == Proto::Tcp);
+    writeln!(
+        out,
+        "Held through bind() (taken from every TCP destination):"
+    )?;
     let connections = held.ports.len();
-    if report.bound.is_empty() && connections == 0 {
+    if tcp.is_empty() && connections == 0 {
         writeln!(out, "  (none)")?;
     }
-    for i in &report.bound {
-        let sock = &inv.sockets[*i];
-        let mut line = format!("  {:<5} ", text::proto_label(sock));
-        text::endpoint(&sock.local, sock.iface.as_deref(), &mut line);
-        let _ = write!(line, "  {}  ", sock.state.name());
-        text::owner(sock, inv, &mut line);
-        writeln!(out, "{line}")?;
-    }
+    bound(out, &tcp, inv)?;
     if connections > 0 {
         writeln!(
             out,
             "  and {about}{connections} connections bound before connect() (their rows' bind() \
              column above)"
         )?;
+    }
+    if !udp.is_empty() {
+        writeln!(
+            out,
+            "UDP sockets on range ports (UDP's own ports: none taken from TCP):"
+        )?;
+        bound(out, &udp, inv)?;
+    }
+    Ok(())
+}
+
+/// One line per socket: protocol, local address, state, owner.
+fn bound(out: &mut dyn Write, sockets: &[&Socket], inv: &Inventory) -> io::Result<()> {
+    for sock in sockets {
+        let mut line = format!("  {:<5} ", text::proto_label(sock));
+        text::endpoint(&sock.local, sock.iface.as_deref(), &mut line);
+        let _ = write!(line, "  {}  ", sock.state.name());
+        text::owner(sock, inv, &mut line);
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }

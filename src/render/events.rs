@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -67,10 +68,54 @@ pub fn json(out: &mut dyn Write, t_ms: f64, event: &Event) -> io::Result<()> {
 
 /// `1 byte`, `16384 bytes`.
 fn bytes(n: Option<usize>) -> String {
-    match n.unwrap_or_default() {
-        1 => "1 byte".to_string(),
-        n => format!("{n} bytes"),
+    crate::text::count(n.unwrap_or_default(), "byte")
+}
+
+/// `81.3 MiB/s`, `512 B/s`.
+fn rate(bytes: u64, took: Duration) -> String {
+    let per_second = bytes as f64 / took.as_secs_f64().max(1e-3);
+    let units = ["B/s", "KiB/s", "MiB/s", "GiB/s"];
+    let (mut value, mut unit) = (per_second, 0);
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
     }
+    if unit == 0 {
+        format!("{value:.0} {}", units[0])
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+/// A burst of transfers on one connection: `sent 52428800 bytes so far (80.1 MiB/s)`, and
+/// once it ends (`total`), `sent 104857600 bytes in all, in 1.28 s (78.1 MiB/s)`.
+pub fn transfer(
+    conn: Option<u32>,
+    sent: u64,
+    received: u64,
+    took: Duration,
+    total: bool,
+) -> String {
+    let mut line = String::new();
+    if let Some(conn) = conn {
+        let _ = write!(line, "[{conn}] ");
+    }
+    let start = line.len();
+    for (verb, n) in [("sent", sent), ("received", received)] {
+        if n > 0 || (sent == 0 && received == 0 && verb == "sent") {
+            if line.len() > start {
+                line.push_str(", ");
+            }
+            let _ = write!(line, "{verb} {}", bytes(Some(n as usize)));
+        }
+    }
+    let rate = rate(sent + received, took);
+    if total {
+        let _ = write!(line, " in all, in {:.2} s ({rate})", took.as_secs_f64());
+    } else {
+        let _ = write!(line, " so far ({rate})");
+    }
+    line
 }
 
 fn addr(a: Option<SocketAddr>) -> String {
@@ -136,8 +181,6 @@ pub fn human(e: &Event) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::endpoint::event::KernelChoice;
     use crate::model::Proto;
@@ -159,6 +202,10 @@ mod tests {
         let mut tw = Event::new(EventKind::State, Proto::Tcp).state(TcpState::TimeWait);
         tw.timer_ms = Some(59_800);
         assert_eq!(human(&tw), "state TIME_WAIT (60 s timer)");
+        // One byte is a byte, not "1 bytes".
+        let mut one = Event::new(EventKind::Received, Proto::Tcp);
+        one.bytes = Some(1);
+        assert_eq!(human(&one), "received 1 byte");
         let eof = Event::new(EventKind::Eof, Proto::Tcp).conn(Some(2));
         assert_eq!(
             human(&eof),

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::model::{Inventory, Socket, is_link_local};
+use crate::model::{Inventory, Socket, UnixSocket, is_link_local};
 
 #[derive(Debug, Serialize)]
 pub struct JsonSocket<'a> {
@@ -53,19 +53,82 @@ impl<'a> JsonSocket<'a> {
             send_q: s.send_q,
             uid: s.uid,
             inode: s.inode,
-            processes: s
-                .pids
-                .iter()
-                .filter_map(|pid| inv.processes.get(pid))
-                .map(|p| JsonProcess {
-                    pid: p.pid,
-                    name: &p.name,
-                    user: p.user.as_deref(),
-                    cmdline: &p.cmdline,
-                })
-                .collect(),
+            processes: processes(&s.pids, inv),
         }
     }
+}
+
+/// A Unix domain socket in the `ls --json` array: the keys it shares with TCP and UDP mean
+/// the same; the address keys are replaced by `type`, `path` and the peer's.
+#[derive(Debug, Serialize)]
+pub struct JsonUnix<'a> {
+    pub proto: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub path: Option<&'a str>,
+    pub state: &'static str,
+    pub recv_q: u32,
+    pub send_q: u32,
+    pub uid: Option<u32>,
+    pub inode: u32,
+    pub peer_inode: u32,
+    pub processes: Vec<JsonProcess<'a>>,
+    pub peer_processes: Vec<JsonProcess<'a>>,
+}
+
+impl<'a> JsonUnix<'a> {
+    pub fn new(s: &'a UnixSocket, inv: &'a Inventory) -> JsonUnix<'a> {
+        JsonUnix {
+            proto: "unix",
+            kind: s.kind.name(),
+            path: s.path.as_deref(),
+            state: s.state.name(),
+            recv_q: s.recv_q,
+            send_q: s.send_q,
+            uid: s.uid,
+            inode: s.inode,
+            peer_inode: s.peer_inode,
+            processes: processes(&s.pids, inv),
+            peer_processes: processes(&s.peer_pids, inv),
+        }
+    }
+}
+
+/// One element of the `ls --json` array.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum JsonEntry<'a> {
+    Ip(JsonSocket<'a>),
+    Unix(JsonUnix<'a>),
+}
+
+/// A socket of either kind as an element of the `ls --json` array.
+pub trait Listed {
+    fn json<'a>(&'a self, inv: &'a Inventory) -> JsonEntry<'a>;
+}
+
+impl Listed for Socket {
+    fn json<'a>(&'a self, inv: &'a Inventory) -> JsonEntry<'a> {
+        JsonEntry::Ip(JsonSocket::new(self, inv))
+    }
+}
+
+impl Listed for UnixSocket {
+    fn json<'a>(&'a self, inv: &'a Inventory) -> JsonEntry<'a> {
+        JsonEntry::Unix(JsonUnix::new(self, inv))
+    }
+}
+
+fn processes<'a>(pids: &[u32], inv: &'a Inventory) -> Vec<JsonProcess<'a>> {
+    pids.iter()
+        .filter_map(|pid| inv.processes.get(pid))
+        .map(|p| JsonProcess {
+            pid: p.pid,
+            name: &p.name,
+            user: p.user.as_deref(),
+            cmdline: &p.cmdline,
+        })
+        .collect()
 }
 
 /// A JSON array written one element per line, so that large outputs stream.
@@ -83,9 +146,11 @@ pub fn array<T: Serialize>(
     out.write_all(if first { b"]\n" } else { b"\n]\n" })
 }
 
-/// The sockets of an inventory in the `ls --json` schema.
+/// The sockets of an inventory in the `ls --json` schema, TCP and UDP first, then Unix.
 pub fn sockets(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
-    array(out, inv.sockets.iter().map(|s| JsonSocket::new(s, inv)))
+    let ip = inv.sockets.iter().map(|s| s.json(inv));
+    let unix = inv.unix.iter().map(|s| s.json(inv));
+    array(out, ip.chain(unix))
 }
 
 /// Any serializable value on one line.

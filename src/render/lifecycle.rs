@@ -100,7 +100,7 @@ pub fn step(out: &mut dyn Write, step: &Step, style: &Style) -> io::Result<()> {
                 let _ = write!(line, "  ({} segments)", s.count);
             }
             if s.len > 0 {
-                let _ = write!(line, "  {} bytes", s.len);
+                let _ = write!(line, "  {}", crate::text::count(s.len, "byte"));
             }
             writeln!(out, "{line}")?;
         }

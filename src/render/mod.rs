@@ -2,6 +2,7 @@
 
 pub mod ephemeral;
 pub mod json;
+pub mod pids;
 pub mod plain;
 pub mod sockets;
 pub mod summary;
@@ -12,7 +13,9 @@ pub mod who;
 // The output of the commands that exist on Unix systems only.
 unix_only! {
     pub mod bench;
+    pub mod destroy;
     pub mod events;
+    pub mod kill;
     pub mod lifecycle;
     pub mod metrics;
     pub mod probe;
@@ -79,6 +82,17 @@ pub trait Rows {
     fn cell(&self, row: usize, column: usize, out: &mut String);
     fn tint(&self, _row: usize, _column: usize) -> Option<Tint> {
         None
+    }
+    /// How the table gives way on a narrow terminal, first step first (none by default: the
+    /// rows run past the edge).
+    fn narrowing(&self) -> &[table::Narrow] {
+        &[]
+    }
+    /// A cell of a column the table shortens, in about `width` characters.
+    fn short_cell(&self, row: usize, column: usize, width: usize, out: &mut String) {
+        let mut whole = String::new();
+        self.cell(row, column, &mut whole);
+        plain::cut(&whole, width, out);
     }
 }
 

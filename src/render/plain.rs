@@ -1,54 +1,87 @@
-//! Plain aligned columns for pipes and files: no box drawing, one line per row, written
-//! straight to the output. Two passes over the rows (measure, then print) keep memory flat.
+//! Aligned columns, one line per row, written straight to the output: plain in pipes and
+//! files, and the printer behind the fitted table. Two passes over the rows (measure, then
+//! print) keep memory flat.
 
 use std::io::{self, Write};
 
 use super::{Align, Rows, Style, Tint};
 
+/// One printed column: which of the rows' columns, how wide, and whether its cells are
+/// shortened to that width (`Rows::short_cell`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub index: usize,
+    pub width: usize,
+    pub short: bool,
+}
+
 pub fn write(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<()> {
-    let columns = rows.headers().len();
-    let mut widths: Vec<usize> = if style.header {
+    let columns = measure(rows, style.header);
+    print(out, rows, style, &columns, false)
+}
+
+/// Every column at the width of its widest cell (and header).
+pub fn measure(rows: &dyn Rows, header: bool) -> Vec<Column> {
+    let mut widths: Vec<usize> = if header {
         rows.headers().iter().map(|h| h.chars().count()).collect()
     } else {
-        vec![0; columns]
+        vec![0; rows.headers().len()]
     };
     let mut text = String::new();
     for row in 0..rows.len() {
         for (column, width) in widths.iter_mut().enumerate() {
             text.clear();
             rows.cell(row, column, &mut text);
-            *width = (*width).max(text.chars().count());
+            *width = (*width).max(shown_width(&text));
         }
     }
+    widths
+        .into_iter()
+        .enumerate()
+        .map(|(index, width)| Column {
+            index,
+            width,
+            short: false,
+        })
+        .collect()
+}
+
+/// The header, then the rows, in the columns given; as a table (`rule`), the header is bold
+/// when in colour and a rule no wider than `style.width` follows it.
+pub fn print(
+    out: &mut dyn Write,
+    rows: &dyn Rows,
+    style: &Style,
+    columns: &[Column],
+    rule: bool,
+) -> io::Result<()> {
+    let mut line = String::new();
+    let mut text = String::new();
     if style.header {
-        let mut line = String::new();
-        for (column, header) in rows.headers().iter().enumerate() {
-            pad(
-                &mut line,
-                header,
-                widths[column],
-                rows.align(column),
-                column + 1 == columns,
-                None,
-            );
+        let bold = (rule && style.color).then_some("\x1b[1m");
+        for (i, c) in columns.iter().enumerate() {
+            text.clear();
+            cut(rows.headers()[c.index], c.width, &mut text);
+            pad(&mut line, &text, c, rows, i + 1 == columns.len(), bold);
         }
         writeln!(out, "{}", line.trim_end())?;
+        if rule {
+            let width = columns.iter().map(|c| c.width + 2).sum::<usize>();
+            let width = width.saturating_sub(2).min(usize::from(style.width));
+            writeln!(out, "{}", "─".repeat(width))?;
+        }
     }
-    let mut line = String::new();
     for row in 0..rows.len() {
         line.clear();
-        for (column, width) in widths.iter().enumerate() {
+        for (i, c) in columns.iter().enumerate() {
             text.clear();
-            rows.cell(row, column, &mut text);
-            let tint = rows.tint(row, column).filter(|_| style.color);
-            pad(
-                &mut line,
-                &text,
-                *width,
-                rows.align(column),
-                column + 1 == columns,
-                tint,
-            );
+            if c.short {
+                rows.short_cell(row, c.index, c.width, &mut text);
+            } else {
+                rows.cell(row, c.index, &mut text);
+            }
+            let tint = rows.tint(row, c.index).filter(|_| style.color).map(ansi);
+            pad(&mut line, &text, c, rows, i + 1 == columns.len(), tint);
         }
         line.push('\n');
         out.write_all(line.as_bytes())?;
@@ -56,15 +89,47 @@ pub fn write(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<
     Ok(())
 }
 
-/// Appends `text` padded to `width`, then the column gap; the last column is not padded.
-fn pad(line: &mut String, text: &str, width: usize, align: Align, last: bool, tint: Option<Tint>) {
-    let fill = width.saturating_sub(text.chars().count());
-    if align == Align::Right {
-        line.extend(std::iter::repeat_n(' ', fill));
+/// Characters on screen; most cells are ASCII, where that is the length.
+fn shown_width(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
     }
-    match tint {
-        Some(tint) => {
-            line.push_str(ansi(tint));
+}
+
+/// Appends `n` spaces, a slice at a time.
+fn spaces(line: &mut String, n: usize) {
+    const SPACES: &str = "                                ";
+    let mut left = n;
+    while left > 0 {
+        let now = left.min(SPACES.len());
+        line.push_str(&SPACES[..now]);
+        left -= now;
+    }
+}
+
+/// Appends `text` cut to `width` characters, the last of them `…` when something was left out.
+pub fn cut(text: &str, width: usize, out: &mut String) {
+    if shown_width(text) <= width {
+        out.push_str(text);
+    } else {
+        out.extend(text.chars().take(width.saturating_sub(1)));
+        out.push('…');
+    }
+}
+
+/// Appends `text` padded to the column's width, then the column gap; the last column is not
+/// padded.
+fn pad(line: &mut String, text: &str, c: &Column, rows: &dyn Rows, last: bool, code: Option<&str>) {
+    let fill = c.width.saturating_sub(shown_width(text));
+    let align = rows.align(c.index);
+    if align == Align::Right {
+        spaces(line, fill);
+    }
+    match code {
+        Some(code) => {
+            line.push_str(code);
             line.push_str(text);
             line.push_str("\x1b[0m");
         }
@@ -72,7 +137,7 @@ fn pad(line: &mut String, text: &str, width: usize, align: Align, last: bool, ti
     }
     if !last {
         if align == Align::Left {
-            line.extend(std::iter::repeat_n(' ', fill));
+            spaces(line, fill);
         }
         line.push_str("  ");
     }

@@ -68,8 +68,8 @@ pub fn summary(tally: &Tally) -> String {
         .map(|(s, n)| format!("{n} {}", s.name()))
         .collect();
     let mut text = format!(
-        "{probes} probe{}: {}",
-        if probes == 1 { "" } else { "s" },
+        "{}: {}",
+        crate::text::count(probes as usize, "probe"),
         parts.join(", ")
     );
     if tally.unreliable > 0 {
@@ -95,9 +95,9 @@ pub fn statistics(out: &mut dyn Write, targets: &[Target], tally: &Tally) -> io:
             continue;
         }
         let mut text = format!(
-            "--- {}: {} probes, {} open, {} closed, {:.0}% loss",
+            "--- {}: {}, {} open, {} closed, {:.0}% loss",
             place(&targets[index]),
-            stats.probes,
+            crate::text::count(stats.probes as usize, "probe"),
             stats.open,
             stats.answered - stats.open,
             stats.loss_percent()
@@ -202,6 +202,7 @@ mod tests {
         );
         let mut tally = Tally::new(1);
         tally.add(&open);
+        assert_eq!(summary(&tally), "1 probe: 1 open");
         tally.add(&closed);
         assert_eq!(summary(&tally), "2 probes: 1 open, 1 closed");
         let mut text = Vec::new();

@@ -22,8 +22,9 @@ pub fn text(out: &mut dyn Write, a: &Allocation, style: &Style) -> io::Result<()
     let n = a.ports.len();
     writeln!(
         out,
-        "{}: {n} sockets, ports chosen from {}–{}",
+        "{}: {}, ports chosen from {}–{}",
         a.method.name(),
+        crate::text::count(n, "socket"),
         a.range.0,
         a.range.1
     )?;
@@ -43,9 +44,8 @@ pub fn text(out: &mut dyn Write, a: &Allocation, style: &Style) -> io::Result<()
     let span = usize::from(a.range.1 - a.range.0) + 1;
     writeln!(
         out,
-        "histogram over the range ({} columns of ≈{} ports; tallest = {top}):",
-        columns,
-        span.div_ceil(columns)
+        "histogram over the range ({columns} columns of ≈{}; tallest = {top}):",
+        crate::text::count(span.div_ceil(columns), "port")
     )?;
     let bars: String = counts
         .iter()

@@ -1,10 +1,11 @@
-//! The `ls` table: one row per socket, in the order the user asked for.
+//! The `ls` table: one row per socket, in the order the user asked for; TCP and UDP first,
+//! then Unix sockets (their addresses are names, their foreign side the peer's processes).
 
 use std::cmp::Ordering;
-use std::fmt::Write as _;
 
-use crate::model::{Inventory, Socket};
+use crate::model::{Inventory, Socket, UnixSocket};
 
+use super::table::Narrow;
 use super::text::{self, state_tint};
 use super::{Rows, Tint};
 
@@ -20,9 +21,30 @@ pub const HEADERS: [&str; 8] = [
 ];
 
 pub const STATE_COLUMN: usize = 5;
+const PROGRAM_COLUMN: usize = 6;
+
+/// On a narrow terminal: no User, then program names cut short, then no queues, then the
+/// pids alone.
+pub const NARROWING: [Narrow; 5] = [
+    Narrow::Drop(HEADERS.len() - 1),
+    Narrow::Shorten(PROGRAM_COLUMN, 8),
+    Narrow::Drop(2),
+    Narrow::Drop(1),
+    Narrow::Shorten(PROGRAM_COLUMN, 0),
+];
 
 pub const DUAL_STACK_LEGEND: &str =
     "tcp46/udp46: an IPv6 socket on [::] with IPV6_V6ONLY off, so it accepts IPv4 too";
+
+pub const MAPPED_LEGEND: &str =
+    "^127.0.0.1: an IPv4 address on an IPv6 socket (IPv4-mapped, ::ffff:127.0.0.1)";
+
+/// Whether a row shows an IPv4-mapped address (and the legend is due).
+pub fn shows_mapped(s: &Socket) -> bool {
+    [s.local.ip, s.remote.ip]
+        .iter()
+        .any(|ip| text::mapped_v4(ip).is_some())
+}
 
 pub struct SocketRows<'a> {
     pub inventory: &'a Inventory,
@@ -38,33 +60,67 @@ impl Rows for SocketRows<'_> {
     }
 
     fn len(&self) -> usize {
-        self.inventory.sockets.len()
+        self.inventory.sockets.len() + self.inventory.unix.len()
     }
 
     fn cell(&self, row: usize, column: usize, out: &mut String) {
         let inv = self.inventory;
-        let s = &inv.sockets[row];
+        let Some(s) = inv.sockets.get(row) else {
+            return unix_cell(&inv.unix[row - inv.sockets.len()], inv, column, out);
+        };
         let iface = s.iface.as_deref();
         match column {
             0 => out.push_str(text::proto_label(s)),
-            1 => {
-                let _ = write!(out, "{}", s.recv_q);
-            }
-            2 => {
-                let _ = write!(out, "{}", s.send_q);
-            }
-            3 => text::endpoint(&s.local, iface, out),
-            4 => text::endpoint(&s.remote, iface, out),
+            1 => text::number(s.recv_q, out),
+            2 => text::number(s.send_q, out),
+            3 => text::column_endpoint(&s.local, iface, out),
+            4 => text::column_endpoint(&s.remote, iface, out),
             5 => out.push_str(s.state.name()),
-            6 => text::owner(s, inv, out),
+            PROGRAM_COLUMN => text::owner(s, inv, out),
             _ => text::user(s, inv, out),
         }
     }
 
+    fn narrowing(&self) -> &[Narrow] {
+        &NARROWING
+    }
+
+    fn short_cell(&self, row: usize, column: usize, width: usize, out: &mut String) {
+        let inv = self.inventory;
+        match column {
+            PROGRAM_COLUMN => {
+                let owner = match inv.sockets.get(row) {
+                    Some(s) => s.owner(inv.owners_looked_up),
+                    None => inv.unix[row - inv.sockets.len()].owner(inv.owners_looked_up),
+                };
+                text::holders_within(owner, inv, width, out)
+            }
+            _ => self.cell(row, column, out),
+        }
+    }
+
     fn tint(&self, row: usize, column: usize) -> Option<Tint> {
+        let inv = self.inventory;
+        let state = match inv.sockets.get(row) {
+            Some(s) => s.state,
+            None => inv.unix[row - inv.sockets.len()].state,
+        };
         (column == STATE_COLUMN)
-            .then(|| state_tint(self.inventory.sockets[row].state))
+            .then(|| state_tint(state))
             .flatten()
+    }
+}
+
+fn unix_cell(s: &UnixSocket, inv: &Inventory, column: usize, out: &mut String) {
+    match column {
+        0 => out.push_str(s.kind.label()),
+        1 => text::number(s.recv_q, out),
+        2 => text::number(s.send_q, out),
+        3 => text::unix_name(s, out),
+        4 => text::unix_peer(s, inv, out),
+        5 => out.push_str(s.state.name()),
+        PROGRAM_COLUMN => text::holders(s.owner(inv.owners_looked_up), inv, out),
+        _ => text::unix_user(s, inv, out),
     }
 }
 
@@ -129,4 +185,27 @@ pub fn sort(sockets: &mut [Socket], order: Order) {
         }
     };
     sockets.sort_unstable_by(compare);
+}
+
+/// Sorts Unix sockets for display: a path stands for the port, the type for the protocol.
+pub fn sort_unix(sockets: &mut [UnixSocket], order: Order) {
+    let by_name = |a: &UnixSocket, b: &UnixSocket| {
+        // Named sockets first, then by name, type and inode.
+        (a.path.is_none(), &a.path, a.kind, a.inode).cmp(&(
+            b.path.is_none(),
+            &b.path,
+            b.kind,
+            b.inode,
+        ))
+    };
+    let first_pid = |s: &UnixSocket| s.pids.first().copied().unwrap_or(u32::MAX);
+    sockets.sort_unstable_by(|a, b| match order {
+        Order::Listeners => (!a.state.is_listening())
+            .cmp(&!b.state.is_listening())
+            .then_with(|| by_name(a, b)),
+        Order::Port => by_name(a, b),
+        Order::State => a.state.cmp(&b.state).then_with(|| by_name(a, b)),
+        Order::Pid => first_pid(a).cmp(&first_pid(b)).then_with(|| by_name(a, b)),
+        Order::Proto => a.kind.cmp(&b.kind).then_with(|| by_name(a, b)),
+    });
 }

@@ -1,90 +1,140 @@
-//! A comfy-table fitted to the terminal, for people.
+//! Columns fitted to the terminal, for people: a value (an address:port, a state, a pid) is
+//! never split across lines. When the rows are wider than the terminal, columns give way in
+//! the order the rows name (`Rows::narrowing`): dropped, or shortened to their first
+//! characters. What still does not fit runs past the edge rather than breaking a value.
 
 use std::io::{self, Write};
 
-use comfy_table::{
-    Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, LineStyle, Table,
-    TableStyle,
-};
+use super::plain::{self, Column};
+use super::{FALLBACK_WIDTH, Rows, Style};
 
-use super::{Align, FALLBACK_WIDTH, Rows, Style, Tint};
+/// A step by which a table gives way on a narrow terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Narrow {
+    /// Leave the column out.
+    Drop(usize),
+    /// Shorten the column's cells (`Rows::short_cell`), to no fewer characters than given.
+    Shorten(usize, usize),
+}
 
-/// Columns and a rule under the header; no boxes, so 20,000 rows stay readable.
-const LOOK: TableStyle =
-    TableStyle::new().header_separator(LineStyle::none().fill('─').junction('─'));
-
-/// Columns no wider than this (states, queues, protocols) are never wrapped; the long ones
-/// (addresses, programs) give way on a narrow terminal.
-const KEEP_WHOLE: u16 = 11;
+impl Narrow {
+    /// The same step for rows that put `by` columns in front.
+    pub fn shifted(self, by: usize) -> Narrow {
+        match self {
+            Narrow::Drop(c) => Narrow::Drop(c + by),
+            Narrow::Shorten(c, min) => Narrow::Shorten(c + by, min),
+        }
+    }
+}
 
 pub fn write(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<()> {
-    let mut table = Table::new();
-    // Told, not asked: colour and width were decided once, from flags and the terminal.
-    table
-        .force_no_tty()
-        .load_style(LOOK)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(if style.width == 0 {
+    let style = Style {
+        width: if style.width == 0 {
             FALLBACK_WIDTH
         } else {
             style.width
-        });
-    if style.color {
-        table.enforce_styling();
-    }
-    if style.header {
-        let headers = rows.headers().iter().map(|h| {
-            let cell = Cell::new(h);
-            if style.color {
-                cell.add_attribute(Attribute::Bold)
-            } else {
-                cell
-            }
-        });
-        table.set_header(headers);
-    }
-    let columns = rows.headers().len();
-    let mut text = String::new();
-    for row in 0..rows.len() {
-        table.add_row((0..columns).map(|column| {
-            text.clear();
-            rows.cell(row, column, &mut text);
-            let mut cell = Cell::new(&text);
-            if rows.align(column) == Align::Right {
-                cell = cell.set_alignment(CellAlignment::Right);
-            }
-            match rows.tint(row, column).filter(|_| style.color) {
-                Some(Tint::Dim) => cell.add_attribute(Attribute::Dim),
-                Some(tint) => cell.fg(color(tint)),
-                None => cell,
-            }
-        }));
-    }
-    let widths = table.column_max_content_widths();
-    for (column, width) in widths.into_iter().enumerate() {
-        let Some(c) = table.column_mut(column) else {
-            continue;
-        };
-        // Two spaces between columns, none at the edge, as in the plain output.
-        c.set_padding((0, 1));
-        if rows.align(column) == Align::Right {
-            c.set_cell_alignment(CellAlignment::Right);
-        }
-        if width <= KEEP_WHOLE {
-            c.set_constraint(ColumnConstraint::ContentWidth);
-        }
-    }
-    writeln!(out, "{table}")
+        },
+        ..*style
+    };
+    let columns = fit(rows, style.header, usize::from(style.width));
+    plain::print(out, rows, &style, &columns, true)
 }
 
-fn color(tint: Tint) -> Color {
-    match tint {
-        Tint::Green => Color::Green,
-        Tint::Cyan => Color::Cyan,
-        Tint::Yellow => Color::Yellow,
-        Tint::Red => Color::Red,
-        Tint::Magenta => Color::Magenta,
-        Tint::Blue => Color::Blue,
-        Tint::Dim => Color::DarkGrey,
+/// The columns shown at `width`, each as wide as it needs. When the narrowing steps are not
+/// enough, a column made wide by a few long cells (a link-local address) is sized for nine
+/// in ten of its cells and the steps are taken again: the long cells push their own rows past
+/// the edge, rather than every row.
+pub fn fit(rows: &dyn Rows, header: bool, width: usize) -> Vec<Column> {
+    let natural = plain::measure(rows, header);
+    let columns = narrow(rows, natural.clone(), header, width);
+    if total(&columns) <= width {
+        return columns;
     }
+    narrow(rows, typical(rows, natural, header), header, width)
+}
+
+/// Printed width, with two spaces between columns.
+fn total(columns: &[Column]) -> usize {
+    columns
+        .iter()
+        .map(|c| c.width + 2)
+        .sum::<usize>()
+        .saturating_sub(2)
+}
+
+/// Takes the rows' narrowing steps until the columns fit `width`.
+fn narrow(rows: &dyn Rows, mut columns: Vec<Column>, header: bool, width: usize) -> Vec<Column> {
+    for step in rows.narrowing() {
+        let over = total(&columns).saturating_sub(width);
+        if over == 0 {
+            break;
+        }
+        match *step {
+            Narrow::Drop(index) => columns.retain(|c| c.index != index),
+            Narrow::Shorten(index, min) => {
+                if let Some(c) = columns.iter_mut().find(|c| c.index == index) {
+                    let room = c.width.saturating_sub(over).max(min);
+                    if room < c.width {
+                        c.width = shortened(rows, index, room, header);
+                        c.short = true;
+                    }
+                }
+            }
+        }
+    }
+    // A column cut before a later step dropped another gets the room that step freed.
+    let spare = width.saturating_sub(total(&columns));
+    if let Some(c) = columns.iter_mut().find(|c| c.short && spare > 0) {
+        c.width = shortened(rows, c.index, c.width + spare, header);
+    }
+    columns
+}
+
+/// Each column as wide as nine in ten of its cells (and its header).
+fn typical(rows: &dyn Rows, mut columns: Vec<Column>, header: bool) -> Vec<Column> {
+    let mut counts: Vec<Vec<usize>> = columns.iter().map(|c| vec![0; c.width + 1]).collect();
+    let mut text = String::new();
+    for row in 0..rows.len() {
+        for (column, count) in counts.iter_mut().enumerate() {
+            text.clear();
+            rows.cell(row, column, &mut text);
+            let longest = count.len() - 1;
+            count[text.chars().count().min(longest)] += 1;
+        }
+    }
+    let wanted = rows.len() - rows.len() / 10;
+    for (c, count) in columns.iter_mut().zip(&counts) {
+        let mut seen = 0;
+        let typical = count
+            .iter()
+            .position(|n| {
+                seen += n;
+                seen >= wanted
+            })
+            .unwrap_or(c.width);
+        let floor = if header {
+            rows.headers()[c.index].chars().count()
+        } else {
+            1
+        };
+        c.width = typical.max(floor).min(c.width);
+    }
+    columns
+}
+
+/// How wide a column's cells are once shortened to `room` (a cell may keep more: a pid is
+/// never cut).
+fn shortened(rows: &dyn Rows, column: usize, room: usize, header: bool) -> usize {
+    let mut text = String::new();
+    let mut width = if header {
+        rows.headers()[column].chars().count().min(room)
+    } else {
+        0
+    };
+    for row in 0..rows.len() {
+        text.clear();
+        rows.short_cell(row, column, room, &mut text);
+        width = width.max(text.chars().count());
+    }
+    width
 }

@@ -5,11 +5,12 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::json::JsonSocket;
+use super::json::{JsonEntry, Listed};
 use super::sockets::SocketRows;
-use super::{Rows, Tint};
+use super::table::Narrow;
+use super::{Rows, Style, Tint};
 use crate::model::{Inventory, TcpState};
-use crate::watch::tracker::{Change, ChangeKind};
+use crate::watch::tracker::{Change, ChangeKind, Tracked};
 
 #[derive(Serialize)]
 struct JsonChange<'a> {
@@ -19,13 +20,38 @@ struct JsonChange<'a> {
     to: Option<&'static str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     between_polls: bool,
-    socket: JsonSocket<'a>,
+    socket: JsonEntry<'a>,
 }
 
-/// One change as a JSON line; queue growth is for the screen only.
-pub fn event(out: &mut dyn Write, t_ms: f64, change: &Change, inv: &Inventory) -> io::Result<()> {
-    let state = change.socket.state.name();
-    let (event, from, to) = match change.kind {
+/// One change as a JSON line, its `socket` in the `ls --json` form; queue growth is for the
+/// screen only.
+pub fn event<T: Tracked + Listed>(
+    out: &mut dyn Write,
+    t_ms: f64,
+    change: &Change<T>,
+    inv: &Inventory,
+) -> io::Result<()> {
+    let socket = change.socket.json(inv);
+    write_event(
+        out,
+        t_ms,
+        change.kind,
+        change.between,
+        change.socket.state(),
+        socket,
+    )
+}
+
+fn write_event(
+    out: &mut dyn Write,
+    t_ms: f64,
+    kind: ChangeKind,
+    between: bool,
+    state: TcpState,
+    socket: JsonEntry<'_>,
+) -> io::Result<()> {
+    let state = state.name();
+    let (event, from, to) = match kind {
         ChangeKind::Opened => ("opened", None, Some(state)),
         ChangeKind::Closed => ("closed", Some(state), None),
         ChangeKind::State { from } => ("state", Some(from.name()), Some(state)),
@@ -38,8 +64,8 @@ pub fn event(out: &mut dyn Write, t_ms: f64, change: &Change, inv: &Inventory) -
             event,
             from,
             to,
-            between_polls: change.between,
-            socket: JsonSocket::new(&change.socket, inv),
+            between_polls: between,
+            socket,
         },
     )
 }
@@ -54,12 +80,13 @@ pub enum Mark {
     Grew,
 }
 
-/// The live table: a mark column, then the `ls` columns without User; `inv.sockets` in
-/// display order, each with its mark.
+/// The live table: a mark column, then the `ls` columns without User; `inv.sockets` then
+/// `inv.unix` in display order, each with its mark.
 pub struct ScreenRows<'a> {
     inv: &'a Inventory,
     marks: &'a [Mark],
     headers: Vec<&'static str>,
+    narrowing: Vec<Narrow>,
 }
 
 /// The State column, counting the mark column.
@@ -75,6 +102,11 @@ impl<'a> ScreenRows<'a> {
             inv,
             marks,
             headers,
+            // The mark column stays; the rest give way as in `ls`.
+            narrowing: super::sockets::NARROWING
+                .iter()
+                .map(|step| step.shifted(1))
+                .collect(),
         }
     }
 
@@ -97,7 +129,7 @@ impl Rows for ScreenRows<'_> {
     }
 
     fn len(&self) -> usize {
-        self.inv.sockets.len()
+        self.sockets().len()
     }
 
     fn cell(&self, row: usize, column: usize, out: &mut String) {
@@ -111,14 +143,23 @@ impl Rows for ScreenRows<'_> {
                 Mark::Grew => "↑",
             }),
             (STATE, Mark::Changed(from)) => {
-                let _ = write!(
-                    out,
-                    "{} → {}",
-                    from.name(),
-                    self.inv.sockets[row].state.name()
-                );
+                let _ = write!(out, "{} → ", from.name());
+                self.sockets().cell(row, STATE - 1, out);
             }
             _ => self.sockets().cell(row, column - 1, out),
+        }
+    }
+
+    fn narrowing(&self) -> &[Narrow] {
+        &self.narrowing
+    }
+
+    fn short_cell(&self, row: usize, column: usize, width: usize, out: &mut String) {
+        match column.checked_sub(1) {
+            Some(c) if c != super::sockets::STATE_COLUMN => {
+                self.sockets().short_cell(row, c, width, out)
+            }
+            _ => self.cell(row, column, out),
         }
     }
 
@@ -132,4 +173,37 @@ impl Rows for ScreenRows<'_> {
             _ => self.sockets().tint(row, column - 1),
         }
     }
+}
+
+/// Lines the live screen keeps besides the rows: title, header, rule, `… N more rows`,
+/// status.
+const FRAME_LINES: usize = 5;
+
+/// How many rows fit on a screen `height` lines high with its title, header and status.
+pub fn room(height: u16) -> usize {
+    usize::from(height).saturating_sub(FRAME_LINES).max(1)
+}
+
+/// The live screen: a title, the table fitted to `style.width`, how many rows did not fit,
+/// and a status line. Title and status are cut to the width so that neither wraps and pushes
+/// the other off the screen (the screen turns line wrapping off for the table's rows).
+pub fn screen(
+    out: &mut dyn Write,
+    title: &str,
+    rows: &ScreenRows,
+    hidden: usize,
+    status: &str,
+    style: &Style,
+) -> io::Result<()> {
+    let width = usize::from(style.width);
+    let mut line = String::new();
+    super::plain::cut(title, width, &mut line);
+    writeln!(out, "{line}")?;
+    super::rows(out, rows, style)?;
+    if hidden > 0 {
+        writeln!(out, "… {hidden} more rows")?;
+    }
+    line.clear();
+    super::plain::cut(status, width, &mut line);
+    write!(out, "{line}")
 }

@@ -48,6 +48,16 @@ fn advice(f: &Findings, inv: &Inventory) -> (String, String) {
     let reuseaddr = match (f.proto, f.listening, f.holders.is_empty(), f.time_wait) {
         (Proto::Tcp, true, _, _) => "would not help: a listener holds the address".to_string(),
         (Proto::Tcp, false, true, 0) => "not needed: nothing holds the port".to_string(),
+        // Bound-only holders that set it too share the port: the trial bind tells whether
+        // they all did.
+        (Proto::Tcp, false, false, _) if f.bound_only && f.trial.reuseaddr.is_none() => {
+            "would help: the bound-only holders set SO_REUSEADDR too (only one socket can \
+             then listen)"
+                .to_string()
+        }
+        (Proto::Tcp, false, false, _) if f.bound_only => "would help only if every holder set \
+            SO_REUSEADDR too: a socket bound without it (BOUND) keeps the port to itself"
+            .to_string(),
         // Both sides must set it, and a TIME_WAIT entry keeps the flag of the socket that
         // closed: the trial bind tells which.
         (Proto::Tcp, false, _, _) if in_use(&f.trial.reuseaddr) => {
@@ -102,7 +112,7 @@ pub fn text(out: &mut dyn Write, f: &Findings, inv: &Inventory) -> io::Result<()
     let mut connections: std::collections::BTreeMap<&str, usize> = Default::default();
     for i in &f.holders {
         let s = &inv.sockets[*i];
-        if s.proto == Proto::Tcp && !s.state.is_listening() {
+        if s.proto == Proto::Tcp && !s.state.is_unconnected() {
             *connections.entry(s.state.name()).or_default() += 1;
             continue;
         }
@@ -126,7 +136,10 @@ pub fn text(out: &mut dyn Write, f: &Findings, inv: &Inventory) -> io::Result<()
             .collect();
         writeln!(out, "  connections on the port: {}", counts.join(", "))?;
     }
-    writeln!(out, "  TIME_WAIT entries on the port: {}", f.time_wait)?;
+    // UDP has no TIME_WAIT: a closed UDP socket leaves nothing behind.
+    if f.proto == Proto::Tcp {
+        writeln!(out, "  TIME_WAIT entries on the port: {}", f.time_wait)?;
+    }
     writeln!(
         out,
         "  privileged: {} · reserved (ip_local_reserved_ports): {} · in the ephemeral range: {}",

@@ -8,16 +8,30 @@ use anyhow::Result;
 
 use crate::host::{DestroyFeed, Host};
 use crate::inventory::Collector;
-use crate::model::{Inventory, Process, Socket};
+use crate::model::{Inventory, Process, Socket, UnixSocket};
 use crate::query::Query;
 use tracker::{Change, Tracker};
+
+/// What changed at one look: TCP and UDP sockets, and Unix sockets when watched.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub ip: Vec<Change<Socket>>,
+    pub unix: Vec<Change<UnixSocket>>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.ip.is_empty() && self.unix.is_empty()
+    }
+}
 
 /// One look at the table, diffed against the last one.
 pub struct Watcher<'h> {
     query: Query,
     collector: Collector<'h>,
     feed: Option<DestroyFeed>,
-    pub tracker: Tracker,
+    pub tracker: Tracker<Socket>,
+    pub unix: Tracker<UnixSocket>,
     /// Processes of this look and the last one, so a closed socket still names its owner.
     pub processes: HashMap<u32, Process>,
     pub users: HashMap<u32, String>,
@@ -33,13 +47,19 @@ impl<'h> Watcher<'h> {
             collector: Collector::new(host),
             feed,
             tracker: Tracker::default(),
+            unix: Tracker::default(),
             processes: HashMap::new(),
             users: HashMap::new(),
             notes: Vec::new(),
         }
     }
 
-    pub fn look(&mut self) -> Result<Vec<Change>> {
+    /// Whether Unix sockets are watched.
+    pub fn watches_unix(&self) -> bool {
+        self.query.unix
+    }
+
+    pub fn look(&mut self) -> Result<Changes> {
         let inv = self.collector.collect(&self.query)?;
         let destroyed: Vec<Socket> = self
             .feed
@@ -51,6 +71,7 @@ impl<'h> Watcher<'h> {
             .collect();
         let Inventory {
             sockets,
+            unix,
             processes,
             users,
             notes,
@@ -62,13 +83,26 @@ impl<'h> Watcher<'h> {
             self.processes.entry(pid).or_insert(process);
         }
         self.users.extend(users);
-        Ok(self.tracker.update(sockets, destroyed))
+        Ok(Changes {
+            ip: self.tracker.update_with(sockets, destroyed),
+            unix: self.unix.update(unix),
+        })
     }
 
-    /// An inventory holding `sockets`, for the renderers.
-    pub fn inventory(&self, sockets: Vec<Socket>) -> Inventory {
+    /// How many sockets the last look saw.
+    pub fn len(&self) -> usize {
+        self.tracker.len() + self.unix.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// An inventory holding these sockets, for the renderers.
+    pub fn inventory(&self, sockets: Vec<Socket>, unix: Vec<UnixSocket>) -> Inventory {
         Inventory {
             sockets,
+            unix,
             processes: self.processes.clone(),
             users: self.users.clone(),
             owners_looked_up: true,
@@ -105,8 +139,9 @@ mod tests {
             vec![],
         ]);
         let mut watcher = Watcher::new(&host, Query::everything());
-        let kinds = |changes: Vec<tracker::Change>| -> Vec<(u16, ChangeKind)> {
+        let kinds = |changes: Changes| -> Vec<(u16, ChangeKind)> {
             changes
+                .ip
                 .iter()
                 .map(|c| (c.socket.local.port, c.kind))
                 .collect()

@@ -1,9 +1,10 @@
 //! What changed between two looks at the socket table. Plain data, no I/O.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::net::IpAddr;
 
-use crate::model::{Proto, Socket, TcpState};
+use crate::model::{Proto, Socket, TcpState, UnixSocket};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -17,15 +18,27 @@ pub enum ChangeKind {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Change {
+pub struct Change<T> {
     pub kind: ChangeKind,
-    pub socket: Socket,
+    pub socket: T,
     /// Opened and closed between two looks: known only from the kernel's destroy notice.
     pub between: bool,
 }
 
-/// Protocol, addresses, and the inode for listeners (several may share an address with
-/// SO_REUSEPORT). Connections are matched on addresses alone, since the kernel drops the inode
+/// What the tracker needs to know of a socket to follow it from one look to the next.
+pub trait Tracked: Clone {
+    type Key: Hash + Eq;
+    fn key(&self) -> Self::Key;
+    /// Whether `new`, found under `old`'s key, is the same socket.
+    fn same(old: &Self, new: &Self) -> bool;
+    fn state(&self) -> TcpState;
+    /// Receive and send queues.
+    fn queues(&self) -> (u32, u32);
+}
+
+/// Protocol, addresses, and the inode for sockets with no peer (listeners, bound-only and
+/// unconnected ones: several may share an address with SO_REUSEADDR or SO_REUSEPORT, and a
+/// bound socket that listens stays the same socket). Connections are matched on addresses alone, since the kernel drops the inode
 /// when the process closes (FIN_WAIT2, TIME_WAIT); a different inode on the same addresses is
 /// a new socket.
 pub type Key = (Proto, IpAddr, u16, IpAddr, u16, u32);
@@ -43,7 +56,7 @@ fn addresses(s: &Socket) -> Addresses {
 }
 
 pub fn key(s: &Socket) -> Key {
-    let inode = if s.state.is_listening() { s.inode } else { 0 };
+    let inode = if s.state.is_unconnected() { s.inode } else { 0 };
     (
         s.proto,
         s.local.ip,
@@ -54,42 +67,84 @@ pub fn key(s: &Socket) -> Key {
     )
 }
 
-fn same(old: &Socket, new: &Socket) -> bool {
-    old.inode == new.inode || old.inode == 0 || new.inode == 0
+impl Tracked for Socket {
+    type Key = Key;
+
+    fn key(&self) -> Key {
+        key(self)
+    }
+
+    fn same(old: &Socket, new: &Socket) -> bool {
+        old.inode == new.inode || old.inode == 0 || new.inode == 0
+    }
+
+    fn state(&self) -> TcpState {
+        self.state
+    }
+
+    fn queues(&self) -> (u32, u32) {
+        (self.recv_q, self.send_q)
+    }
 }
 
-#[derive(Debug, Default)]
-pub struct Tracker {
-    known: HashMap<Key, Socket>,
+/// A Unix socket is its inode for as long as it lives.
+impl Tracked for UnixSocket {
+    type Key = u32;
+
+    fn key(&self) -> u32 {
+        self.inode
+    }
+
+    fn same(_old: &UnixSocket, _new: &UnixSocket) -> bool {
+        true
+    }
+
+    fn state(&self) -> TcpState {
+        self.state
+    }
+
+    fn queues(&self) -> (u32, u32) {
+        (self.recv_q, self.send_q)
+    }
+}
+
+#[derive(Debug)]
+pub struct Tracker<T: Tracked> {
+    known: HashMap<T::Key, T>,
     started: bool,
 }
 
-impl Tracker {
+impl<T: Tracked> Default for Tracker<T> {
+    fn default() -> Tracker<T> {
+        Tracker {
+            known: HashMap::new(),
+            started: false,
+        }
+    }
+}
+
+impl<T: Tracked> Tracker<T> {
     /// Compares a new look with the last one. The first look only sets the baseline.
-    /// `destroyed` are the kernel's destroy notices since the last look.
-    pub fn update(&mut self, now: Vec<Socket>, destroyed: Vec<Socket>) -> Vec<Change> {
+    pub fn update(&mut self, now: Vec<T>) -> Vec<Change<T>> {
         let baseline = !self.started;
         self.started = true;
-        // Only destroy notices need the address sets; a quiet look builds none.
-        let seen_before: HashSet<Addresses> = if destroyed.is_empty() {
-            HashSet::new()
-        } else {
-            self.known.values().map(addresses).collect()
-        };
         let mut changes = Vec::new();
         let mut next = HashMap::with_capacity(now.len());
-        let change = |kind, socket: &Socket| Change {
+        let change = |kind, socket: &T| Change {
             kind,
             socket: socket.clone(),
             between: false,
         };
         for socket in now {
-            let k = key(&socket);
+            let k = socket.key();
             match self.known.remove(&k) {
-                Some(old) if same(&old, &socket) => {
-                    if old.state != socket.state {
-                        changes.push(change(ChangeKind::State { from: old.state }, &socket));
-                    } else if socket.recv_q > old.recv_q || socket.send_q > old.send_q {
+                Some(old) if T::same(&old, &socket) => {
+                    let (old_recv, old_send) = old.queues();
+                    let (recv, send) = socket.queues();
+                    if old.state() != socket.state() {
+                        let from = old.state();
+                        changes.push(change(ChangeKind::State { from }, &socket));
+                    } else if recv > old_recv || send > old_send {
                         changes.push(change(ChangeKind::Grew, &socket));
                     }
                 }
@@ -105,10 +160,39 @@ impl Tracker {
         for old in self.known.values() {
             changes.push(change(ChangeKind::Closed, old));
         }
+        self.known = next;
+        changes
+    }
+
+    pub fn len(&self) -> usize {
+        self.known.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+
+    pub fn sockets(&self) -> impl Iterator<Item = &T> {
+        self.known.values()
+    }
+}
+
+impl Tracker<Socket> {
+    /// `update`, and the kernel's destroy notices since the last look: a socket that opened
+    /// and closed between two looks is reported as both.
+    pub fn update_with(&mut self, now: Vec<Socket>, destroyed: Vec<Socket>) -> Vec<Change<Socket>> {
+        let baseline = !self.started;
+        // Only destroy notices need the address sets; a quiet look builds none.
+        let seen_before: HashSet<Addresses> = if destroyed.is_empty() {
+            HashSet::new()
+        } else {
+            self.known.values().map(addresses).collect()
+        };
+        let mut changes = self.update(now);
         let seen_now: HashSet<Addresses> = if destroyed.is_empty() {
             HashSet::new()
         } else {
-            next.values().map(addresses).collect()
+            self.known.values().map(addresses).collect()
         };
         for gone in destroyed {
             // A socket closed before it was ever bound or seen, or one that was (a listener's
@@ -131,20 +215,7 @@ impl Tracker {
                 });
             }
         }
-        self.known = next;
         changes
-    }
-
-    pub fn len(&self) -> usize {
-        self.known.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.known.is_empty()
-    }
-
-    pub fn sockets(&self) -> impl Iterator<Item = &Socket> {
-        self.known.values()
     }
 }
 
@@ -163,7 +234,7 @@ mod tests {
         s
     }
 
-    fn kinds(changes: &[Change]) -> Vec<(ChangeKind, u16)> {
+    fn kinds(changes: &[Change<Socket>]) -> Vec<(ChangeKind, u16)> {
         changes
             .iter()
             .map(|c| (c.kind, c.socket.local.port))
@@ -172,13 +243,13 @@ mod tests {
 
     #[test]
     fn opened_state_closed_and_reuse() {
-        let mut t = Tracker::default();
+        let mut t: Tracker<Socket> = Tracker::default();
         assert!(
-            t.update(vec![tcp(80, 0, TcpState::Listen, 1)], vec![])
+            t.update_with(vec![tcp(80, 0, TcpState::Listen, 1)], vec![])
                 .is_empty(),
             "baseline"
         );
-        let c = t.update(
+        let c = t.update_with(
             vec![
                 tcp(80, 0, TcpState::Listen, 1),
                 tcp(5000, 80, TcpState::Established, 2),
@@ -187,7 +258,7 @@ mod tests {
         );
         assert_eq!(kinds(&c), [(ChangeKind::Opened, 5000)]);
         // The process closed: inode gone, state moved on: the same connection.
-        let c = t.update(
+        let c = t.update_with(
             vec![
                 tcp(80, 0, TcpState::Listen, 1),
                 tcp(5000, 80, TcpState::TimeWait, 0),
@@ -203,11 +274,11 @@ mod tests {
                 5000
             )]
         );
-        let c = t.update(vec![tcp(80, 0, TcpState::Listen, 1)], vec![]);
+        let c = t.update_with(vec![tcp(80, 0, TcpState::Listen, 1)], vec![]);
         assert_eq!(kinds(&c), [(ChangeKind::Closed, 5000)]);
         // The same addresses with a new inode: a new socket.
-        t.update(vec![tcp(5000, 80, TcpState::Established, 7)], vec![]);
-        let c = t.update(vec![tcp(5000, 80, TcpState::Established, 8)], vec![]);
+        t.update_with(vec![tcp(5000, 80, TcpState::Established, 7)], vec![]);
+        let c = t.update_with(vec![tcp(5000, 80, TcpState::Established, 8)], vec![]);
         assert_eq!(
             kinds(&c),
             [(ChangeKind::Closed, 5000), (ChangeKind::Opened, 5000)]
@@ -216,11 +287,11 @@ mod tests {
 
     #[test]
     fn destroyed_between_looks_and_growing_queues() {
-        let mut t = Tracker::default();
-        t.update(vec![tcp(6000, 80, TcpState::Established, 3)], vec![]);
+        let mut t: Tracker<Socket> = Tracker::default();
+        t.update_with(vec![tcp(6000, 80, TcpState::Established, 3)], vec![]);
         let mut fuller = tcp(6000, 80, TcpState::Established, 3);
         fuller.recv_q = 10;
-        let c = t.update(
+        let c = t.update_with(
             vec![fuller.clone()],
             vec![tcp(7000, 80, TcpState::Close, 9)],
         );
@@ -234,7 +305,7 @@ mod tests {
         );
         assert!(c[1].between && c[2].between);
         // A destroy notice for a connection that lives on in TIME_WAIT is no closing.
-        let c = t.update(
+        let c = t.update_with(
             vec![tcp(6000, 80, TcpState::TimeWait, 0)],
             vec![tcp(6000, 80, TcpState::Close, 3)],
         );
@@ -248,8 +319,8 @@ mod tests {
             )]
         );
         // A listener's notice reads CLOSE: still just the listener closing.
-        t.update(vec![tcp(80, 0, TcpState::Listen, 4)], vec![]);
-        let c = t.update(vec![], vec![tcp(80, 0, TcpState::Close, 4)]);
+        t.update_with(vec![tcp(80, 0, TcpState::Listen, 4)], vec![]);
+        let c = t.update_with(vec![], vec![tcp(80, 0, TcpState::Close, 4)]);
         assert_eq!(kinds(&c), [(ChangeKind::Closed, 80)]);
     }
 }

@@ -118,11 +118,28 @@ const BAD_HOSTS: [&str; 16] = [
     "ünïcode.invalid",
     "*",
 ];
-const BAD_SECONDS: [&str; 15] = [
-    "", "-1", "nan", "NaN", "inf", "-inf", "1e309", "86401", "1e5", "0x10", "1s", "1,5", "1.2.3",
-    "١", "+-1",
+const BAD_DURATIONS: [&str; 19] = [
+    "",
+    "-1",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e309",
+    "86401",
+    "1e5",
+    "0x10",
+    "1,5",
+    "1.2.3",
+    "١",
+    "+-1",
+    "-1s",
+    "25h",
+    "1d",
+    "5 minutes",
+    "ms",
 ];
-const GOOD_SECONDS: [&str; 3] = ["0", "0.001", " 0.01 "];
+const GOOD_DURATIONS: [&str; 5] = ["0", "0.001", " 0.01 ", "10ms", "0.01s"];
 const STATES: [&str; 12] = [
     "bogus",
     "LISTENING",
@@ -193,11 +210,9 @@ fn case(args: &[&str]) -> Case {
     args.iter().map(OsString::from).collect()
 }
 
-/// Seconds as the binary reads them (finite, 0 to 86400): such values make `wait` wait.
-fn valid_seconds(text: &str) -> bool {
-    text.trim()
-        .parse::<f64>()
-        .is_ok_and(|s| (0.0..=86_400.0).contains(&s))
+/// Durations the binary takes (such values make `wait` wait): the good ones given here.
+fn valid_duration(text: &str) -> bool {
+    GOOD_DURATIONS.contains(&text)
 }
 
 /// Every value of a category, as given, spoiled with a hostile character, and 100 kB long.
@@ -240,14 +255,14 @@ fn corpus() -> Vec<Case> {
         cases.push(case(&["udp", "send", "-q", &format!("{host}:9"), "x"]));
         cases.push(case(&["wait", "80", "--host", &host, "--timeout", "0.01"]));
     }
-    let seconds: Vec<String> = variants(&mut rng, &BAD_SECONDS)
+    let durations: Vec<String> = variants(&mut rng, &BAD_DURATIONS)
         .into_iter()
-        .chain(GOOD_SECONDS.iter().map(|s| s.to_string()))
+        .chain(GOOD_DURATIONS.iter().map(|s| s.to_string()))
         .collect();
-    for s in &seconds {
+    for s in &durations {
         // A valid hold is fine: nothing listens on port 1 of the namespace's loopback.
         cases.push(case(&["tcp", "connect", "127.0.0.1:1", "-q", "--hold", s]));
-        if !valid_seconds(s) {
+        if !valid_duration(s) {
             cases.push(case(&["wait", "1", "--timeout", s]));
             cases.push(case(&["watch", "--interval", s]));
             cases.push(case(&["ephemeral", "--watch", s]));

@@ -35,7 +35,7 @@ fn an_unreachable_network_is_not_there_for_tcp_and_udp() {
         return;
     };
     for args in [
-        ["tcp", "connect", "10.0.0.1:80", "--timeout", "500"].as_slice(),
+        ["tcp", "connect", "10.0.0.1:80", "--timeout", "500ms"].as_slice(),
         &["udp", "send", "10.0.0.1:80", "hi"],
         &["udp", "send", "[2001:db8::1]:80", "hi"],
     ] {
@@ -144,7 +144,7 @@ fn hidden_by_hidepid_still_hints() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert!(stdout_of(&out).contains(" - "), "{}", stdout_of(&out));
     let err = one_line(&out);
-    assert!(err.contains("hint: the owners of 1 socket(s)"), "{err}");
+    assert!(err.contains("hint: the owners of 1 socket are"), "{err}");
 }
 
 /// /proc/sys covered: ephemeral says which file it could not read.

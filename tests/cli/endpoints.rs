@@ -339,7 +339,7 @@ fn udp_sender_port_is_the_one_the_receiver_saw() {
             "hello",
             "--json",
             "--wait",
-            "2000",
+            "2s",
         ],
         b"",
     );
@@ -541,7 +541,7 @@ fn full_accept_queue_times_out_and_exits_1() {
     listener.listen(0).unwrap();
     let addr = listener.local_addr().unwrap().as_socket().unwrap();
     let _queued = std::net::TcpStream::connect(addr).unwrap();
-    let out = portscope(&["tcp", "connect", &addr.to_string(), "--timeout", "400"])
+    let out = portscope(&["tcp", "connect", &addr.to_string(), "--timeout", "400ms"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));

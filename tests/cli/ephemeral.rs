@@ -384,3 +384,24 @@ fn sample_checks_the_ports_free_now() {
         assert_eq!(sample["distinct"], 199, "{method}: {sample}");
     }
 }
+
+/// UDP has no TIME_WAIT: `why-bind --udp` names the UDP holder and never mentions it.
+#[test]
+fn why_bind_udp_says_nothing_of_time_wait() {
+    let Some(ns) = narrowed("why_bind_udp_says_nothing_of_time_wait") else {
+        return;
+    };
+    let held = ns.inside(|| std::net::UdpSocket::bind("127.0.0.1:0").unwrap());
+    let port = held.local_addr().unwrap().port();
+    let out = ns
+        .portscope(&["why-bind", &format!("127.0.0.1:{port}"), "--udp"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(
+        text.contains(&format!("held by: udp 127.0.0.1:{port} UNCONN")),
+        "{text}"
+    );
+    assert!(!text.contains("TIME_WAIT"), "{text}");
+}

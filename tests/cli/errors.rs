@@ -38,11 +38,20 @@ fn bad_arguments() {
 
 #[test]
 fn bad_numbers_are_usage_errors() {
-    one_line_error(&["watch", "--interval", "inf"], "expected seconds");
-    one_line_error(&["wait", "80", "--timeout", "nan"], "expected seconds");
+    let duration = "expected a duration like 500ms, 1.5s or 2m (a bare number is seconds)";
+    one_line_error(&["watch", "--interval", "inf"], duration);
+    one_line_error(&["wait", "80", "--timeout", "nan"], duration);
     one_line_error(
         &["tcp", "connect", "127.0.0.1:9", "--hold", "1e30"],
-        "expected seconds",
+        duration,
+    );
+    one_line_error(
+        &["probe", "127.0.0.1", "9", "--timeout", "5 minutes"],
+        duration,
+    );
+    one_line_error(
+        &["exporter", "--probe-timeout", "2m"],
+        "--probe-timeout must be",
     );
     one_line_error(
         &["bench", "--size", "100000000000"],
@@ -137,6 +146,53 @@ fn completions_and_man_page() {
         "{}",
         &man[..man.len().min(200)]
     );
+}
+
+/// Every page a man page refers to (`portscope-probe(1)`, `portscope-tcp-listen(1)`) is one
+/// `man --dir` writes, and man(1) reads each of them.
+#[test]
+fn man_pages_exist_for_every_reference() {
+    let dir = std::env::temp_dir().join(format!("pstest-{}-man", std::process::id()));
+    let out = portscope(&["man", "--dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let written: Vec<String> = stdout_of(&out).lines().map(str::to_string).collect();
+    assert!(written.len() >= 15, "{written:#?}");
+    let mut referenced = std::collections::BTreeSet::new();
+    for path in &written {
+        let page = std::fs::read_to_string(path).unwrap();
+        for (at, _) in page.match_indices("(1)") {
+            let name: String = page[..at]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '\\'))
+                .collect::<Vec<char>>()
+                .into_iter()
+                .rev()
+                .collect();
+            referenced.insert(name.replace("\\-", "-"));
+        }
+    }
+    assert!(referenced.contains("portscope-probe") && referenced.contains("portscope-tcp-listen"));
+    for name in &referenced {
+        let path = dir.join(format!("{name}.1"));
+        assert!(path.exists(), "{name}(1) is referred to but not written");
+        if have("man") {
+            let shown = std::process::Command::new("man")
+                .args(["-l", path.to_str().unwrap()])
+                .env("MANPAGER", "cat")
+                .env("MANWIDTH", "80")
+                .output()
+                .unwrap();
+            assert!(
+                shown.status.success(),
+                "man -l {name}.1: {}",
+                stderr_of(&shown)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A stdout that cannot take the output (a full disk) is an error that says what failed.

@@ -286,7 +286,7 @@ fn a_look_cut_short_by_sigterm_is_not_written() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("portscope.prom");
     let textfile = path.to_str().unwrap();
-    let probe = ["--probe", &target, "--probe-timeout", "60000"];
+    let probe = ["--probe", &target, "--probe-timeout", "1m"];
     // SIGTERM while the probe waits: its failure would be false, so nothing is written.
     for run in [
         vec!["exporter", "--once", "--textfile", textfile],

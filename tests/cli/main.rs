@@ -2,10 +2,16 @@
 //! network namespaces the tests create and remove themselves.
 #![allow(clippy::unwrap_used)]
 
+mod forked;
+
+mod ss;
 mod support;
 
 mod bench;
+mod bound;
+mod comparison;
 mod corpus;
+mod destroy;
 mod edges;
 mod endpoints;
 mod ephemeral;
@@ -13,13 +19,19 @@ mod errors;
 mod exporter;
 pub mod fallback;
 mod filters;
+mod grammar;
+mod habits;
+mod kill;
 mod lifecycle;
 mod limits;
 mod ls;
+mod nc;
+mod owners;
 mod probe;
 mod scoped;
 mod signals;
 mod streams;
+mod unix;
 mod unprivileged;
 mod watch;
 mod who;

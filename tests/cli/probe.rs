@@ -98,7 +98,7 @@ fn tcp_open_closed_filtered() {
         return;
     };
     let ports = format!("{},{},{}", sc.open, sc.full, sc.free);
-    let (code, results) = probe(&sc.ns, &["127.0.0.1", &ports, "--timeout", "400"]);
+    let (code, results) = probe(&sc.ns, &["127.0.0.1", &ports, "--timeout", "400ms"]);
     assert_eq!(code, Some(1), "not every port is open");
     let mut expected = vec![
         (sc.open, "open".to_string()),
@@ -147,7 +147,7 @@ fn repeat_mode_counts_and_summarises() {
     let port = sc.open.to_string();
     let (code, results) = probe(
         &sc.ns,
-        &["127.0.0.1", &port, "--count", "3", "--interval", "10"],
+        &["127.0.0.1", &port, "--count", "3", "--interval", "10ms"],
     );
     assert_eq!(code, Some(0));
     let attempts: Vec<_> = results.iter().map(|p| p.attempt).collect();
@@ -161,7 +161,7 @@ fn repeat_mode_counts_and_summarises() {
             "--count",
             "2",
             "--interval",
-            "10",
+            "10ms",
         ])
         .output()
         .unwrap();

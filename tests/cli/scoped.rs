@@ -105,7 +105,7 @@ fn link_local_addresses_with_their_interface_work_everywhere() {
         "--source",
         &by_index,
         "--timeout",
-        "500",
+        "500ms",
     ]));
     assert_eq!(
         code,

@@ -67,7 +67,7 @@ fn ctrl_c_ends_the_pause_between_connections() {
         "--count",
         "3",
         "--interval",
-        "60000",
+        "60s",
         "--follow",
         "0",
         "--json",
@@ -127,7 +127,7 @@ fn ctrl_c_ends_following_a_closed_socket() {
         "--hold",
         "0.1",
         "--follow",
-        "60000",
+        "1m",
         "--json",
     ]);
     cmd.stdin(std::process::Stdio::null());
@@ -283,7 +283,7 @@ fn ctrl_c_ends_a_probe_waiting_for_an_answer() {
         "127.0.0.1",
         &ports,
         "--timeout",
-        "60000",
+        "1m",
     ]));
     // In flight: the probe's SYN_SENT socket towards the full listener is in the table.
     let dport = full_addr.port().to_string();

@@ -70,12 +70,79 @@ pub struct JsonProcess {
 
 impl JsonSocket {
     pub fn pids(&self) -> Vec<u32> {
-        self.processes.iter().map(|p| p.pid).collect()
+        settled(self.processes.iter().map(|p| p.pid), self.inode)
     }
 }
 
+/// The holders of socket `inode` as a test can trust them. A child that another test forks
+/// from this process (std's spawn, `forked::hold`) shares every descriptor for the instant
+/// before it execs or closes them, and a scan that catches it names it as a holder, as `ss -p`
+/// would. Such a child no longer holds the socket (or is gone) when the test looks, and is
+/// left out; any other pid is kept, so a wrong holder still fails the test.
+pub fn settled(pids: impl IntoIterator<Item = u32>, inode: u32) -> Vec<u32> {
+    let me = std::process::id();
+    let holds = |pid: u32| {
+        let wanted = format!("socket:[{inode}]");
+        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+            fds.flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == &*wanted))
+        })
+    };
+    let parent = |pid: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after_name = &stat[stat.rfind(')')? + 1..];
+        after_name.split_whitespace().nth(1)?.parse::<u32>().ok()
+    };
+    pids.into_iter()
+        .filter(|&pid| {
+            pid == me || inode == 0 || parent(pid).is_some_and(|p| p != me) || holds(pid)
+        })
+        .collect()
+}
+
+/// A Unix socket in the `ls --json` array (docs/json.md). Unknown keys fail the test.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonUnix {
+    pub proto: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: Option<String>,
+    pub state: String,
+    pub recv_q: u32,
+    pub send_q: u32,
+    pub uid: Option<u32>,
+    pub inode: u32,
+    pub peer_inode: u32,
+    pub processes: Vec<JsonProcess>,
+    pub peer_processes: Vec<JsonProcess>,
+}
+
+impl JsonUnix {
+    pub fn pids(&self) -> Vec<u32> {
+        settled(self.processes.iter().map(|p| p.pid), self.inode)
+    }
+
+    pub fn peer_pids(&self) -> Vec<u32> {
+        settled(self.peer_processes.iter().map(|p| p.pid), self.peer_inode)
+    }
+}
+
+/// One element of an `ls --json` array that may hold both kinds.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum JsonRow {
+    Ip(JsonSocket),
+    Unix(JsonUnix),
+}
+
 /// Runs a command that prints `ls --json` output; exit 0 or 1 are both fine.
-pub fn json_of(mut cmd: Command) -> Vec<JsonSocket> {
+pub fn json_of(cmd: Command) -> Vec<JsonSocket> {
+    json_rows(cmd)
+}
+
+/// `json_of` for any element type (`JsonUnix`, `JsonRow`).
+pub fn json_rows<T: serde::de::DeserializeOwned>(mut cmd: Command) -> Vec<T> {
     let out = cmd.output().unwrap();
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
@@ -448,4 +515,39 @@ pub fn current_user() -> String {
             .to_string_lossy()
             .into_owned()
     }
+}
+
+/// What a terminal of `cols`×`rows` shows when `line` (a shell line) runs on it, inside `ns`
+/// when given: script(1) gives it a pseudo-terminal sized by stty. None (and a loud skip)
+/// without script.
+pub fn on_terminal(
+    test: &str,
+    ns: Option<&Netns>,
+    cols: u16,
+    rows: u16,
+    line: &str,
+) -> Option<String> {
+    if !have("script") {
+        skip(
+            test,
+            "needs script(1) (util-linux or bsdutils) for a pseudo-terminal",
+        );
+        return None;
+    }
+    let line = format!("stty cols {cols} rows {rows}; {line}");
+    let mut cmd = match ns {
+        Some(ns) => {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", &ns.name, "script"]);
+            cmd
+        }
+        None => Command::new("script"),
+    };
+    let out = cmd
+        .args(["-qfec", &line, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    Some(stdout_of(&out).replace("\r\n", "\n"))
 }

@@ -34,3 +34,30 @@ fn other_users_owners_are_hidden_with_one_hint() {
         "owner '-', user root: {row}"
     );
 }
+
+/// A listener shared by root's process and one of nobody's: nobody sees its own holder and is
+/// told that the socket may have more (the list it sees is not the whole truth).
+#[test]
+fn a_shared_socket_seen_unprivileged_says_holders_may_be_missing() {
+    let test = "a_shared_socket_seen_unprivileged_says_holders_may_be_missing";
+    let Some(as_nobody) = as_nobody(test) else {
+        return;
+    };
+    let (l, port) = listener();
+    let fd = [std::os::fd::AsRawFd::as_raw_fd(&l)];
+    let _root = crate::forked::hold(&fd, &|| true);
+    // SAFETY: raw system calls in the forked child (no other thread there). Changing user
+    // clears the dumpable flag, which would hide the process from its own user: set it again.
+    let nobody = crate::forked::hold(&fd, &|| unsafe {
+        libc::syscall(libc::SYS_setresgid, 65534, 65534, 65534) == 0
+            && libc::syscall(libc::SYS_setresuid, 65534, 65534, 65534) == 0
+            && libc::prctl(libc::PR_SET_DUMPABLE, 1) == 0
+    });
+    drop(l);
+    let out = as_nobody(&["who", &port.to_string(), "--pids"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), format!("{}\n", nobody.pid));
+    let hint = stderr_of(&out);
+    assert_eq!(hint.lines().count(), 1, "one hint: {hint}");
+    assert!(hint.contains("may have more holders"), "{hint}");
+}

@@ -249,7 +249,8 @@ fn screen_under_a_pseudo_terminal() {
     let mut child = Command::new("script")
         .args([
             "-qfec",
-            &format!("{} watch --interval 0.1", bin()),
+            // 80×20, as the smallest screen the layout promises to keep whole.
+            &format!("stty cols 80 rows 20; exec {} watch --interval 0.1", bin()),
             "/dev/null",
         ])
         .env_remove("NO_COLOR")
@@ -286,9 +287,13 @@ fn screen_under_a_pseudo_terminal() {
         "drew a frame: {screen:?}"
     );
     assert!(screen.contains("q quit · p pause · s sort"));
+    assert!(
+        screen.contains("\x1b[?7l"),
+        "line wrapping off, so a long row cannot push the status line off: {screen:?}"
+    );
     let tail = &screen[screen.rfind("q quit").unwrap()..];
     assert!(
-        tail.contains("\x1b[?25h") && tail.contains("\x1b[?1049l"),
+        tail.contains("\x1b[?25h") && tail.contains("\x1b[?7h") && tail.contains("\x1b[?1049l"),
         "cursor and screen restored: {tail:?}"
     );
 }

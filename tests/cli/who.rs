@@ -39,6 +39,9 @@ fn tcp_and_udp_on_the_same_port_and_json() {
     assert_eq!(protos, ["tcp", "udp"]);
     let udp_only = json_of(portscope(&["who", "-u", &port.to_string(), "--json"]));
     assert_eq!(udp_only.len(), 1);
+    // As /etc/services writes it: not a Unix socket path.
+    let spelled = json_of(portscope(&["who", &format!("{port}/udp"), "--json"]));
+    assert_eq!(spelled, udp_only);
     drop(udp);
 }
 
@@ -146,4 +149,28 @@ fn root_is_not_told_to_run_as_root() {
     assert!(text.starts_with(&format!("{port}/tcp LISTEN")), "{text}");
     assert!(!text.contains("run as root"), "{text}");
     assert!(text.contains("owner not found"), "{text}");
+}
+
+/// `lsof -i :8080` and `fuser 8080/tcp` habits: `who :PORT`, `who PORT/tcp`, `who PORT/udp`.
+#[test]
+fn lsof_and_fuser_spellings_of_the_port() {
+    let (_l, port) = listener();
+    let Ok(_udp) = UdpSocket::bind(("127.0.0.1", port)) else {
+        return skip(
+            "lsof_and_fuser_spellings_of_the_port",
+            "the UDP port was taken",
+        );
+    };
+    for (spelling, protos) in [
+        (format!(":{port}"), vec!["tcp", "udp"]),
+        (format!("{port}/tcp"), vec!["tcp"]),
+        (format!("{port}/udp"), vec!["udp"]),
+    ] {
+        let sockets = json_of(portscope(&["who", &spelling, "--json"]));
+        let mut seen: Vec<_> = sockets.iter().map(|s| s.proto.as_str()).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen, protos, "{spelling}: {sockets:#?}");
+        assert!(sockets.iter().all(|s| s.local_port == port), "{spelling}");
+    }
 }
