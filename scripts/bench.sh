@@ -31,13 +31,4 @@ echo
 echo "waiting for the TIME_WAIT sockets to expire, so that the table is steady…"
 while [ "$(inns ss -tan state time-wait | tail -n +2 | wc -l)" -gt 0 ]; do sleep 2; done
 echo "watch --json --interval 1 for ${watch_secs} s on $(inns ss -tan | tail -n +2 | wc -l) TCP sockets:"
-inns "$bin" watch --json --interval 1 >/dev/null &
-watcher=$!
-sleep 3   # the first look (a full owner scan) is startup, not the steady cost
-ticks() { awk '{print $14 + $15}' "/proc/$(pgrep -P "$watcher" portscope || echo "$watcher")/stat"; }
-start=$(ticks)
-sleep "$watch_secs"
-end=$(ticks)
-kill -INT "$(pgrep -P "$watcher" portscope || echo "$watcher")" 2>/dev/null || true
-wait "$watcher" 2>/dev/null || true
-python3 -c "t=($end-$start)/$(getconf CLK_TCK); print(f'  {t:.2f} s of CPU over $watch_secs s = {100*t/$watch_secs:.2f} % of one core (target: 5 %)')"
+echo "  $(watch_cpu "$watch_secs") (target: 5 %)"

@@ -17,9 +17,13 @@ Examples:
   portscope ls --state time-wait --json
   portscope ls --port 8080       sockets whose local or remote port is 8080
   portscope ls -s                counts by protocol and state
+  portscope ls -ti --state established   rtt, cwnd, retransmits, bytes and limits per connection
   portscope who 8080             who holds port 8080, in any state
   portscope ls -x                Unix domain sockets, with the process at the other end
   portscope who /run/app.sock    the server behind a Unix socket and every connected client
+  portscope who 8080 --all-netns who holds 8080 anywhere on this host (namespaces, containers)
+  portscope ls --netns web       the sockets of network namespace web (/run/netns/web)
+  portscope ls -tl --all-netns   listeners of every namespace, with Netns and Container columns
   portscope completions bash > /etc/bash_completion.d/portscope
 
 Recv-Q / Send-Q: TCP bytes not yet read / not yet acknowledged; for a listener, the accept
@@ -85,6 +89,12 @@ pub enum Command {
     /// Serve the socket table as Prometheus metrics (/metrics), or write it for node_exporter
     #[command(after_help = EXPORTER_EXAMPLES)]
     Exporter(ExporterArgs),
+    /// What is wrong with this host's connections: verdicts with evidence and what to do
+    #[command(after_help = DOCTOR_EXAMPLES)]
+    Doctor(DoctorArgs),
+    /// The kernel's counters that explain trouble (drops, overflows, retransmits), with meanings
+    #[command(after_help = STATS_EXAMPLES)]
+    Stats(StatsArgs),
     /// TCP test endpoints that explain themselves: listen (a server) and connect (a client)
     #[command(subcommand)]
     Tcp(TcpCommand),
@@ -168,6 +178,26 @@ pub struct FilterArgs {
     pub user: Option<String>,
 }
 
+/// One network namespace to run in.
+#[derive(Debug, Clone, Default, Args)]
+pub struct NetnsArgs {
+    /// Run in network namespace NAME (/run/netns/NAME), PATH (an nsfs file such as
+    /// /run/docker/netns/ID) or PID's (/proc/PID/ns/net); needs root
+    #[arg(long, value_name = "NAME|PATH|PID")]
+    pub netns: Option<String>,
+}
+
+/// One network namespace, or all of them (no short flag: ss's -N is one named namespace).
+#[derive(Debug, Clone, Default, Args)]
+pub struct NamespaceArgs {
+    #[command(flatten)]
+    pub one: NetnsArgs,
+    /// Every network namespace on the host (processes' and bound ones), with Netns and
+    /// Container columns; those that cannot be entered are counted in a note
+    #[arg(long, conflicts_with = "netns")]
+    pub all_netns: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortKey {
     Port,
@@ -195,10 +225,17 @@ pub struct LsArgs {
     /// Do not look up owning processes (faster; PID/Program and User show nothing)
     #[arg(long, conflicts_with_all = ["pid", "process", "first_owner"])]
     pub no_owners: bool,
+    /// Inside each socket: rtt, cwnd, retransmits, bytes, rates, window and buffer limits,
+    /// congestion control, memory and drops, timer (a second line on a terminal; columns in
+    /// a pipe; an `info` object in JSON)
+    #[arg(short = 'i', long, conflicts_with = "summary")]
+    pub info: bool,
     #[command(flatten)]
     pub owners: OwnerArgs,
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
     /// Only the pids of the owning processes, one per line (lsof -t): `| xargs kill`
-    #[arg(long, conflicts_with_all = ["json", "summary", "no_owners"])]
+    #[arg(long, conflicts_with_all = ["json", "summary", "no_owners", "info"])]
     pub pids: bool,
     /// Numeric addresses and ports: always so (ss/netstat habit, accepted and ignored)
     #[arg(short = 'n', long, help_heading = "Compatibility")]
@@ -244,10 +281,15 @@ pub struct WhoArgs {
     /// Print the sockets as a JSON array in the `ls --json` schema
     #[arg(long)]
     pub json: bool,
+    /// Each socket's details too (as `ls -i`): rtt, cwnd, retransmits, bytes, memory, timer
+    #[arg(short = 'i', long)]
+    pub info: bool,
     #[command(flatten)]
     pub owners: OwnerArgs,
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
     /// Only the pids of the holders, one per line (lsof -t): `| xargs kill`
-    #[arg(long, conflicts_with = "json")]
+    #[arg(long, conflicts_with_all = ["json", "info"])]
     pub pids: bool,
 }
 
@@ -544,6 +586,8 @@ pub struct EphemeralArgs {
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "2s",
           value_parser = duration::parse)]
     pub watch: Option<Duration>,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -593,6 +637,8 @@ pub struct WhyBindArgs {
     /// Print the findings as one JSON object
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
 }
 
 const LIFECYCLE_EXAMPLES: &str = "\
@@ -668,6 +714,8 @@ Examples:
   portscope watch -t --port 8080       only sockets on port 8080
   portscope watch --json               one JSON object per change, one per line
   portscope watch --state syn-sent,time-wait --interval 200ms | tee events.jsonl
+  portscope watch -t --rates           bytes per second per process and connection
+  portscope watch --all-netns          every network namespace (those present at start)
 
 Sockets present when watch starts form the baseline: only changes after it are reported.";
 
@@ -690,9 +738,68 @@ pub struct WatchArgs {
     /// One JSON object per change on stdout (also the default when stdout is not a terminal)
     #[arg(long)]
     pub json: bool,
+    /// Bytes per second in and out per connection and per process, from tcp_info's byte
+    /// counters between looks (a `rates` event per look in JSON; the busiest on the screen)
+    #[arg(long)]
+    pub rates: bool,
     /// Initial sort order of the table (s cycles through them)
     #[arg(long, value_enum)]
     pub sort: Option<SortKey>,
+    #[command(flatten)]
+    pub namespaces: NamespaceArgs,
+}
+
+const STATS_EXAMPLES: &str = "\
+Examples:
+  portscope stats                     totals since boot (or since the namespace was made)
+  portscope stats --interval 1s       per second, every second, until Ctrl-C
+  portscope stats --interval 5s --count 1 --json
+
+Counters come from /proc/net/snmp, /proc/net/netstat and /proc/net/sockstat{,6}; limits from
+/proc/sys/net/ipv4 (tcp_mem, tcp_max_orphans, tcp_max_tw_buckets).";
+
+const DOCTOR_EXAMPLES: &str = "\
+Examples:
+  portscope doctor                    every socket and the kernel's counters
+  portscope doctor 8080               sockets whose local or remote port is 8080
+  portscope doctor 80,443             … is 80 or 443
+  portscope doctor --pid 4242 --json
+
+It looks twice, --interval apart, so that counters show what happens now. Findings: full
+accept queues, CLOSE_WAIT leaks per process, TIME_WAIT and ephemeral-port exhaustion per
+destination, retransmitting connections, zero windows, send-buffer limits, memory pressure and
+orphans, SYN floods, UDP receive-buffer drops. docs/doctor.md shows each.
+Exit status 0 when nothing is wrong, 1 when a finding is a warning or worse.";
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Only sockets whose local or remote port is one of PORTS (8080, http, 8080,8443,
+    /// 9000-9002)
+    #[arg(value_name = "PORTS")]
+    pub port: Option<String>,
+    /// Only sockets this process holds
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Time between the two looks (500ms, 2s; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::parse)]
+    pub interval: Duration,
+    /// One JSON object with every finding (schema: docs/json.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatsArgs {
+    /// Look again at this interval, 50ms at least, and show each counter's change per second
+    /// (500ms, 5s; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    pub interval: Option<Duration>,
+    /// With --interval: stop after N reports [default: until Ctrl-C]
+    #[arg(long, value_name = "N", requires = "interval")]
+    pub count: Option<u64>,
+    /// One JSON object per report, one per line (schema: docs/json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -721,6 +828,8 @@ pub struct WaitArgs {
     /// A UDP port: bound rather than listening
     #[arg(long, conflicts_with = "host")]
     pub udp: bool,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
 }
 
 const KILL_EXAMPLES: &str = "\
@@ -762,6 +871,8 @@ pub struct KillArgs {
     pub destroy: bool,
     #[command(flatten)]
     pub filter: FilterArgs,
+    #[command(flatten)]
+    pub namespace: NetnsArgs,
     /// The signal to send: TERM, INT, HUP, KILL, QUIT, USR1, USR2, … or its number
     #[arg(
         long,

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::model::{
-    Endpoint, Family, Inventory, Process, Proto, Socket, TcpState, Timer, TimerKind, UnixSocket,
-    UnixType,
+    Container, Endpoint, Family, Forward, Inventory, Places, Process, Proto, Socket, TcpState,
+    Timer, TimerKind, UnixSocket, UnixType,
 };
 
 fn ep(ip: &str, port: u16) -> Endpoint {
@@ -146,7 +146,52 @@ pub fn inventory() -> Inventory {
         owners_looked_up: true,
         unreadable_processes: 1,
         notes: Vec::new(),
+        places: Default::default(),
     }
+}
+
+/// The host's namespace, inode 4026531840 (unnamed).
+pub const HOST_NETNS: u64 = 4026531840;
+
+/// The fixture inventory with Unix sockets seen across namespaces: most sockets in the
+/// host's, nginx's and the app's (`/run/app.sock`) in a Docker container's namespace bound as
+/// `web`, the DHCP client's in one bound nowhere, and sshd playing a docker-proxy that
+/// forwards to nginx.
+pub fn across_namespaces() -> Inventory {
+    let mut inv = with_unix();
+    let web = Container {
+        runtime: "docker",
+        id: "3f4e8a1c2b9d0e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f".to_string(),
+        name: Some("web".to_string()),
+    };
+    for s in &mut inv.sockets {
+        s.netns = match s.pids.first() {
+            Some(900) => 4026532611,
+            Some(700) => 4026532700,
+            _ => HOST_NETNS,
+        };
+    }
+    for s in &mut inv.unix {
+        s.netns = match s.pids.first() {
+            Some(1200) => 4026532611,
+            _ => HOST_NETNS,
+        };
+    }
+    inv.places = Places {
+        across: true,
+        names: [(4026532611, "web".to_string())].into(),
+        by_pid: [(900, web.clone()), (901, web.clone())].into(),
+        by_netns: [(4026532611, web.clone())].into(),
+        forwards: [(
+            812,
+            Forward {
+                to: "172.17.0.2:8080".parse().expect("fixture address"),
+                container: Some(web),
+            },
+        )]
+        .into(),
+    };
+    inv
 }
 
 /// A Unix socket held by `pids`, owned by their user.

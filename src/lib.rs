@@ -15,6 +15,7 @@ macro_rules! unix_only {
 pub mod addr;
 pub mod cli;
 mod commands;
+pub mod doctor;
 pub mod ephemeral;
 pub mod exit;
 pub mod host;
@@ -24,6 +25,7 @@ pub mod model;
 pub mod ports;
 pub mod query;
 pub mod render;
+pub mod stats;
 pub mod text;
 pub mod watch;
 pub mod workers;

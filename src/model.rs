@@ -1,11 +1,15 @@
 //! Plain data about sockets and processes. No I/O happens here, so every renderer can be
 //! tested with hand-built values.
 
+pub mod details;
 pub mod unix;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+pub use details::{Details, SocketMemory, TcpInfo};
+mod places;
+pub use places::{Container, Forward, Placed, Places};
 pub use unix::{FileId, UnixSocket, UnixType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -164,6 +168,19 @@ impl TcpState {
         self.is_listening() || self == TcpState::Bound
     }
 
+    /// Both sides have exchanged sequence numbers: windows, RTTs and losses mean something.
+    pub fn is_synchronized(self) -> bool {
+        matches!(
+            self,
+            TcpState::Established
+                | TcpState::FinWait1
+                | TcpState::FinWait2
+                | TcpState::CloseWait
+                | TcpState::Closing
+                | TcpState::LastAck
+        )
+    }
+
     /// States a socket can be in after its process closed it (the kernel finishes the close).
     pub fn is_closing(self) -> bool {
         matches!(
@@ -226,11 +243,16 @@ pub struct Socket {
     /// The interface the socket is bound to (scope of a link-local address), if any.
     pub iface: Option<String>,
     pub timer: Option<Timer>,
+    /// tcp_info, memory and congestion control, when asked for (`ls -i`); boxed so that a
+    /// table read without them stays small.
+    pub details: Option<Box<Details>>,
     /// The kernel's cookie for the socket (sock_diag), 0 when unknown: with the 4-tuple, it
     /// names this socket and not a later one with the same addresses.
     pub cookie: u64,
     /// Pids of the processes that hold a file descriptor for this socket.
     pub pids: Vec<u32>,
+    /// The network namespace's inode; 0 until the inventory is placed (`inventory::place`).
+    pub netns: u64,
 }
 
 /// Who holds a socket, as far as the listing can tell.
@@ -278,8 +300,10 @@ impl Socket {
             v6only: None,
             iface: None,
             timer: None,
+            details: None,
             cookie: 0,
             pids: Vec::new(),
+            netns: 0,
         }
     }
 
@@ -348,6 +372,8 @@ pub struct Inventory {
     pub unreadable_processes: usize,
     /// Things the user should know about how the table was read (a fallback, say).
     pub notes: Vec<String>,
+    /// Namespaces and containers, once placed (`inventory::place`).
+    pub places: Places,
 }
 
 impl Inventory {

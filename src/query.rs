@@ -81,6 +81,8 @@ pub struct Query {
     pub pid: Option<u32>,
     pub process: Option<String>,
     pub owners: OwnerLookup,
+    /// Each socket's tcp_info, memory and congestion control too (`ls -i`), from the same dump.
+    pub details: bool,
 }
 
 impl Query {
@@ -98,6 +100,7 @@ impl Query {
             pid: None,
             process: None,
             owners: OwnerLookup::Complete,
+            details: false,
         }
     }
 
@@ -163,6 +166,14 @@ impl Query {
     pub fn any_port(self, port: u16) -> Query {
         Query {
             any_port: Some(PortSet::one(port)),
+            ..self
+        }
+    }
+
+    /// With each socket's details (tcp_info, memory, congestion control).
+    pub fn with_details(self) -> Query {
+        Query {
+            details: true,
             ..self
         }
     }

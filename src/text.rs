@@ -34,7 +34,7 @@ pub fn escaped(text: &str) -> String {
 
 /// `n` in decimal, written into `buf`: for hot loops (the owner scan's paths, tables of
 /// 20,000 rows) where the formatting machinery shows in profiles.
-pub fn decimal(n: u32, buf: &mut [u8; 10]) -> &str {
+pub fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
     let mut rest = n;
     let mut start = buf.len();
     loop {
@@ -82,6 +82,9 @@ pub fn count(n: usize, noun: &str) -> String {
     match (n, noun.strip_suffix('y')) {
         (1, _) => format!("1 {noun}"),
         (_, Some(stem)) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ if ["s", "x", "sh", "ch"].iter().any(|end| noun.ends_with(end)) => {
+            format!("{n} {noun}es")
+        }
         _ => format!("{n} {noun}s"),
     }
 }
@@ -140,9 +143,9 @@ mod tests {
 
     #[test]
     fn decimals() {
-        assert_eq!(decimal(0, &mut [0; 10]), "0");
-        assert_eq!(decimal(8080, &mut [0; 10]), "8080");
-        assert_eq!(decimal(u32::MAX, &mut [0; 10]), "4294967295");
+        assert_eq!(decimal(0, &mut [0; 20]), "0");
+        assert_eq!(decimal(8080, &mut [0; 20]), "8080");
+        assert_eq!(decimal(u64::MAX, &mut [0; 20]), "18446744073709551615");
     }
 
     #[test]
@@ -158,6 +161,8 @@ mod tests {
         assert_eq!(count(2, "entry"), "2 entries");
         assert_eq!(count(1, "entry"), "1 entry");
         assert_eq!(count(3, "key"), "3 keys");
+        assert_eq!(count(2, "process"), "2 processes");
+        assert_eq!(count(1, "process"), "1 process");
     }
 
     #[test]

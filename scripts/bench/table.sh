@@ -1,8 +1,10 @@
 # Sourced by the benchmark scripts, with the tools they compare against in `tools`: checks for
 # root and the tools, builds the release binary (`bin`), builds the benchmark's socket table
 # (table.py) in a new private network namespace and holds it until the sourcing shell exits.
-# Sets `bin`, `ns`, `listen_port`, `client_port` and the function `inns` (run a command inside
-# the namespace), and prints the table's summary.
+# Sets `bin`, `ns`, `listen_port`, `client_port` and the functions `inns` (run a command inside
+# the namespace) and `watch_cpu SECS [FLAGS…]` (the CPU `portscope watch --json --interval 1
+# FLAGS` takes over SECS seconds after its first look, as `% of one core` on stdout), and
+# prints the table's summary.
 me=$(basename "$0")
 [ "$(id -u)" = 0 ] || { echo "$me: needs root for ip netns" >&2; exit 2; }
 for tool in ip python3 "${tools[@]}"; do
@@ -31,3 +33,17 @@ rm -f "$fifo.out"
 inns() { ip netns exec "$ns" "$@"; }
 echo "kernel $(uname -r); $(nproc) cores; table in netns $ns:"
 inns ss -s | sed -n '1p;/^TCP:/p'
+watch_cpu() {
+    local secs=$1 watcher start end
+    shift
+    inns "$bin" watch --json --interval 1 "$@" >/dev/null &
+    watcher=$!
+    sleep 3   # the first look (a full owner scan) is startup, not the steady cost
+    ticks() { awk '{print $14 + $15}' "/proc/$(pgrep -P "$watcher" portscope || echo "$watcher")/stat"; }
+    start=$(ticks)
+    sleep "$secs"
+    end=$(ticks)
+    kill -INT "$(pgrep -P "$watcher" portscope || echo "$watcher")" 2>/dev/null || true
+    wait "$watcher" 2>/dev/null || true
+    python3 -c "t=($end-$start)/$(getconf CLK_TCK); print(f'{t:.2f} s of CPU over $secs s = {100*t/$secs:.2f} % of one core')"
+}

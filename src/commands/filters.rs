@@ -58,6 +58,7 @@ pub fn query(
         pid: f.pid,
         process: f.process.clone(),
         owners,
+        details: false,
     })
 }
 

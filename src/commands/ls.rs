@@ -4,24 +4,38 @@ use std::io::Write;
 
 use anyhow::Result;
 
+use super::namespaces::{self, Everywhere};
 use super::{filters, output};
 use crate::Exit;
 use crate::cli::LsArgs;
 use crate::host::Host;
 use crate::inventory;
+use crate::render::details::{DetailRows, Layout};
+use crate::render::places::{NetnsSummary, NetnsSummaryRows, PlacedRows};
 use crate::render::sockets::{self, DUAL_STACK_LEGEND, SocketRows};
 use crate::render::summary::Summary;
 use crate::render::{self, Style, json, pids};
 
 pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     let need_owners = !args.summary && !args.no_owners;
-    let query = filters::query(host, &args.filter, need_owners, args.owners.first_owner)?;
-    let mut inv = inventory::collect(host, &query)?;
+    let mut query = filters::query(host, &args.filter, need_owners, args.owners.first_owner)?;
+    query.details = args.info;
+    let everywhere = args.namespaces.all_netns.then(|| Everywhere::enter(host));
+    let reader: &dyn Host = everywhere.as_ref().map_or(host, |e| &e.host);
+    let mut inv = inventory::collect(reader, &query)?;
+    namespaces::place(&mut inv, everywhere.as_ref());
     sockets::sort(&mut inv.sockets, filters::order(args.sort));
     sockets::sort_unix(&mut inv.unix, filters::order(args.sort));
     style.header = !args.no_header;
     let mut out = output::stdout();
-    if args.summary {
+    if args.summary && inv.places.across {
+        let summaries = NetnsSummary::of(&inv, query.unix);
+        if args.json {
+            json::array(&mut out, &summaries)?;
+        } else {
+            render::rows(&mut out, &NetnsSummaryRows::new(&inv, &summaries), &style)?;
+        }
+    } else if args.summary {
         let mut summary = Summary::of(&inv.sockets);
         if query.unix {
             summary = summary.with_unix(&inv.unix);
@@ -39,11 +53,31 @@ pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
         output::report_gaps(&inv);
         return Ok(Exit::found(shown > 0));
     } else {
-        render::rows(&mut out, &SocketRows { inventory: &inv }, &style)?;
-        if style.terminal && inv.sockets.iter().any(|s| s.is_dual_stack()) {
+        let placed;
+        let plain;
+        let rows: &dyn render::Rows = if inv.places.across {
+            placed = PlacedRows::new(&inv);
+            &placed
+        } else {
+            plain = SocketRows { inventory: &inv };
+            &plain
+        };
+        if args.info {
+            let layout = if style.terminal {
+                Layout::Line
+            } else {
+                Layout::Columns
+            };
+            render::rows(&mut out, &DetailRows::new(rows, &inv, layout), &style)?;
+        } else {
+            render::rows(&mut out, rows, &style)?;
+        }
+    }
+    if !args.summary && !args.json && style.terminal {
+        if inv.sockets.iter().any(|s| s.is_dual_stack()) {
             writeln!(out, "{DUAL_STACK_LEGEND}")?;
         }
-        if style.terminal && inv.sockets.iter().any(sockets::shows_mapped) {
+        if inv.sockets.iter().any(sockets::shows_mapped) {
             writeln!(out, "{}", sockets::MAPPED_LEGEND)?;
         }
     }

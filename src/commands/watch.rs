@@ -5,11 +5,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
+use super::namespaces::{self, Everywhere};
 use super::{filters, output, watch_screen};
 use crate::Exit;
 use crate::cli::WatchArgs;
 use crate::host::Host;
 use crate::interrupt::{self, install};
+use crate::model::Inventory;
 use crate::render::{self, Style};
 use crate::watch::Watcher;
 
@@ -18,8 +20,20 @@ pub fn run(host: &dyn Host, args: &WatchArgs, style: Style) -> Result<Exit> {
         bail!("--interval must be at least 50ms");
     }
     install();
-    let query = filters::query(host, &args.filter, true, false)?;
-    let watcher = Watcher::new(host, query);
+    let mut query = filters::query(host, &args.filter, true, false)?;
+    query.details = args.rates;
+    // The namespaces present at start; one entered later is not seen.
+    let everywhere = args.namespaces.all_netns.then(|| Everywhere::enter(host));
+    let watcher = match &everywhere {
+        Some(all) => {
+            let mut watcher = Watcher::new(&all.host, query);
+            watcher.placer = Some(Box::new(|inv: &mut Inventory| {
+                namespaces::place(inv, Some(all))
+            }));
+            watcher
+        }
+        None => Watcher::new(host, query),
+    };
     let every = args.interval;
     if args.json || !style.terminal {
         return stream(watcher, every);
@@ -60,6 +74,12 @@ fn stream(mut watcher: Watcher, every: Duration) -> Result<Exit> {
             for change in &changes.unix {
                 render::watch::event(&mut out, t_ms, change, &inv)?;
             }
+            out.flush()?;
+        }
+        if watcher.measures_rates() && watcher.rate_secs > 0.0 {
+            let t_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let inv = watcher.inventory(Vec::new(), Vec::new());
+            render::watch::rates(&mut out, t_ms, watcher.rate_secs, &watcher.rates, &inv)?;
             out.flush()?;
         }
         if interrupt::sleep(next.saturating_duration_since(Instant::now())) {

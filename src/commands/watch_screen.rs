@@ -16,6 +16,7 @@ use crate::render::summary::Summary;
 use crate::render::watch::{Mark, ScreenRows};
 use crate::render::{self, Style};
 use crate::watch::Watcher;
+use crate::watch::rates::ConnectionRate;
 use crate::watch::tracker::{Change, ChangeKind, Tracked};
 
 /// How many refreshes a closed socket stays on screen, dimmed.
@@ -180,7 +181,9 @@ pub fn run(
                     code: KeyCode::Char('s'),
                     ..
                 }) => {
-                    view.sort = (view.sort + 1) % Order::ALL.len();
+                    // With rates, one more order after the table's own: busiest first.
+                    let orders = Order::ALL.len() + usize::from(watcher.measures_rates());
+                    view.sort = (view.sort + 1) % orders;
                     draw(&watcher, &view, &style, every)?;
                 }
                 Event::Resize(..) => draw(&watcher, &view, &style, every)?,
@@ -192,7 +195,8 @@ pub fn run(
 
 fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Result<()> {
     let (width, height) = output::size();
-    let order = Order::ALL[view.sort];
+    let by_rate = view.sort == Order::ALL.len();
+    let order = Order::ALL.get(view.sort).copied().unwrap_or(Order::Port);
     let mut live: Vec<_> = watcher.tracker.sockets().cloned().collect();
     let mut live_unix: Vec<_> = watcher.unix.sockets().cloned().collect();
     let mut summary = Summary::of(&live);
@@ -200,10 +204,13 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
         summary = summary.with_unix(&live_unix);
     }
     sockets::sort(&mut live, order);
+    if by_rate {
+        sort_by_rate(&mut live, &watcher.rates);
+    }
     sockets::sort_unix(&mut live_unix, order);
     let (mut rows, mut row_marks) = view.ip.rows(live);
     let (mut unix_rows, unix_marks) = view.unix.rows(live_unix);
-    let room = render::watch::room(height);
+    let room = render::watch::room(height, 1 + usize::from(watcher.measures_rates()));
     let hidden = (rows.len() + unix_rows.len()).saturating_sub(room);
     rows.truncate(room);
     unix_rows.truncate(room - rows.len());
@@ -229,12 +236,20 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
     let status = format!(
         "every {:.2} s · q quit · p pause · s sort ({})",
         every.as_secs_f64(),
-        Order::ALL[view.sort].name()
+        if by_rate { "bytes/s" } else { order.name() }
     );
+    let mut busiest = String::new();
+    if watcher.measures_rates() {
+        render::watch::busiest(&mut busiest, &watcher.rates, &inv);
+    }
+    let head: Vec<&str> = [title.as_str(), busiest.as_str()]
+        .into_iter()
+        .filter(|line| !line.is_empty())
+        .collect();
     let mut frame = Vec::new();
     render::watch::screen(
         &mut frame,
-        &title,
+        &head,
         &ScreenRows::new(&inv, &row_marks),
         hidden,
         &status,
@@ -255,4 +270,15 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
     out.write_all(text.replace('\n', "\r\n").as_bytes())?;
     out.flush()?;
     Ok(())
+}
+
+/// Busiest connections first (bytes in and out per second since the last look); the rest
+/// keep their order.
+fn sort_by_rate(live: &mut [crate::model::Socket], rates: &[ConnectionRate]) {
+    let by_inode: HashMap<u32, f64> = rates
+        .iter()
+        .map(|r| (r.inode, r.in_per_s + r.out_per_s))
+        .collect();
+    let rate = |s: &crate::model::Socket| by_inode.get(&s.inode).copied().unwrap_or(0.0);
+    live.sort_by(|a, b| rate(b).total_cmp(&rate(a)));
 }

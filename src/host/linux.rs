@@ -142,7 +142,8 @@ fn proc_hides_processes() -> bool {
 }
 
 /// What the /proc/net tables cannot tell.
-const LOSSES: &str = "(no timers, IPv6-only flag or bound-only TCP sockets there)";
+const LOSSES: &str =
+    "(no timers, IPv6-only flag, bound-only TCP sockets or `-i` details such as tcp_info there)";
 
 fn read_table(query: &Query) -> Result<Table> {
     let mut table = Table::default();
@@ -173,7 +174,10 @@ fn read_table(query: &Query) -> Result<Table> {
             && proto == Proto::Tcp
         {
             let before = sockets.len();
-            if diag.dump(None, proto, mask, &ports, sockets).is_ok() {
+            if diag
+                .dump(None, proto, mask, &ports, query.details, sockets)
+                .is_ok()
+            {
                 continue;
             }
             sockets.truncate(before);
@@ -181,7 +185,7 @@ fn read_table(query: &Query) -> Result<Table> {
         for &family in &families {
             let before = sockets.len();
             let dumped = match &mut diag {
-                Some(diag) => diag.dump(Some(family), proto, mask, &ports, sockets),
+                Some(diag) => diag.dump(Some(family), proto, mask, &ports, query.details, sockets),
                 None => Err(std::io::ErrorKind::Unsupported.into()),
             };
             if let Err(e) = dumped {

@@ -2,6 +2,8 @@
 //! settings. Every command receives a `&dyn Host` from `lib::run`; which one (this network
 //! namespace, another one, the portable backend, a fake in tests) is decided here.
 
+mod across;
+pub mod containers;
 #[cfg(target_os = "linux")]
 mod connect_trial;
 mod counters;
@@ -11,6 +13,7 @@ pub mod fake;
 mod icmp_limits;
 #[cfg(target_os = "linux")]
 mod linux;
+pub mod namespaces;
 #[cfg(target_os = "linux")]
 mod netlink;
 #[cfg(target_os = "linux")]
@@ -26,6 +29,8 @@ mod procfs;
 mod procnet;
 #[cfg(target_os = "linux")]
 mod sysctl;
+#[cfg(target_os = "linux")]
+mod tcp_info;
 #[cfg(all(test, target_os = "linux"))]
 mod tests;
 #[cfg(target_os = "linux")]
@@ -39,6 +44,7 @@ use anyhow::Result;
 use crate::model::{FileId, PortSettings, Process, Proto, Socket, UnixSocket};
 use crate::query::Query;
 
+pub use across::Across;
 pub use counters::Counters;
 
 /// What a look at the socket table found, before owners.

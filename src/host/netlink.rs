@@ -15,6 +15,7 @@ use netlink_packet_sock_diag::inet::InetResponseHeader;
 use netlink_sys::{Socket as NetlinkSocket, protocols::NETLINK_SOCK_DIAG};
 
 use super::port_filter::PortFilter;
+use super::tcp_info;
 use crate::model::{Endpoint, Family, Proto, Socket, TcpState, Timer, TimerKind, is_link_local};
 
 /// Size of struct inet_diag_msg; attributes follow it.
@@ -79,7 +80,7 @@ impl Diag {
                 // Notifications carry sequence number 0, which a never-used Diag expects.
                 Ok(_) => {
                     self.parse_batch(&mut |interfaces, payload| {
-                        out.extend(parse_socket(proto, payload, interfaces));
+                        out.extend(parse_socket(proto, payload, interfaces, false));
                     })?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -91,19 +92,22 @@ impl Diag {
     }
 
     /// Appends every socket of one protocol, of one family or (None, TCP only) both, whose
-    /// state is in `state_mask` and whose ports pass `ports` (both tests run in the kernel).
+    /// state is in `state_mask` and whose ports pass `ports` (both tests run in the kernel);
+    /// with `details`, each with its tcp_info, memory and congestion control (`ls -i`).
     pub fn dump(
         &mut self,
         family: Option<Family>,
         proto: Proto,
         state_mask: u32,
         ports: &PortFilter,
+        details: bool,
         out: &mut Vec<Socket>,
     ) -> io::Result<()> {
-        let mut request = inet_request(family, proto, state_mask);
+        let extensions = if details { tcp_info::EXTENSIONS } else { 0 };
+        let mut request = inet_request(family, proto, state_mask, extensions);
         ports.append_to(&mut request);
         self.request(request, &mut |interfaces, payload| {
-            if let Some(mut socket) = parse_socket(proto, payload, interfaces) {
+            if let Some(mut socket) = parse_socket(proto, payload, interfaces, details) {
                 // In a dump (not a destroy notice) a TCP socket in TCP_CLOSE is one that is
                 // bound and neither listening nor connected (state bit 13, Linux 6.9+).
                 if proto == Proto::Tcp && socket.state == TcpState::Close {
@@ -233,8 +237,9 @@ pub fn fix_length(message: &mut [u8]) {
 }
 
 /// struct inet_diag_req_v2 for one family, or the older struct inet_diag_req (no family:
-/// IPv4 and IPv6 in one walk; TCP only, the protocol being its message type).
-fn inet_request(family: Option<Family>, proto: Proto, state_mask: u32) -> Vec<u8> {
+/// IPv4 and IPv6 in one walk; TCP only, the protocol being its message type). `extensions`
+/// is idiag_ext, the attributes wanted with each socket.
+fn inet_request(family: Option<Family>, proto: Proto, state_mask: u32, extensions: u8) -> Vec<u8> {
     let (kind, family) = match family {
         None => (TCPDIAG_GETSOCK, AF_UNSPEC),
         Some(Family::Ipv4) => (SOCK_DIAG_BY_FAMILY, AF_INET),
@@ -249,13 +254,13 @@ fn inet_request(family: Option<Family>, proto: Proto, state_mask: u32) -> Vec<u8
     let socket_id = [0u8; 48];
     if kind == TCPDIAG_GETSOCK {
         // idiag_family, idiag_src_len, idiag_dst_len, idiag_ext, id, idiag_states, idiag_dbs
-        bytes.extend_from_slice(&[family, 0, 0, 0]);
+        bytes.extend_from_slice(&[family, 0, 0, extensions]);
         bytes.extend_from_slice(&socket_id);
         bytes.extend_from_slice(&state_mask.to_ne_bytes());
         bytes.extend_from_slice(&0u32.to_ne_bytes());
     } else {
         // sdiag_family, sdiag_protocol, idiag_ext, pad, idiag_states, id
-        bytes.extend_from_slice(&[family, protocol, 0, 0]);
+        bytes.extend_from_slice(&[family, protocol, extensions, 0]);
         bytes.extend_from_slice(&state_mask.to_ne_bytes());
         bytes.extend_from_slice(&socket_id);
     }
@@ -263,7 +268,12 @@ fn inet_request(family: Option<Family>, proto: Proto, state_mask: u32) -> Vec<u8
     bytes
 }
 
-fn parse_socket(proto: Proto, payload: &[u8], interfaces: &mut Interfaces) -> Option<Socket> {
+fn parse_socket(
+    proto: Proto,
+    payload: &[u8],
+    interfaces: &mut Interfaces,
+    details: bool,
+) -> Option<Socket> {
     let header = InetResponseHeader::parse(payload).ok()?;
     let state = TcpState::from_kernel(proto, header.state)?;
     let id = &header.socket_id;
@@ -294,6 +304,9 @@ fn parse_socket(proto: Proto, payload: &[u8], interfaces: &mut Interfaces) -> Op
     socket.v6only = v6only;
     socket.iface = iface;
     socket.timer = timer(payload);
+    if details {
+        socket.details = payload.get(INET_DIAG_MSG_LEN..).and_then(tcp_info::details);
+    }
     socket.cookie = u64::from_ne_bytes(id.cookie);
     Some(socket)
 }

@@ -8,6 +8,9 @@ use std::path::Path;
 
 use anyhow::Result;
 
+mod places;
+pub use places::place;
+
 use crate::host::{Host, Owners, Scope, Table};
 use crate::model::{FileId, Inventory, Process, Proto, Socket, UnixSocket};
 use crate::query::{OwnerLookup, Query};
@@ -253,6 +256,7 @@ impl<'h> Collector<'h> {
             owners_looked_up: query.owners != OwnerLookup::Skip,
             unreadable_processes: self.unreadable,
             notes,
+            places: Default::default(),
         }
     }
 }

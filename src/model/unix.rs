@@ -75,6 +75,8 @@ pub struct UnixSocket {
     pub pids: Vec<u32>,
     /// Pids of the processes holding the peer.
     pub peer_pids: Vec<u32>,
+    /// The network namespace's inode; 0 until the inventory is placed (`inventory::place`).
+    pub netns: u64,
 }
 
 impl UnixSocket {
@@ -92,6 +94,7 @@ impl UnixSocket {
             waiting: Vec::new(),
             pids: Vec::new(),
             peer_pids: Vec::new(),
+            netns: 0,
         }
     }
 

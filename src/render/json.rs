@@ -5,7 +5,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::model::{Inventory, Socket, UnixSocket, is_link_local};
+use super::details::JsonInfo;
+use crate::model::{Inventory, Placed, Socket, UnixSocket, is_link_local};
 
 #[derive(Debug, Serialize)]
 pub struct JsonSocket<'a> {
@@ -23,6 +24,25 @@ pub struct JsonSocket<'a> {
     pub uid: u32,
     pub inode: u32,
     pub processes: Vec<JsonProcess<'a>>,
+    /// null when the command did not place the sockets (docs/json.md).
+    pub netns: Option<JsonNetns<'a>>,
+    pub container: Option<JsonContainer<'a>>,
+    /// `ls -i`: tcp_info, memory, congestion control and timer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<Box<JsonInfo<'a>>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonNetns<'a> {
+    pub inode: u64,
+    pub name: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonContainer<'a> {
+    pub runtime: &'static str,
+    pub id: &'a str,
+    pub name: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -33,8 +53,18 @@ pub struct JsonProcess<'a> {
     pub cmdline: &'a str,
 }
 
+impl<'a> JsonContainer<'a> {
+    pub fn of(c: &'a crate::model::Container) -> JsonContainer<'a> {
+        JsonContainer {
+            runtime: c.runtime,
+            id: &c.id,
+            name: c.name.as_deref(),
+        }
+    }
+}
+
 impl<'a> JsonSocket<'a> {
-    pub fn new(s: &Socket, inv: &'a Inventory) -> JsonSocket<'a> {
+    pub fn new(s: &'a Socket, inv: &'a Inventory) -> JsonSocket<'a> {
         // The interface name exactly as the kernel has it: JSON escapes for itself.
         let addr = |ip: &std::net::IpAddr| match s.iface.as_deref().filter(|_| is_link_local(ip)) {
             Some(name) => format!("{ip}%{name}"),
@@ -54,6 +84,9 @@ impl<'a> JsonSocket<'a> {
             uid: s.uid,
             inode: s.inode,
             processes: processes(&s.pids, inv),
+            netns: netns(s, inv),
+            container: inv.places.container(s).map(JsonContainer::of),
+            info: JsonInfo::of(s).map(Box::new),
         }
     }
 }
@@ -74,6 +107,8 @@ pub struct JsonUnix<'a> {
     pub peer_inode: u32,
     pub processes: Vec<JsonProcess<'a>>,
     pub peer_processes: Vec<JsonProcess<'a>>,
+    pub netns: Option<JsonNetns<'a>>,
+    pub container: Option<JsonContainer<'a>>,
 }
 
 impl<'a> JsonUnix<'a> {
@@ -90,6 +125,8 @@ impl<'a> JsonUnix<'a> {
             peer_inode: s.peer_inode,
             processes: processes(&s.pids, inv),
             peer_processes: processes(&s.peer_pids, inv),
+            netns: netns(s, inv),
+            container: inv.places.container(s).map(JsonContainer::of),
         }
     }
 }
@@ -119,7 +156,16 @@ impl Listed for UnixSocket {
     }
 }
 
-fn processes<'a>(pids: &[u32], inv: &'a Inventory) -> Vec<JsonProcess<'a>> {
+/// The socket's namespace; null when the command did not place its sockets.
+fn netns<'a>(s: &dyn Placed, inv: &'a Inventory) -> Option<JsonNetns<'a>> {
+    let inode = s.netns();
+    (inode != 0).then(|| JsonNetns {
+        inode,
+        name: inv.places.names.get(&inode).map(String::as_str),
+    })
+}
+
+pub fn processes<'a>(pids: &[u32], inv: &'a Inventory) -> Vec<JsonProcess<'a>> {
     pids.iter()
         .filter_map(|pid| inv.processes.get(pid))
         .map(|p| JsonProcess {

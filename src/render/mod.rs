@@ -1,10 +1,14 @@
 //! Turning an `Inventory` into text: tables on a terminal, plain columns in a pipe, JSON.
 
+pub mod details;
+pub mod doctor;
 pub mod ephemeral;
 pub mod json;
 pub mod pids;
+pub mod places;
 pub mod plain;
 pub mod sockets;
+pub mod stats;
 pub mod summary;
 pub mod table;
 pub mod text;
@@ -83,6 +87,9 @@ pub trait Rows {
     fn tint(&self, _row: usize, _column: usize) -> Option<Tint> {
         None
     }
+    /// Appends the text of a row's second line (`ls -i`), its fields separated by
+    /// `FIELD_BREAK`, where a table wraps it; nothing for none.
+    fn detail(&self, _row: usize, _out: &mut String) {}
     /// How the table gives way on a narrow terminal, first step first (none by default: the
     /// rows run past the edge).
     fn narrowing(&self) -> &[table::Narrow] {
@@ -95,6 +102,10 @@ pub trait Rows {
         plain::cut(&whole, width, out);
     }
 }
+
+/// Between two fields of a row's second line (`Rows::detail`): a space when printed, and
+/// where a table fitted to the terminal may break the line. Never in escaped text.
+pub const FIELD_BREAK: char = '\u{1f}';
 
 /// Prints rows as a table on a terminal, as plain aligned columns otherwise.
 pub fn rows(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<()> {

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::{Align, Rows, Style, Tint};
+use super::{Align, FIELD_BREAK, Rows, Style, Tint};
 
 /// One printed column: which of the rows' columns, how wide, and whether its cells are
 /// shortened to that width (`Rows::short_cell`).
@@ -84,9 +84,57 @@ pub fn print(
             pad(&mut line, &text, c, rows, i + 1 == columns.len(), tint);
         }
         line.push('\n');
+        let wrap = rule.then_some(usize::from(style.width));
+        detail_line(rows, row, style, wrap, &mut text, &mut line);
         out.write_all(line.as_bytes())?;
     }
     Ok(())
+}
+
+/// A row's second line, indented under it (dim on a colour terminal). In a table (`wrap`:
+/// the terminal's width) it breaks between fields rather than run past the edge, where the
+/// terminal would break it inside a value.
+fn detail_line(
+    rows: &dyn Rows,
+    row: usize,
+    style: &Style,
+    wrap: Option<usize>,
+    text: &mut String,
+    line: &mut String,
+) {
+    const INDENT: &str = "    ";
+    text.clear();
+    rows.detail(row, text);
+    if text.is_empty() {
+        return;
+    }
+    let (dim, reset) = if style.color {
+        (ansi(Tint::Dim), RESET)
+    } else {
+        ("", "")
+    };
+    let mut used = 0;
+    for field in text.split(FIELD_BREAK) {
+        let width = shown_width(field);
+        if used == 0 {
+            line.push_str(INDENT);
+            line.push_str(dim);
+            used = INDENT.len();
+        } else if wrap.is_some_and(|wrap| used + 1 + width > wrap) {
+            line.push_str(reset);
+            line.push('\n');
+            line.push_str(INDENT);
+            line.push_str(dim);
+            used = INDENT.len();
+        } else {
+            line.push(' ');
+            used += 1;
+        }
+        line.push_str(field);
+        used += width;
+    }
+    line.push_str(reset);
+    line.push('\n');
 }
 
 /// Characters on screen; most cells are ASCII, where that is the length.
@@ -128,11 +176,7 @@ fn pad(line: &mut String, text: &str, c: &Column, rows: &dyn Rows, last: bool, c
         spaces(line, fill);
     }
     match code {
-        Some(code) => {
-            line.push_str(code);
-            line.push_str(text);
-            line.push_str("\x1b[0m");
-        }
+        Some(code) => coloured(line, text, code),
         None => line.push_str(text),
     }
     if !last {
@@ -142,6 +186,20 @@ fn pad(line: &mut String, text: &str, c: &Column, rows: &dyn Rows, last: bool, c
         line.push_str("  ");
     }
 }
+
+/// Appends `text` in a colour (the caller decided colour is wanted).
+pub fn tinted(line: &mut String, text: &str, tint: Tint) {
+    coloured(line, text, ansi(tint));
+}
+
+/// Appends `text` between an escape sequence (`code`) and the reset.
+fn coloured(line: &mut String, text: &str, code: &str) {
+    line.push_str(code);
+    line.push_str(text);
+    line.push_str(RESET);
+}
+
+const RESET: &str = "\x1b[0m";
 
 fn ansi(tint: Tint) -> &'static str {
     match tint {

@@ -129,7 +129,7 @@ fn summary_table_and_json() {
 #[test]
 fn who_lines() {
     let inv = sorted_inventory();
-    let text = render(|out| who::write(out, &inv));
+    let text = render(|out| who::write(out, &inv, false));
     insta::assert_snapshot!(text);
 }
 
@@ -138,7 +138,7 @@ fn watch_screen_rows_with_marks() {
     use super::watch::{Mark, ScreenRows};
     use crate::model::TcpState;
     let inv = sorted_inventory();
-    let marks: Vec<Mark> = (0..inv.sockets.len())
+    let marks: Vec<Mark> = (0..inv.sockets.len() + inv.unix.len())
         .map(|i| match i {
             0 => Mark::New,
             1 => Mark::Grew,
@@ -188,6 +188,43 @@ fn ephemeral_report_text() {
     insta::assert_snapshot!(text);
 }
 
+#[test]
+fn across_namespaces_table_who_summary_and_json() {
+    let mut inv = fixtures::across_namespaces();
+    sort(&mut inv.sockets, super::sockets::Order::Listeners);
+    super::sockets::sort_unix(&mut inv.unix, super::sockets::Order::Listeners);
+    let table = render(|out| rows(out, &super::places::PlacedRows::new(&inv), &style(false, 0)));
+    insta::assert_snapshot!("across_table", table);
+    let mut text = render(|out| who::write(out, &inv, false));
+    text += &render(|out| who::write_unix(out, &inv, &[5000].into()));
+    insta::assert_snapshot!("across_who", text);
+    let summaries = super::places::NetnsSummary::of(&inv, true);
+    let counts = render(|out| {
+        rows(
+            out,
+            &super::places::NetnsSummaryRows::new(&inv, &summaries),
+            &style(false, 0),
+        )
+    });
+    insta::assert_snapshot!("across_summary", counts);
+    let lines = render(|out| json::sockets(out, &inv));
+    insta::assert_snapshot!("across_json", lines);
+    let summary_json = render(|out| json::array(out, &summaries));
+    insta::assert_snapshot!("across_summary_json", summary_json);
+    // The live screen: Netns and Container after the mark, the state change and the grown
+    // queues still in their columns.
+    use super::watch::{Mark, ScreenRows};
+    let marks: Vec<Mark> = (0..inv.sockets.len() + inv.unix.len())
+        .map(|i| match i {
+            1 => Mark::Grew,
+            6 => Mark::Changed(crate::model::TcpState::SynSent),
+            _ => Mark::Plain,
+        })
+        .collect();
+    let screen = render(|out| rows(out, &ScreenRows::new(&inv, &marks), &style(false, 0)));
+    insta::assert_snapshot!("across_watch_screen", screen);
+}
+
 /// The live screen at 80×20 keeps its title, header and status line: the title is cut to the
 /// width, and the rows that do not fit are counted, not scrolled in.
 #[test]
@@ -199,11 +236,11 @@ fn watch_screen_at_80_by_20() {
     let status = "every 1.00 s · q quit · p pause · s sort (listeners, port)";
     for height in [20u16, 10] {
         let mut shown = inv.clone();
-        let hidden = shown.sockets.len().saturating_sub(room(height));
-        shown.sockets.truncate(room(height));
+        let hidden = shown.sockets.len().saturating_sub(room(height, 1));
+        shown.sockets.truncate(room(height, 1));
         let marks = vec![Mark::Plain; shown.sockets.len()];
         let rows = ScreenRows::new(&shown, &marks);
-        let text = render(|out| screen(out, title, &rows, hidden, status, &style(true, 80)));
+        let text = render(|out| screen(out, &[title], &rows, hidden, status, &style(true, 80)));
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines.len() <= usize::from(height), "{text}");
         assert!(
@@ -291,7 +328,7 @@ fn who_unix_lines() {
 #[test]
 fn who_holders_line_up() {
     let inv = sorted_with_unix();
-    let mut text = render(|out| who::write(out, &inv));
+    let mut text = render(|out| who::write(out, &inv, false));
     let all: std::collections::HashSet<u32> = inv.unix.iter().map(|s| s.inode).collect();
     text.push_str(&render(|out| who::write_unix(out, &inv, &all)));
     let column = |line: &str| line.chars().position(|c| c == '—');

@@ -167,6 +167,8 @@ pub fn sort(sockets: &mut [Socket], order: Order) {
             .then(a.local.ip.cmp(&b.local.ip))
             .then(a.remote.ip.cmp(&b.remote.ip))
             .then(a.remote.port.cmp(&b.remote.port))
+            // The same addresses in several namespaces (--all-netns): a stable order.
+            .then(a.netns.cmp(&b.netns))
     };
     let first_pid = |s: &Socket| s.pids.first().copied().unwrap_or(u32::MAX);
     let compare = |a: &Socket, b: &Socket| -> Ordering {

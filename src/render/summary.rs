@@ -49,7 +49,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(sockets: &[Socket]) -> Summary {
+    pub fn of<'s>(sockets: impl IntoIterator<Item = &'s Socket>) -> Summary {
         let mut summary = Summary {
             total: 0,
             tcp: Counts::ip(),
@@ -73,7 +73,7 @@ impl Summary {
     }
 
     /// Counts Unix sockets too (`ls -s -x`).
-    pub fn with_unix(mut self, sockets: &[UnixSocket]) -> Summary {
+    pub fn with_unix<'s>(mut self, sockets: impl IntoIterator<Item = &'s UnixSocket>) -> Summary {
         let mut counts = Counts::default();
         for s in sockets {
             counts.add(s.state);

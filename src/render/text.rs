@@ -48,7 +48,11 @@ pub fn ip(ip: &IpAddr, iface: Option<&str>, out: &mut String) {
 
 /// A number in decimal, without the formatting machinery.
 pub fn number(n: u32, out: &mut String) {
-    out.push_str(crate::text::decimal(n, &mut [0; 10]));
+    long_number(u64::from(n), out);
+}
+
+pub fn long_number(n: u64, out: &mut String) {
+    out.push_str(crate::text::decimal(n, &mut [0; 20]));
 }
 
 /// Marks an IPv4 address on an IPv6 socket (IPv4-mapped, `::ffff:127.0.0.1`) in a column.

@@ -6,10 +6,12 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::json::{JsonEntry, Listed};
+use super::places::PlacedRows;
 use super::sockets::SocketRows;
 use super::table::Narrow;
 use super::{Rows, Style, Tint};
 use crate::model::{Inventory, TcpState};
+use crate::watch::rates::{ConnectionRate, per_process};
 use crate::watch::tracker::{Change, ChangeKind, Tracked};
 
 #[derive(Serialize)]
@@ -70,6 +72,102 @@ fn write_event(
     )
 }
 
+#[derive(Serialize)]
+struct JsonRates<'a> {
+    t_ms: f64,
+    event: &'static str,
+    interval_s: f64,
+    processes: Vec<JsonProcessRate<'a>>,
+    connections: Vec<JsonConnectionRate>,
+}
+
+#[derive(Serialize)]
+struct JsonProcessRate<'a> {
+    pid: u32,
+    name: Option<&'a str>,
+    in_bytes_per_s: f64,
+    out_bytes_per_s: f64,
+    connections: usize,
+}
+
+#[derive(Serialize)]
+struct JsonConnectionRate {
+    local_addr: String,
+    local_port: u16,
+    remote_addr: String,
+    remote_port: u16,
+    pids: Vec<u32>,
+    in_bytes_per_s: f64,
+    out_bytes_per_s: f64,
+}
+
+/// `watch --rates`: one `rates` event per look, the connections that moved bytes and their
+/// processes, busiest first.
+pub fn rates(
+    out: &mut dyn Write,
+    t_ms: f64,
+    interval_s: f64,
+    rates: &[ConnectionRate],
+    inv: &Inventory,
+) -> io::Result<()> {
+    let processes = per_process(rates)
+        .into_iter()
+        .map(|p| JsonProcessRate {
+            pid: p.pid,
+            name: inv.processes.get(&p.pid).map(|p| p.name.as_str()),
+            in_bytes_per_s: p.in_per_s.round(),
+            out_bytes_per_s: p.out_per_s.round(),
+            connections: p.connections,
+        })
+        .collect();
+    let connections = rates
+        .iter()
+        .map(|r| JsonConnectionRate {
+            local_addr: r.local.ip.to_string(),
+            local_port: r.local.port,
+            remote_addr: r.remote.ip.to_string(),
+            remote_port: r.remote.port,
+            pids: r.pids.clone(),
+            in_bytes_per_s: r.in_per_s.round(),
+            out_bytes_per_s: r.out_per_s.round(),
+        })
+        .collect();
+    super::json::value(
+        out,
+        &JsonRates {
+            t_ms: (t_ms * 1000.0).round() / 1000.0,
+            event: "rates",
+            interval_s: (interval_s * 1e6).round() / 1e6,
+            processes,
+            connections,
+        },
+    )
+}
+
+/// The live screen's line of the busiest processes: `busiest: nginx (812) in 1.2 Mbit/s out …`.
+pub fn busiest(text: &mut String, rates: &[ConnectionRate], inv: &Inventory) {
+    text.push_str("busiest:");
+    let processes = per_process(rates);
+    if processes.is_empty() {
+        text.push_str(" no bytes moved since the last look");
+    }
+    for p in processes.iter().take(3) {
+        text.push(' ');
+        match inv.processes.get(&p.pid) {
+            Some(process) => super::text::escape_into(&process.name, text),
+            None => text.push('?'),
+        }
+        let _ = write!(text, " ({}) in ", p.pid);
+        super::details::rate(p.in_per_s as u64, text);
+        text.push_str(" out ");
+        super::details::rate(p.out_per_s as u64, text);
+        text.push_str(" ·");
+    }
+    if text.ends_with(" ·") {
+        text.truncate(text.len() - 2);
+    }
+}
+
 /// How a row of the live table is marked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mark {
@@ -83,37 +181,47 @@ pub enum Mark {
 /// The live table: a mark column, then the `ls` columns without User; `inv.sockets` then
 /// `inv.unix` in display order, each with its mark.
 pub struct ScreenRows<'a> {
-    inv: &'a Inventory,
     marks: &'a [Mark],
     headers: Vec<&'static str>,
     narrowing: Vec<Narrow>,
+    /// The `ls` columns (with Netns and Container in front across namespaces).
+    sockets: Box<dyn Rows + 'a>,
+    /// Columns in front of the `ls` ones besides the mark: Netns and Container, or none.
+    placed: usize,
 }
-
-/// The State column, counting the mark column.
-const STATE: usize = super::sockets::STATE_COLUMN + 1;
 
 impl<'a> ScreenRows<'a> {
     pub fn new(inv: &'a Inventory, marks: &'a [Mark]) -> ScreenRows<'a> {
-        let user = super::sockets::HEADERS.len() - 1;
+        let (sockets, placed): (Box<dyn Rows + 'a>, usize) = if inv.places.across {
+            (Box::new(PlacedRows::new(inv)), 2)
+        } else {
+            (Box::new(SocketRows { inventory: inv }), 0)
+        };
+        let user = sockets.headers().len() - 1;
         let headers = std::iter::once("")
-            .chain(super::sockets::HEADERS[..user].iter().copied())
+            .chain(sockets.headers()[..user].iter().copied())
             .collect();
         ScreenRows {
-            inv,
             marks,
             headers,
             // The mark column stays; the rest give way as in `ls`.
-            narrowing: super::sockets::NARROWING
+            narrowing: sockets
+                .narrowing()
                 .iter()
                 .map(|step| step.shifted(1))
                 .collect(),
+            sockets,
+            placed,
         }
     }
 
-    fn sockets(&self) -> SocketRows<'_> {
-        SocketRows {
-            inventory: self.inv,
-        }
+    fn sockets(&self) -> &dyn Rows {
+        self.sockets.as_ref()
+    }
+
+    /// The State column, counting the mark column.
+    fn state(&self) -> usize {
+        super::sockets::STATE_COLUMN + 1 + self.placed
     }
 }
 
@@ -142,9 +250,9 @@ impl Rows for ScreenRows<'_> {
                 Mark::Changed(_) => "~",
                 Mark::Grew => "↑",
             }),
-            (STATE, Mark::Changed(from)) => {
+            (c, Mark::Changed(from)) if c == self.state() => {
                 let _ = write!(out, "{} → ", from.name());
-                self.sockets().cell(row, STATE - 1, out);
+                self.sockets().cell(row, c - 1, out);
             }
             _ => self.sockets().cell(row, column - 1, out),
         }
@@ -156,9 +264,7 @@ impl Rows for ScreenRows<'_> {
 
     fn short_cell(&self, row: usize, column: usize, width: usize, out: &mut String) {
         match column.checked_sub(1) {
-            Some(c) if c != super::sockets::STATE_COLUMN => {
-                self.sockets().short_cell(row, c, width, out)
-            }
+            Some(c) if c + 1 != self.state() => self.sockets().short_cell(row, c, width, out),
             _ => self.cell(row, column, out),
         }
     }
@@ -168,28 +274,34 @@ impl Rows for ScreenRows<'_> {
             (Mark::Gone, _) => Some(Tint::Dim),
             (Mark::New, 0) => Some(Tint::Green),
             (Mark::Changed(_), 0) => Some(Tint::Yellow),
-            (Mark::Grew, 0 | 2 | 3) => Some(Tint::Magenta),
+            // The mark and the queues.
+            (Mark::Grew, c) if c == 0 || c == 2 + self.placed || c == 3 + self.placed => {
+                Some(Tint::Magenta)
+            }
             (_, 0) => None,
             _ => self.sockets().tint(row, column - 1),
         }
     }
 }
 
-/// Lines the live screen keeps besides the rows: title, header, rule, `… N more rows`,
-/// status.
-const FRAME_LINES: usize = 5;
+/// Lines the live screen keeps besides the rows and its heading: header, rule,
+/// `… N more rows`, status.
+const FRAME_LINES: usize = 4;
 
-/// How many rows fit on a screen `height` lines high with its title, header and status.
-pub fn room(height: u16) -> usize {
-    usize::from(height).saturating_sub(FRAME_LINES).max(1)
+/// How many rows fit on a screen `height` lines high with a heading of `head` lines (the
+/// title, and the busiest processes with `--rates`), the header and the status.
+pub fn room(height: u16, head: usize) -> usize {
+    usize::from(height)
+        .saturating_sub(FRAME_LINES + head)
+        .max(1)
 }
 
-/// The live screen: a title, the table fitted to `style.width`, how many rows did not fit,
-/// and a status line. Title and status are cut to the width so that neither wraps and pushes
-/// the other off the screen (the screen turns line wrapping off for the table's rows).
+/// The live screen: its heading lines, the table fitted to `style.width`, how many rows did
+/// not fit, and a status line. Heading and status are cut to the width so that none wraps
+/// and pushes the others off the screen (the screen turns line wrapping off for the rows).
 pub fn screen(
     out: &mut dyn Write,
-    title: &str,
+    head: &[&str],
     rows: &ScreenRows,
     hidden: usize,
     status: &str,
@@ -197,8 +309,11 @@ pub fn screen(
 ) -> io::Result<()> {
     let width = usize::from(style.width);
     let mut line = String::new();
-    super::plain::cut(title, width, &mut line);
-    writeln!(out, "{line}")?;
+    for text in head {
+        line.clear();
+        super::plain::cut(text, width, &mut line);
+        writeln!(out, "{line}")?;
+    }
     super::rows(out, rows, style)?;
     if hidden > 0 {
         writeln!(out, "… {hidden} more rows")?;

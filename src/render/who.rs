@@ -10,17 +10,26 @@ use crate::model::{Inventory, Owner, Socket, TcpState, TimerKind, UnixSocket};
 
 use super::text;
 
-pub fn write(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
+/// With `details`, each socket's `ls -i` line under it.
+pub fn write(out: &mut dyn Write, inv: &Inventory, details: bool) -> io::Result<()> {
     let mut line = String::new();
     for s in &inv.sockets {
         line.clear();
         where_line(s, &mut line);
+        if inv.places.across {
+            super::places::where_it_lives(s, inv, &mut line);
+        }
         holder_lines(
             s.owner(inv.owners_looked_up),
             inv,
             &mut line,
             |owner, line| no_owner(s, owner, inv, line),
         );
+        if details {
+            line.push_str("    ");
+            super::details::spaced_line(s, &mut line);
+            line.push('\n');
+        }
         out.write_all(line.as_bytes())?;
     }
     Ok(())
@@ -40,6 +49,9 @@ pub fn write_unix(out: &mut dyn Write, inv: &Inventory, targets: &HashSet<u32>) 
         let _ = write!(line, " {} {}", s.kind.name(), s.state.name());
         if s.state == TcpState::Listen && s.recv_q > 0 {
             let _ = write!(line, " ({} waiting to be accepted)", s.recv_q);
+        }
+        if inv.places.across {
+            super::places::where_it_lives(s, inv, &mut line);
         }
         holder_lines(
             s.owner(inv.owners_looked_up),

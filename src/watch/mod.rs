@@ -1,16 +1,22 @@
 //! The socket table over time: each look diffed against the last one.
 
+pub mod rates;
 pub mod tracker;
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use anyhow::Result;
 
 use crate::host::{DestroyFeed, Host};
 use crate::inventory::Collector;
-use crate::model::{Inventory, Process, Socket, UnixSocket};
+use crate::model::{Inventory, Places, Process, Socket, UnixSocket};
 use crate::query::Query;
+use rates::{ConnectionRate, RateMeter};
 use tracker::{Change, Tracker};
+
+/// Names a look's namespaces and containers.
+pub type Placer<'h> = Box<dyn Fn(&mut Inventory) + 'h>;
 
 /// What changed at one look: TCP and UDP sockets, and Unix sockets when watched.
 #[derive(Debug, Default)]
@@ -37,11 +43,20 @@ pub struct Watcher<'h> {
     pub users: HashMap<u32, String>,
     /// How the last look read the table (a fallback, say), for the user to hear once.
     pub notes: Vec<String>,
+    /// With details asked for (`watch --rates`): bytes per second between the last two looks.
+    meter: Option<RateMeter>,
+    pub rates: Vec<ConnectionRate>,
+    /// Seconds the rates were measured over; 0 before there were two looks.
+    pub rate_secs: f64,
+    /// Names each look's namespaces and containers (`--all-netns`); None: not placed.
+    pub placer: Option<Placer<'h>>,
+    places: Places,
 }
 
 impl<'h> Watcher<'h> {
     pub fn new(host: &'h dyn Host, query: Query) -> Watcher<'h> {
         let feed = host.destroy_feed(&query.protos);
+        let meter = query.details.then(RateMeter::default);
         Watcher {
             query,
             collector: Collector::new(host),
@@ -51,7 +66,17 @@ impl<'h> Watcher<'h> {
             processes: HashMap::new(),
             users: HashMap::new(),
             notes: Vec::new(),
+            meter,
+            rates: Vec::new(),
+            rate_secs: 0.0,
+            placer: None,
+            places: Places::default(),
         }
+    }
+
+    /// Whether bytes per second are measured.
+    pub fn measures_rates(&self) -> bool {
+        self.meter.is_some()
     }
 
     /// Whether Unix sockets are watched.
@@ -60,7 +85,23 @@ impl<'h> Watcher<'h> {
     }
 
     pub fn look(&mut self) -> Result<Changes> {
-        let inv = self.collector.collect(&self.query)?;
+        // The byte counters are read by the dump, which starts the collection (owners come
+        // after or alongside): the look's time is its start.
+        let at = Instant::now();
+        let mut inv = self.collector.collect(&self.query)?;
+        if let Some(meter) = &mut self.meter {
+            (self.rates, self.rate_secs) = meter.measure(&inv.sockets, at);
+        }
+        if let Some(place) = &self.placer {
+            place(&mut inv);
+            // Containers of processes gone since are kept: a closed socket still names its own.
+            let last = std::mem::take(&mut self.places);
+            let mut places = std::mem::take(&mut inv.places);
+            for (pid, c) in last.by_pid {
+                places.by_pid.entry(pid).or_insert(c);
+            }
+            self.places = places;
+        }
         let destroyed: Vec<Socket> = self
             .feed
             .as_mut()
@@ -106,6 +147,7 @@ impl<'h> Watcher<'h> {
             processes: self.processes.clone(),
             users: self.users.clone(),
             owners_looked_up: true,
+            places: self.places.clone(),
             ..Inventory::default()
         }
     }

@@ -41,9 +41,10 @@ pub trait Tracked: Clone {
 /// bound socket that listens stays the same socket). Connections are matched on addresses alone, since the kernel drops the inode
 /// when the process closes (FIN_WAIT2, TIME_WAIT); a different inode on the same addresses is
 /// a new socket.
-pub type Key = (Proto, IpAddr, u16, IpAddr, u16, u32);
+/// The namespace's inode comes last: the same addresses in two namespaces are two sockets.
+pub type Key = (Proto, IpAddr, u16, IpAddr, u16, u32, u64);
 
-type Addresses = (Proto, IpAddr, u16, IpAddr, u16);
+type Addresses = (Proto, IpAddr, u16, IpAddr, u16, u64);
 
 fn addresses(s: &Socket) -> Addresses {
     (
@@ -52,6 +53,7 @@ fn addresses(s: &Socket) -> Addresses {
         s.local.port,
         s.remote.ip,
         s.remote.port,
+        s.netns,
     )
 }
 
@@ -64,6 +66,7 @@ pub fn key(s: &Socket) -> Key {
         s.remote.ip,
         s.remote.port,
         inode,
+        s.netns,
     )
 }
 

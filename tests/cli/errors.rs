@@ -34,12 +34,27 @@ fn bad_arguments() {
     one_line_error(&["who", ""], "empty port");
     one_line_error(&["frobnicate"], "unrecognized subcommand");
     one_line_error(&["ls", "--no-owners", "--pid", "1"], "cannot be used with");
+    one_line_error(&["ls", "-i", "--pids"], "cannot be used with");
+    one_line_error(&["who", "-i", "--pids", "80"], "cannot be used with");
+    // Examining a process that is not there finds nothing wrong with it: a mistake to say so.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let pid = gone.id().to_string();
+    one_line_error(&["doctor", "--pid", &pid], &format!("no process {pid}"));
 }
 
 #[test]
 fn bad_numbers_are_usage_errors() {
     let duration = "expected a duration like 500ms, 1.5s or 2m (a bare number is seconds)";
     one_line_error(&["watch", "--interval", "inf"], duration);
+    one_line_error(&["stats", "--interval", "soon"], duration);
+    one_line_error(
+        &["stats", "--interval", "0"],
+        "--interval must be at least 50ms",
+    );
+    one_line_error(&["doctor", "--interval", "1e3"], duration);
+    one_line_error(&["doctor", "0"], "invalid port '0'");
+    one_line_error(&["doctor", "80,70000"], "ports are 1-65535");
     one_line_error(&["wait", "80", "--timeout", "nan"], duration);
     one_line_error(
         &["tcp", "connect", "127.0.0.1:9", "--hold", "1e30"],

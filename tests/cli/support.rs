@@ -57,6 +57,23 @@ pub struct JsonSocket {
     pub uid: u32,
     pub inode: u32,
     pub processes: Vec<JsonProcess>,
+    pub netns: Option<JsonNetns>,
+    pub container: Option<JsonContainer>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonNetns {
+    pub inode: u64,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonContainer {
+    pub runtime: String,
+    pub id: String,
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -116,6 +133,8 @@ pub struct JsonUnix {
     pub peer_inode: u32,
     pub processes: Vec<JsonProcess>,
     pub peer_processes: Vec<JsonProcess>,
+    pub netns: Option<JsonNetns>,
+    pub container: Option<JsonContainer>,
 }
 
 impl JsonUnix {
@@ -155,6 +174,18 @@ pub fn json_rows<T: serde::de::DeserializeOwned>(mut cmd: Command) -> Vec<T> {
     assert!(!err.contains("portscope: note:"), "{cmd:?}: {err}");
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// `--json` output of a run that may print notes (across namespaces: those that cannot be
+/// entered or seen are counted there); exit 0 or 1.
+pub fn json_with_notes<T: serde::de::DeserializeOwned>(out: &Output) -> Vec<T> {
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        stderr_of(out)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", stdout_of(out)))
 }
 
 pub fn ls_json(args: &[&str]) -> Vec<JsonSocket> {

@@ -1,0 +1,95 @@
+//! `watch --rates`: bytes per second from tcp_info's counters between looks, checked against
+//! a transfer paced at a known rate.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const RATE: f64 = 2_000_000.0;
+const TOTAL: usize = 10_000_000;
+const CHUNK: usize = 50_000;
+
+/// Writes TOTAL bytes at RATE bytes per second: each chunk waits until its time comes, so a
+/// late wake-up is made up for by the next ones.
+fn paced(mut to: std::net::TcpStream) {
+    let start = Instant::now();
+    let chunk = vec![3u8; CHUNK];
+    for sent in (0..TOTAL).step_by(CHUNK) {
+        let due = start + Duration::from_secs_f64(sent as f64 / RATE);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        to.write_all(&chunk).unwrap();
+    }
+}
+
+#[test]
+fn watch_rates_follow_a_paced_transfer() {
+    let (l, port) = listener();
+    let port_text = port.to_string();
+    let watch = Running::spawn(portscope(&[
+        "watch",
+        "--json",
+        "--rates",
+        "-t",
+        "--port",
+        &port_text,
+        "--interval",
+        "0.5",
+    ]));
+    watch.err_line("changes follow");
+    let (client, mut server) = pair(&l);
+    let client_port = u64::from(client.local_addr().unwrap().port());
+    let reader = std::thread::spawn(move || {
+        let mut sink = vec![0u8; 1 << 16];
+        let mut got = 0;
+        while got < TOTAL {
+            got += server.read(&mut sink).unwrap();
+        }
+    });
+    paced(client);
+    reader.join().unwrap();
+    // Every rate event until the transfer's end was measured (it ends at 5 s).
+    let mut out_rates = Vec::new();
+    let mut process_rates = Vec::new();
+    loop {
+        let line = watch.out_line("\"rates\"");
+        let event: Value = serde_json::from_str(&line).unwrap();
+        let ours = event["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["local_port"] == client_port)
+            .map(|c| c["out_bytes_per_s"].as_f64().unwrap());
+        match ours {
+            Some(rate) => out_rates.push(rate),
+            None if !out_rates.is_empty() => break,
+            None => continue,
+        }
+        let me = event["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pid"] == u64::from(std::process::id()))
+            .map(|p| p["out_bytes_per_s"].as_f64().unwrap());
+        process_rates.push(me.unwrap_or(0.0));
+    }
+    // The first and last looks cover part of an interval without the transfer.
+    assert!(out_rates.len() >= 5, "{out_rates:?}");
+    let mut middle = out_rates[1..out_rates.len() - 1].to_vec();
+    middle.sort_by(f64::total_cmp);
+    let median = middle[middle.len() / 2];
+    assert!(
+        (median - RATE).abs() <= 0.2 * RATE,
+        "median {median} of {out_rates:?}"
+    );
+    // The process holds both ends: its out rate is the client's (the server sends nothing).
+    let mut process_middle = process_rates[1..process_rates.len() - 1].to_vec();
+    process_middle.sort_by(f64::total_cmp);
+    let process_median = process_middle[process_middle.len() / 2];
+    assert!(
+        (process_median - RATE).abs() <= 0.2 * RATE,
+        "process median {process_median} of {process_rates:?}"
+    );
+}
