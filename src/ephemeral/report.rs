@@ -131,8 +131,19 @@ impl Destination {
         self.capacity.saturating_sub(self.used - self.bound)
     }
 
-    /// Share of the usable range a connect() towards it can no longer take.
+    /// Share of its capacity (the ports a connect() towards it can pick) that its connections
+    /// took: JSON's `percent` and the exporter's capacity ratio, unchanged since schema 1.
     pub fn percent(&self) -> f64 {
+        if self.capacity == 0 {
+            100.0
+        } else {
+            100.0 * (self.capacity - self.free()) as f64 / self.capacity as f64
+        }
+    }
+
+    /// Share of the usable range (less reserved ports) a connect() towards it can no longer
+    /// take, ports held through bind() anywhere included: what its level follows.
+    pub fn taken_percent(&self) -> f64 {
         if self.usable == 0 {
             100.0
         } else {
@@ -141,7 +152,7 @@ impl Destination {
     }
 
     pub fn level(&self) -> Level {
-        match self.percent() {
+        match self.taken_percent() {
             p if p >= CRITICAL_PERCENT => Level::Critical,
             p if p >= WARNING_PERCENT => Level::Warning,
             _ => Level::Ok,
@@ -311,6 +322,10 @@ mod tests {
         assert_eq!(report.time_wait, 3);
         assert_eq!(report.bound, vec![0], "the in-range listener only");
         assert_eq!(busiest.level(), Level::Ok);
+        // `percent` keeps its schema-1 meaning: used / capacity when no connection was bound
+        // before connect(); `taken_percent` counts the bind()-held ports of the range too.
+        assert_eq!(busiest.percent(), 100.0 * 30.0 / 189.0);
+        assert_eq!(busiest.taken_percent(), 100.0 * 31.0 / 190.0);
         let full = Destination {
             used: 180,
             ..busiest.clone()
@@ -377,6 +392,12 @@ mod tests {
             .unwrap();
         assert_eq!((to_listener.used, to_listener.bound), (14, 10));
         assert_eq!(to_listener.free(), 189 - 4);
+        assert_eq!(
+            to_listener.percent(),
+            100.0 * 4.0 / 189.0,
+            "of its capacity"
+        );
+        assert_eq!(to_listener.taken_percent(), 100.0 * 15.0 / 200.0);
         let elsewhere = report
             .destinations
             .iter()

@@ -50,8 +50,8 @@ impl Rows for DestinationRows<'_> {
             4 => write!(out, "{}", d.time_wait),
             5 => write!(out, "{}", d.free()),
             _ => match d.level() {
-                Level::Ok => write!(out, "{:.0}%", d.percent()),
-                level => write!(out, "{:.0}% {}", d.percent(), level.name()),
+                Level::Ok => write!(out, "{:.0}%", d.taken_percent()),
+                level => write!(out, "{:.0}% {}", d.taken_percent(), level.name()),
             },
         };
     }
@@ -272,6 +272,7 @@ struct JsonDestination {
     capacity: usize,
     free: usize,
     percent: f64,
+    taken_percent: f64,
     level: &'static str,
 }
 
@@ -320,6 +321,7 @@ pub fn json(out: &mut dyn Write, report: &Report, inv: &Inventory) -> io::Result
                 capacity: d.capacity,
                 free: d.free(),
                 percent: (d.percent() * 10.0).round() / 10.0,
+                taken_percent: (d.taken_percent() * 10.0).round() / 10.0,
                 level: d.level().name(),
             })
             .collect(),

@@ -343,6 +343,15 @@ fn bind_before_connect_ports_count_against_every_destination() {
     assert_eq!((&to_a["used"], &to_a["bound"]), (&150.into(), &150.into()));
     assert_eq!(to_a["free"], predicted, "{report}");
     assert_eq!(to_a["level"], "warning", "{report}");
+    // `percent` as since schema 1: the share of its capacity its connections took (none: every
+    // port towards A came from bind()); `taken_percent`: the range A can no longer take.
+    assert_eq!(to_a["percent"], 0.0, "{report}");
+    let taken = 100.0 * (200 - predicted) as f64 / 200.0;
+    assert_eq!(
+        to_a["taken_percent"],
+        (taken * 10.0).round() / 10.0,
+        "{report}"
+    );
     // What B really gets.
     let got = ns.inside(|| {
         let mut conns = Vec::new();
