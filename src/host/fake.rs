@@ -33,6 +33,8 @@ pub struct FakeHost {
     pub counters: Option<Counters>,
     /// What trial connects find held by bind(); None: trials cannot run.
     pub bind_held: Option<Vec<u16>>,
+    /// How many times trial connects were asked for.
+    pub trial_rounds: Mutex<usize>,
     /// What `vitals` answers, by pid.
     pub vitals: HashMap<u32, Vitals>,
     /// Pids that exit between the lookup and the pin: `pin` finds them gone.
@@ -189,6 +191,7 @@ impl Host for FakeHost {
     }
 
     fn bind_held(&self, ports: &[u16]) -> Result<Vec<u16>> {
+        *self.trial_rounds.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         let held = self
             .bind_held
             .as_ref()

@@ -3,9 +3,9 @@
 //! namespace, another one, the portable backend, a fake in tests) is decided here.
 
 mod across;
-pub mod containers;
 #[cfg(target_os = "linux")]
 mod connect_trial;
+pub mod containers;
 mod counters;
 #[cfg(test)]
 pub mod fake;
