@@ -170,12 +170,14 @@ fn destinations(report: &report::Report, findings: &mut Vec<Finding>) {
         };
         let mut f = finding(severity, kind, subject);
         f.evidence.push(format!(
-            "{} ephemeral ports in use towards it, {} of {} free ({:.0} % of the range taken), {} \
-             in TIME_WAIT",
-            d.used,
-            d.free(),
+            "{} of {} ephemeral ports in use towards it ({:.0} %){}, {} in TIME_WAIT",
+            d.used - d.bound,
             d.capacity,
-            d.taken_percent(),
+            d.percent(),
+            match d.bound {
+                0 => String::new(),
+                n => format!(" and {n} more held through bind() (bound before connect())"),
+            },
             d.time_wait
         ));
         f.advice = "many short connections to one destination: reuse connections (keep-alive, a \
