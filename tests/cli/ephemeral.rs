@@ -307,6 +307,64 @@ fn time_wait_answers_of_wait_free_and_tcp_listen_agree_with_the_kernel() {
     }
 }
 
+/// A port held only by connections their process closed (orphans in FIN_WAIT2, the client
+/// still open): `tcp listen`'s "address in use" names them and says whether --reuseaddr gets
+/// past them, as a trial bind finds, and the promise holds; `wait --free` agrees.
+#[test]
+fn orphaned_connections_get_the_same_advice_as_time_wait() {
+    let test = "orphaned_connections_get_the_same_advice_as_time_wait";
+    let Some(ns) = Netns::new(test) else {
+        return;
+    };
+    for reuse in [false, true] {
+        let (port, _client) = ns.inside(|| {
+            let l = bound_tcp(reuse);
+            l.listen(1).unwrap();
+            let l: TcpListener = l.into();
+            let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+            drop(l.accept().unwrap());
+            (l.local_addr().unwrap().port(), client)
+        });
+        let port = port.to_string();
+        eventually("the server's orphan", || {
+            let left = ns.ls_json(&["-t", "--sport", &port]);
+            seen(
+                left.len() == 1 && left[0].inode == 0 && left[0].state == "FIN_WAIT2",
+                left,
+            )
+        });
+        let at = format!("127.0.0.1:{port}");
+        let listen = ns.portscope(&["tcp", "listen", &at]).output().unwrap();
+        assert_eq!(listen.status.code(), Some(2));
+        let err = stderr_of(&listen);
+        assert!(err.contains("held by 1 orphaned connection"), "{err}");
+        let promise = "a bind with SO_REUSEADDR (--reuseaddr) succeeds, since";
+        assert_eq!(err.contains(promise), reuse, "{err}");
+        assert_eq!(
+            err.contains("SO_REUSEADDR does not get past them here"),
+            !reuse,
+            "{err}"
+        );
+        let free = ns
+            .portscope(&["wait", &port, "--free", "--reuseaddr", "--timeout", "300ms"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            free.status.code(),
+            Some(if reuse { 0 } else { 1 }),
+            "{free:?}"
+        );
+        let reuse_listen = ns.portscope(&["tcp", "listen", &at, "--reuseaddr"]);
+        if reuse {
+            let server = Running::spawn(reuse_listen);
+            server.err_line("listening");
+        } else {
+            let out = { reuse_listen }.output().unwrap();
+            assert_eq!(out.status.code(), Some(2), "{out:?}");
+        }
+    }
+}
+
 /// 150 clients that bind(127.0.0.1:0) and then connect to A hold their ports against every
 /// destination: the report's capacity for a new destination B is what B then really gets
 /// before EADDRNOTAVAIL (the 48), and A's row warns too.
