@@ -110,7 +110,8 @@ impl Condition {
                     format!(" of {words} sockets")
                 };
                 let trial = match bind {
-                    Some(reuse) => format!(" (a {} bind to succeed)", reuse.name()),
+                    Some(Reuse::Plain) => " (a plain bind to succeed)".to_string(),
+                    Some(reuse) => format!(" (a bind with {} to succeed)", reuse.name()),
                     None => String::new(),
                 };
                 format!("{}/{} to be free{of}{trial}", port(ports), proto.name())
@@ -378,7 +379,7 @@ mod tests {
             among: Among::every(),
             bind: Some(Reuse::Addr),
         };
-        assert!(free.describe().ends_with("(a SO_REUSEADDR bind to succeed)"));
+        assert!(free.describe().ends_with("(a bind with SO_REUSEADDR to succeed)"));
         let host = FakeHost::new(vec![vec![], vec![]]);
         let waited = until(
             &host,
