@@ -151,13 +151,13 @@ pub fn text(
         Evidence::Nothing => {}
         Evidence::Trial => writeln!(
             out,
-            "  held by bind(): {listeners} listening, {} by connections bound before connect() \
+            "  held by bind(): {listeners} listening or only bound, {} by connections bound before connect() \
              (found by trial connects limited to each port, which the kernel refuses)",
             held.ports.len()
         )?,
         Evidence::Parity => writeln!(
             out,
-            "  held by bind(): {listeners} listening, ≈ {} by connections bound before connect() \
+            "  held by bind(): {listeners} listening or only bound, ≈ {} by connections bound before connect() \
              — an estimate (no trial connects: an older kernel, loopback down, or over 4096 ports): ports of bind()'s parity ({}) used \
              by one connection only",
             held.ports.len(),
