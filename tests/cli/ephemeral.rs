@@ -223,23 +223,57 @@ fn why_bind_advice_on_time_wait_agrees_with_the_trial() {
     }
 }
 
-/// A TIME_WAIT entry left by a server that closed first, on 127.0.0.1; its port.
-fn server_time_wait(ns: &Netns, reuse: bool) -> String {
-    let port = ns.inside(|| {
+/// A connection whose server closed first, on 127.0.0.1, its listener gone: with the client
+/// closed too, a TIME_WAIT entry; with the client still open (returned), an orphan in
+/// FIN_WAIT2. Its port.
+fn closed_server(ns: &Netns, reuse: bool, client_closes: bool) -> (String, Option<TcpStream>) {
+    let (port, client) = ns.inside(|| {
         let l = bound_tcp(reuse);
         l.listen(1).unwrap();
         let l: TcpListener = l.into();
         let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
         drop(l.accept().unwrap());
-        drop(client);
-        l.local_addr().unwrap().port()
+        (l.local_addr().unwrap().port(), client)
     });
+    let client = (!client_closes).then_some(client);
     let port = port.to_string();
-    eventually("the server's TIME_WAIT", || {
-        let tw = ns.ls_json(&["-t", "--sport", &port]);
-        seen(tw.len() == 1 && tw[0].state == "TIME_WAIT", tw)
+    let state = if client_closes {
+        "TIME_WAIT"
+    } else {
+        "FIN_WAIT2"
+    };
+    eventually(state, || {
+        let left = ns.ls_json(&["-t", "--sport", &port]);
+        seen(
+            left.len() == 1 && left[0].inode == 0 && left[0].state == state,
+            left,
+        )
     });
-    port
+    (port, client)
+}
+
+/// `tcp listen` on the port fails, promising --reuseaddr exactly when the closed socket set
+/// SO_REUSEADDR (else saying `refusal`), and the promise holds. Its error.
+fn tcp_listen_keeps_its_promise(ns: &Netns, port: &str, reuse: bool, refusal: &str) -> String {
+    let at = format!("127.0.0.1:{port}");
+    let listen = ns.portscope(&["tcp", "listen", &at]).output().unwrap();
+    assert_eq!(listen.status.code(), Some(2));
+    let err = stderr_of(&listen);
+    let promise = "a bind with SO_REUSEADDR (--reuseaddr) succeeds, since";
+    assert_eq!(err.contains(promise), reuse, "{err}");
+    assert_eq!(err.contains(refusal), !reuse, "{err}");
+    assert!(!err.contains("run as root"), "{err}");
+    let reuse_listen = ns.portscope(&["tcp", "listen", &at, "--reuseaddr"]);
+    if reuse {
+        // The promise holds: the listener starts.
+        let server = Running::spawn(reuse_listen);
+        server.err_line("listening");
+    } else {
+        let out = { reuse_listen }.output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr_of(&out).contains(refusal), "{out:?}");
+    }
+    err
 }
 
 /// `wait --free` means a bind would succeed now, a real trial with or without SO_REUSEADDR;
@@ -252,7 +286,7 @@ fn time_wait_answers_of_wait_free_and_tcp_listen_agree_with_the_kernel() {
         return;
     };
     for reuse in [false, true] {
-        let port = server_time_wait(&ns, reuse);
+        let (port, _) = closed_server(&ns, reuse, true);
         let wait = |extra: &[&str]| {
             let mut args = vec!["wait", &port, "--free", "--timeout", "0.3"];
             args.extend_from_slice(extra);
@@ -279,31 +313,7 @@ fn time_wait_answers_of_wait_free_and_tcp_listen_agree_with_the_kernel() {
                 "says which bind: {said}"
             );
         }
-        let at = format!("127.0.0.1:{port}");
-        let listen = ns.portscope(&["tcp", "listen", &at]).output().unwrap();
-        assert_eq!(listen.status.code(), Some(2));
-        let err = stderr_of(&listen);
-        let promise = "a bind with SO_REUSEADDR (--reuseaddr) succeeds, since";
-        assert_eq!(err.contains(promise), reuse, "{err}");
-        assert_eq!(
-            err.contains("SO_REUSEADDR does not get past TIME_WAIT"),
-            !reuse,
-            "{err}"
-        );
-        assert!(!err.contains("run as root"), "{err}");
-        let reuse_listen = ns.portscope(&["tcp", "listen", &at, "--reuseaddr"]);
-        if reuse {
-            // The promise holds: the listener starts.
-            let server = Running::spawn(reuse_listen);
-            server.err_line("listening");
-        } else {
-            let out = { reuse_listen }.output().unwrap();
-            assert_eq!(out.status.code(), Some(2));
-            assert!(
-                stderr_of(&out).contains("does not get past TIME_WAIT"),
-                "{out:?}"
-            );
-        }
+        tcp_listen_keeps_its_promise(&ns, &port, reuse, "does not get past TIME_WAIT");
     }
 }
 
@@ -317,34 +327,9 @@ fn orphaned_connections_get_the_same_advice_as_time_wait() {
         return;
     };
     for reuse in [false, true] {
-        let (port, _client) = ns.inside(|| {
-            let l = bound_tcp(reuse);
-            l.listen(1).unwrap();
-            let l: TcpListener = l.into();
-            let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-            drop(l.accept().unwrap());
-            (l.local_addr().unwrap().port(), client)
-        });
-        let port = port.to_string();
-        eventually("the server's orphan", || {
-            let left = ns.ls_json(&["-t", "--sport", &port]);
-            seen(
-                left.len() == 1 && left[0].inode == 0 && left[0].state == "FIN_WAIT2",
-                left,
-            )
-        });
-        let at = format!("127.0.0.1:{port}");
-        let listen = ns.portscope(&["tcp", "listen", &at]).output().unwrap();
-        assert_eq!(listen.status.code(), Some(2));
-        let err = stderr_of(&listen);
+        let (port, _client) = closed_server(&ns, reuse, false);
+        let err = tcp_listen_keeps_its_promise(&ns, &port, reuse, "does not get past them here");
         assert!(err.contains("held by 1 orphaned connection"), "{err}");
-        let promise = "a bind with SO_REUSEADDR (--reuseaddr) succeeds, since";
-        assert_eq!(err.contains(promise), reuse, "{err}");
-        assert_eq!(
-            err.contains("SO_REUSEADDR does not get past them here"),
-            !reuse,
-            "{err}"
-        );
         let free = ns
             .portscope(&["wait", &port, "--free", "--reuseaddr", "--timeout", "300ms"])
             .output()
@@ -354,14 +339,6 @@ fn orphaned_connections_get_the_same_advice_as_time_wait() {
             Some(if reuse { 0 } else { 1 }),
             "{free:?}"
         );
-        let reuse_listen = ns.portscope(&["tcp", "listen", &at, "--reuseaddr"]);
-        if reuse {
-            let server = Running::spawn(reuse_listen);
-            server.err_line("listening");
-        } else {
-            let out = { reuse_listen }.output().unwrap();
-            assert_eq!(out.status.code(), Some(2), "{out:?}");
-        }
     }
 }
 
