@@ -288,7 +288,7 @@ fn time_wait_answers_of_wait_free_and_tcp_listen_agree_with_the_kernel() {
     for reuse in [false, true] {
         let (port, _) = closed_server(&ns, reuse, true);
         let wait = |extra: &[&str]| {
-            let mut args = vec!["wait", &port, "--free", "--timeout", "0.3"];
+            let mut args = vec!["wait", &port, "--free", "--timeout", "300ms"];
             args.extend_from_slice(extra);
             ns.portscope(&args).output().unwrap()
         };

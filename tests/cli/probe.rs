@@ -187,7 +187,7 @@ fn repeat_mode_counts_a_refusal_as_an_answer() {
         "--count",
         "3",
         "--interval",
-        "10",
+        "10ms",
     ];
     let out = sc.ns.portscope(&args).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "closed is not open");
@@ -205,9 +205,9 @@ fn repeat_mode_counts_a_refusal_as_an_answer() {
         "--count",
         "2",
         "--interval",
-        "10",
+        "10ms",
         "--timeout",
-        "200",
+        "200ms",
     ];
     let text = stdout_of(&sc.ns.portscope(&args).output().unwrap());
     assert!(
@@ -394,7 +394,7 @@ fn udp_sweep_paced_by_the_target_icmp_limit_finds_every_closed_port() {
             "20000-20300",
             "--udp",
             "--timeout",
-            "500",
+            "500ms",
         ])
         .output()
         .unwrap();
@@ -424,7 +424,7 @@ fn udp_sweep_faster_than_the_icmp_limit_is_marked_unreliable() {
         "20000-20049",
         "--udp",
         "--timeout",
-        "300",
+        "300ms",
         "--rate",
         "2000",
     ];
