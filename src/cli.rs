@@ -140,7 +140,8 @@ pub struct FilterArgs {
     /// Unix domain sockets (alone, or with -t / -u: -tx is TCP and Unix)
     #[arg(short = 'x', long)]
     pub unix: bool,
-    /// IPv4 sockets only
+    /// Sockets that carry IPv4 only: IPv4 ones, and IPv6 ones on [::] without IPV6_V6ONLY
+    /// (tcp46/udp46) or with an IPv4-mapped address
     #[arg(short = '4', long = "ipv4")]
     pub ipv4: bool,
     /// IPv6 sockets only
@@ -539,6 +540,12 @@ pub struct ProbeArgs {
     /// UDP payload: TEXT, or hex:48656c6c6f [default: empty, or a real query on 53 and 123]
     #[arg(long, value_name = "TEXT|hex:HEX")]
     pub payload: Option<String>,
+
+    /// Probes started per second at most. UDP sweeps default to the rate the target's ICMP
+    /// limits answer at (net.ipv4.icmp_ratelimit, read where the target lives when it is on
+    /// this machine); faster, silent ports are marked unreliable
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
     /// IPv4 addresses only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,
@@ -716,7 +723,8 @@ const WAIT_EXAMPLES: &str = "\
 Examples:
   portscope wait 8080 && curl localhost:8080      block until something listens on 8080
   portscope wait db:5432 --timeout 1m            until db:5432 accepts connections
-  portscope wait 8080 --free                      until nothing holds port 8080
+  portscope wait 8080 --free                      until a bind of 0.0.0.0:8080 succeeds
+  portscope wait 8080 --free --reuseaddr          the same for a server setting SO_REUSEADDR
 
 Exit status 0 when the condition holds, 1 on timeout, 130 on Ctrl-C.";
 
@@ -809,9 +817,14 @@ pub struct WaitArgs {
     /// Give up after this long, 0 for never (500ms, 30s, 2m; a bare number is seconds)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse)]
     pub timeout: Duration,
-    /// Wait until nothing holds the port instead (closed connections aside: TIME_WAIT, orphans)
+    /// Wait until the ports are free instead: nothing holds them (closed connections aside:
+    /// TIME_WAIT, orphans) and a real trial bind of 0.0.0.0:PORT (and listen, for TCP)
+    /// succeeds, so a TIME_WAIT entry counts as it will for your program
     #[arg(long)]
     pub free: bool,
+    /// With --free: the trial bind sets SO_REUSEADDR, as a server that sets it will
+    #[arg(long, requires = "free")]
+    pub reuseaddr: bool,
     /// A UDP port: bound rather than listening
     #[arg(long, conflicts_with = "host")]
     pub udp: bool,

@@ -319,6 +319,16 @@ impl Socket {
         self.family == Family::Ipv6 && self.local.ip.is_unspecified() && self.v6only == Some(false)
     }
 
+    /// An IPv4 conversation on an IPv6 socket: a dual-stack one, or an IPv4-mapped address
+    /// (a connection a dual-stack listener accepted from IPv4). `-4` includes these.
+    pub fn carries_ipv4(&self) -> bool {
+        let mapped = match self.local.ip {
+            std::net::IpAddr::V6(ip) => ip.to_ipv4_mapped().is_some(),
+            std::net::IpAddr::V4(_) => false,
+        };
+        self.family == Family::Ipv6 && (self.is_dual_stack() || mapped)
+    }
+
     pub fn owner(&self, owners_looked_up: bool) -> Owner<'_> {
         if !self.pids.is_empty() {
             return Owner::Processes(&self.pids);
@@ -387,6 +397,44 @@ impl Inventory {
 
     pub fn user_name(&self, uid: u32) -> Option<&str> {
         self.users.get(&uid).map(String::as_str)
+    }
+}
+
+/// The ICMP rate limits a UDP target answers under: net.ipv4.icmp_ratelimit (ms between
+/// messages to one address, after a burst of 6; 0: none), icmp_ratemask (which types are
+/// limited) and icmp_msgs_per_sec (host-wide; 0: none). Port unreachable is type 3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IcmpLimits {
+    pub ratelimit_ms: u32,
+    pub ratemask: u32,
+    pub msgs_per_sec: u32,
+    /// Where the figures come from.
+    pub source: LimitSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitSource {
+    /// The target is an address of this namespace: its answers go over loopback, unlimited.
+    Loopback,
+    /// Read in the named network namespace that holds the target's address.
+    Namespace(String),
+    /// The target is elsewhere: this namespace's settings, assumed to be the target's.
+    Assumed,
+}
+
+impl IcmpLimits {
+    /// ICMP port unreachable messages per second the target sends this prober at most;
+    /// None: no limit.
+    pub fn answers_per_sec(&self) -> Option<f64> {
+        if self.source == LimitSource::Loopback || self.ratemask & (1 << 3) == 0 {
+            return None;
+        }
+        let per_peer = (self.ratelimit_ms > 0).then(|| 1000.0 / f64::from(self.ratelimit_ms));
+        let global = (self.msgs_per_sec > 0).then_some(f64::from(self.msgs_per_sec));
+        match (per_peer, global) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 

@@ -186,6 +186,16 @@ impl Query {
         }
     }
 
+    /// The families whose tables the host reads: IPv6's too when IPv4 is asked for, since an
+    /// IPv6 socket may carry IPv4 (`Socket::carries_ipv4`).
+    pub fn dumped_families(&self) -> Vec<Family> {
+        let mut families = self.families.clone();
+        if families.contains(&Family::Ipv4) && !families.contains(&Family::Ipv6) {
+            families.push(Family::Ipv6);
+        }
+        families
+    }
+
     /// No port filter: the kernel sends the whole table (of the asked protocols and states).
     pub fn is_broad(&self) -> bool {
         self.any_port.is_none() && self.local_port.is_none() && self.remote_port.is_none()
@@ -194,7 +204,8 @@ impl Query {
     /// The filters that need only what the kernel reported (no owners).
     pub fn matches_kernel_fields(&self, s: &Socket) -> bool {
         self.protos.contains(&s.proto)
-            && self.families.contains(&s.family)
+            && (self.families.contains(&s.family)
+                || (self.families.contains(&Family::Ipv4) && s.carries_ipv4()))
             && self.states.contains(s.state)
             && self
                 .any_port

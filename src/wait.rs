@@ -1,12 +1,14 @@
 //! Waiting for a port: until something listens on it (here, or on a remote host), or until it
-//! is free.
+//! is free: nothing but closed sockets left in the table and, for `wait --free`, a real trial
+//! bind succeeds.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::ephemeral::trial::{self, Reuse};
 use crate::host::Host;
 use crate::inventory;
 use crate::model::{Family, Owner, Proto, TcpState};
@@ -19,12 +21,16 @@ pub enum Condition {
     /// A TCP listener (or any bound UDP socket) on local ports.
     Listening { ports: PortSet, proto: Proto },
     /// Nothing left on local ports but sockets the kernel is finishing closing (TIME_WAIT,
-    /// orphans: no process holds them), as a restart with SO_REUSEADDR sees them; only the
-    /// sockets `among` selects count.
+    /// orphans: no process holds them); only the sockets `among` selects count. With `bind`,
+    /// a trial bind of 0.0.0.0:PORT with those options must succeed on every port too: the
+    /// kernel's answer, so TIME_WAIT and orphans count exactly as they do for the program
+    /// waiting (`wait --free`). Without it the table decides alone (`kill`, whose -4 and
+    /// --state narrowing a bind cannot honour).
     Free {
         ports: PortSet,
         proto: Proto,
         among: Among,
+        bind: Option<Reuse>,
     },
     /// A remote host accepting TCP connections on ports; `host` is what the user typed.
     Accepting {
@@ -95,6 +101,7 @@ impl Condition {
                 ports,
                 proto,
                 among,
+                bind,
             } => {
                 let words = among.words(*proto);
                 let of = if words.is_empty() {
@@ -102,7 +109,12 @@ impl Condition {
                 } else {
                     format!(" of {words} sockets")
                 };
-                format!("{}/{} to be free{of}", port(ports), proto.name())
+                let trial = match bind {
+                    Some(Reuse::Plain) => " (a plain bind to succeed)".to_string(),
+                    Some(reuse) => format!(" (a bind with {} to succeed)", reuse.name()),
+                    None => String::new(),
+                };
+                format!("{}/{} to be free{of}{trial}", port(ports), proto.name())
             }
             Condition::Listening {
                 ports,
@@ -186,7 +198,17 @@ fn holds(host: &dyn Host, condition: &Condition, left: Duration) -> Result<(bool
             ports,
             proto,
             among,
-        } => (ports, *proto, Some(among)),
+            bind,
+        } => {
+            // The kernel's word first: a port a bind cannot take is not free, whatever the
+            // table shows.
+            if let Some(reuse) = bind
+                && ports.ports().any(|port| trial::bind(any(port), *proto, *reuse).is_some())
+            {
+                return Ok((false, Vec::new()));
+            }
+            (ports, *proto, Some(among))
+        }
     };
     let free = among.is_some();
     let query = Query::ports(ports.clone())
@@ -214,6 +236,36 @@ fn holds(host: &dyn Host, condition: &Condition, left: Duration) -> Result<(bool
         live.len() == ports.len()
     };
     Ok((met, inv.notes))
+}
+
+/// Where `wait --free` tries a bind: every IPv4 address, as most servers bind.
+fn any(port: u16) -> SocketAddr {
+    SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port)
+}
+
+/// Once `wait --free` is met, which bind succeeds on each port: `a plain bind of
+/// 0.0.0.0:8080/tcp succeeds now`, or with SO_REUSEADDR, whether a plain one would too.
+pub fn free_now(ports: &PortSet, proto: Proto, reuse: Reuse) -> Vec<String> {
+    ports
+        .ports()
+        .map(|port| {
+            let what = format!("{}/{}", any(port), proto.name());
+            match reuse {
+                Reuse::Plain => format!("a plain bind of {what} succeeds now"),
+                _ => match trial::bind(any(port), proto, Reuse::Plain) {
+                    None => format!(
+                        "a bind of {what} with {} succeeds now (a plain one does too)",
+                        reuse.name()
+                    ),
+                    Some(e) => format!(
+                        "a bind of {what} with {} succeeds now (a plain one still fails: {})",
+                        reuse.name(),
+                        crate::text::errno(&e)
+                    ),
+                },
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -274,6 +326,7 @@ mod tests {
             ports: PortSet::one(8080),
             proto: Proto::Tcp,
             among,
+            bind: None,
         };
         assert_eq!(
             free.describe(),
@@ -291,6 +344,7 @@ mod tests {
             ports: PortSet::one(8080),
             proto: Proto::Tcp,
             among: Among::every(),
+            bind: None,
         };
         // Closed by their processes: TIME_WAIT, and an orphan finishing its close.
         let mut orphan = on(8080, TcpState::FinWait2);
@@ -311,5 +365,33 @@ mod tests {
         let waited = waited.unwrap();
         assert_eq!(waited, Waited::TimedOut);
         assert!(held.looks_taken() >= 2);
+    }
+
+    /// With a trial bind, the kernel decides too: a listener the table does not show (the fake
+    /// host's table is empty) keeps the wait going until it closes.
+    #[test]
+    fn free_with_a_bind_means_a_trial_bind_succeeds() {
+        let held = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        let free = Condition::Free {
+            ports: PortSet::one(port),
+            proto: Proto::Tcp,
+            among: Among::every(),
+            bind: Some(Reuse::Addr),
+        };
+        assert!(free.describe().ends_with("(a bind with SO_REUSEADDR to succeed)"));
+        let host = FakeHost::new(vec![vec![], vec![]]);
+        let waited = until(
+            &host,
+            &free,
+            Some(Duration::from_millis(150)),
+            &mut Ticks::default(),
+        );
+        assert_eq!(waited.unwrap(), Waited::TimedOut);
+        assert_eq!(host.looks_taken(), 0, "the failed trial ends each look");
+        drop(held);
+        let waited = until(&host, &free, None, &mut Ticks::default()).unwrap();
+        assert_eq!(waited, Waited::Met);
+        assert_eq!(host.looks_taken(), 1, "then the table is read");
     }
 }

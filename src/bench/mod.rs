@@ -115,14 +115,13 @@ fn refuse_if_exhausting(
     };
     let query = Query::everything().protos(&[Proto::Tcp]).without_owners();
     let inv = inventory::collect(host, &query)?;
-    let report = crate::ephemeral::report::build(&settings, &inv.sockets);
+    let report = crate::ephemeral::report(host, &settings, &inv.sockets);
     keep_notes(notes, inv.notes);
-    let busy = report
+    let available = report
         .destinations
         .iter()
         .find(|d| d.remote_port == port)
-        .map_or(0, |d| d.used);
-    let available = report.capacity().saturating_sub(busy);
+        .map_or(report.capacity(), |d| d.free());
     if requests > available {
         bail!(
             "refusing: the short run opens {requests} connections to 127.0.0.1:{port}, one \

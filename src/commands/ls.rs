@@ -83,5 +83,28 @@ pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     }
     out.flush()?;
     output::report_gaps(&inv);
+    if let Some(why) = query
+        .pid
+        .filter(|_| inv.is_empty())
+        .and_then(|pid| unseen_pid(host, pid, inv.unreadable_processes > 0))
+    {
+        output::diagnostic(&why);
+    }
     Ok(Exit::found(!inv.is_empty()))
+}
+
+/// Why `--pid PID` listed nothing, when that is not simply "it has no matching socket".
+fn unseen_pid(host: &dyn Host, pid: u32, unreadable: bool) -> Option<String> {
+    Some(match (unreadable, crate::host::is_root()) {
+        (true, false) => format!(
+            "the open files of pid {pid} cannot be read (another user's process), so its \
+             sockets cannot be listed; run as root (sudo portscope …) to see them"
+        ),
+        (true, true) => format!(
+            "the open files of pid {pid} cannot be read even as root (another user namespace \
+             or a hardened /proc), so its sockets cannot be listed"
+        ),
+        (false, _) if host.processes(&[pid]).is_empty() => format!("no process has pid {pid}"),
+        (false, _) => return None,
+    })
 }

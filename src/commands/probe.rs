@@ -11,6 +11,7 @@ use crate::cli::ProbeArgs;
 use crate::interrupt::{self, interrupted};
 use crate::model::Proto;
 use crate::probe::model::{Outcome, Status, Tally, Target};
+use crate::probe::pace::{self, Pace};
 use crate::probe::{self, Plan, payload};
 use crate::render::probe as render;
 
@@ -30,15 +31,29 @@ pub fn run(args: &ProbeArgs) -> Result<Exit> {
     let given = args.payload.as_deref().map(payload::parse).transpose()?;
     let targets = probe::targets(target.host, &addrs, &ports, proto);
     let payload = |port| given.clone().unwrap_or_else(|| payload::well_known(port));
+    if let Some(rate) = args.rate.filter(|r| !(r.is_finite() && *r > 0.0)) {
+        anyhow::bail!("--rate {rate}: probes per second must be a number above 0");
+    }
+    let pace = Pace::of(proto, &targets, args.rate);
+    if let (None, Some(rate), Some(source)) = (args.rate, pace.rate, pace.limit_source()) {
+        output::diagnostic(&format!(
+            "note: UDP probes paced at {rate:.0}/s, as fast as {} answers ({source}): about \
+             {:.0} s; --rate N goes faster, marking silent ports unreliable",
+            args.host,
+            targets.len() as f64 / rate
+        ));
+    }
     let plan = Plan {
         timeout: args.timeout,
         parallel: parallel(args.parallel),
         payload: &payload,
+        rate: pace.rate,
     };
     let numbered = args.count != 1;
     let mut rounds = Rounds {
         targets: &targets,
         plan: &plan,
+        pace: &pace,
         args,
         attempt: 0,
         // Figures per target only for the repeat statistics; one round needs the counts.
@@ -84,6 +99,7 @@ enum Ended {
 struct Rounds<'a> {
     targets: &'a [Target],
     plan: &'a Plan<'a>,
+    pace: &'a Pace,
     args: &'a ProbeArgs,
     attempt: u64,
     tally: Tally,
@@ -103,7 +119,9 @@ impl Iterator for Rounds<'_> {
             return None;
         }
         self.attempt += 1;
-        let mut round = match probe_round(self.targets, self.attempt, self.plan) {
+        // One sweep probes its silent UDP ports again; repeat mode counts every probe as it is.
+        let pace = (self.args.count == 1).then_some(self.pace);
+        let mut round = match probe_round(self.targets, self.attempt, self.plan, pace) {
             Ok(round) => round,
             Err(e) => {
                 self.failed = Some(e);
@@ -123,8 +141,14 @@ impl Iterator for Rounds<'_> {
     }
 }
 
-/// One round, with a progress bar when it is long.
-fn probe_round(targets: &[Target], attempt: u64, plan: &Plan) -> Result<Vec<Outcome>> {
+/// One round, with a progress bar when it is long; given the pace, a UDP round probes its
+/// silent ports again.
+fn probe_round(
+    targets: &[Target],
+    attempt: u64,
+    plan: &Plan,
+    pace: Option<&Pace>,
+) -> Result<Vec<Outcome>> {
     let bar = (targets.len() > PROGRESS_FROM)
         .then(|| {
             output::progress(
@@ -133,7 +157,12 @@ fn probe_round(targets: &[Target], attempt: u64, plan: &Plan) -> Result<Vec<Outc
             )
         })
         .flatten();
-    let round = probe::round(targets, attempt, plan, &|| output::tick(&bar))?;
+    let mut round = probe::round(targets, attempt, plan, &|| output::tick(&bar))?;
+    if let Some(pace) = pace.filter(|_| targets.first().is_some_and(|t| t.proto == Proto::Udp))
+        && !interrupted()
+    {
+        pace::settle(targets, &mut round, plan, pace, &|| {})?;
+    }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -9,6 +9,7 @@ use super::{filters, output};
 use crate::Exit;
 use crate::addr::{self, Families};
 use crate::cli::WaitArgs;
+use crate::ephemeral::trial::Reuse;
 use crate::exit::NotThere;
 use crate::host::Host;
 use crate::model::Proto;
@@ -29,7 +30,22 @@ pub fn run(host: &dyn Host, args: &WaitArgs) -> Result<Exit> {
     }
     let what = &shown.what;
     match outcome? {
-        Waited::Met => Ok(Exit::Success),
+        Waited::Met => {
+            if let Condition::Free {
+                ports,
+                proto,
+                bind: Some(reuse),
+                ..
+            } = &condition
+            {
+                let mut out = output::stdout();
+                for line in wait::free_now(ports, *proto, *reuse) {
+                    writeln!(out, "{line}")?;
+                }
+                out.flush()?;
+            }
+            Ok(Exit::Success)
+        }
         Waited::Interrupted => Ok(Exit::Interrupted),
         Waited::TimedOut => Err(anyhow!(NotThere(format!(
             "gave up after {:.1} s waiting for {what}",
@@ -58,6 +74,11 @@ fn condition(args: &WaitArgs) -> Result<Condition> {
                 ports,
                 proto,
                 among: Among::every(),
+                bind: Some(if args.reuseaddr {
+                    Reuse::Addr
+                } else {
+                    Reuse::Plain
+                }),
             },
             false => Condition::Listening { ports, proto },
         });

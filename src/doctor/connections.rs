@@ -22,7 +22,10 @@ pub fn check(e: &Evidence<'_>) -> Vec<Finding> {
     accept_queues(e, &mut findings);
     close_wait(inv, &mut findings);
     if let Some(settings) = e.settings {
-        destinations(&report::build(settings, &inv.sockets), &mut findings);
+        destinations(
+            &report::build(settings, &inv.sockets, e.bind_held),
+            &mut findings,
+        );
     }
     syn_recv(inv, &mut findings);
     let before: HashMap<u32, &Socket> = e
@@ -167,10 +170,14 @@ fn destinations(report: &report::Report, findings: &mut Vec<Finding>) {
         };
         let mut f = finding(severity, kind, subject);
         f.evidence.push(format!(
-            "{} of {} ephemeral ports in use towards it ({:.0} %), {} in TIME_WAIT",
-            d.used,
+            "{} of {} ephemeral ports in use towards it ({:.0} %){}, {} in TIME_WAIT",
+            d.used - d.bound,
             d.capacity,
             d.percent(),
+            match d.bound {
+                0 => String::new(),
+                n => format!(" and {n} more held through bind() (bound before connect())"),
+            },
             d.time_wait
         ));
         f.advice = "many short connections to one destination: reuse connections (keep-alive, a \

@@ -136,6 +136,8 @@ pub struct Evidence<'a> {
     pub second: &'a Look,
     pub elapsed: Duration,
     pub settings: Option<&'a PortSettings>,
+    /// Range ports connections hold through bind(), as `ephemeral` finds them.
+    pub bind_held: &'a crate::ephemeral::BindHeld,
     pub filtered: bool,
 }
 
@@ -178,11 +180,16 @@ pub fn examine(
     if let Err(e) = &settings {
         notes.push(format!("no ephemeral-port verdicts: {e:#}"));
     }
+    let bind_held = match &settings {
+        Ok(settings) => crate::ephemeral::bind_held(host, settings, &second.inventory.sockets),
+        Err(_) => crate::ephemeral::BindHeld::none(),
+    };
     let evidence = Evidence {
         first: &first,
         second: &second,
         elapsed,
         settings: settings.as_ref().ok(),
+        bind_held: &bind_held,
         filtered: config.port.is_some() || config.pid.is_some(),
     };
     let mut findings = connections::check(&evidence);

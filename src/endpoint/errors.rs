@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 
+use crate::ephemeral::trial::Reuse;
 use crate::exit::NotThere;
 use crate::host::Host;
 use crate::inventory;
@@ -19,7 +20,7 @@ pub fn bind_error(host: &dyn Host, e: io::Error, addr: SocketAddr, proto: Proto)
         Some(libc::EADDRINUSE) => {
             anyhow!(
                 "{what}: address in use: {}",
-                holders(host, addr.port(), proto)
+                holders(host, addr, proto)
             )
         }
         Some(libc::EACCES) => {
@@ -44,8 +45,11 @@ pub fn bind_error(host: &dyn Host, e: io::Error, addr: SocketAddr, proto: Proto)
     }
 }
 
-/// Who holds `port`, from the socket table: `port 8080/tcp is held by nginx (pid 812)`.
-fn holders(host: &dyn Host, port: u16, proto: Proto) -> String {
+/// Who holds `addr`'s port, from the socket table: `port 8080/tcp is held by nginx (pid
+/// 812)`; for sockets their processes closed alone (TIME_WAIT, orphans the kernel is finishing
+/// closing), whether SO_REUSEADDR gets past them, from a trial bind.
+fn holders(host: &dyn Host, addr: SocketAddr, proto: Proto) -> String {
+    let port = addr.port();
     let taken = format!("port {port}/{} is taken", proto.name());
     let Ok(inv) = inventory::holders(host, port, &[proto]) else {
         return taken;
@@ -53,8 +57,12 @@ fn holders(host: &dyn Host, port: u16, proto: Proto) -> String {
     let mut names: BTreeMap<u32, String> = BTreeMap::new();
     let mut hidden = 0;
     let mut time_wait = 0;
+    let mut orphans = 0;
+    let mut left_ms = 0;
     for s in &inv.sockets {
         time_wait += usize::from(s.state == TcpState::TimeWait);
+        orphans += usize::from(s.inode == 0 && s.state != TcpState::TimeWait);
+        left_ms = left_ms.max(s.time_wait_left_ms().unwrap_or(0));
         hidden += usize::from(s.pids.is_empty() && s.inode != 0);
         for pid in &s.pids {
             let mut name = String::new();
@@ -67,21 +75,75 @@ fn holders(host: &dyn Host, port: u16, proto: Proto) -> String {
     }
     let mut parts: Vec<String> = names.into_values().collect();
     if hidden > 0 {
-        parts.push("another user's process (run as root to see which)".to_string());
+        parts.push(hidden_holder(inv.unreadable_processes).to_string());
     }
-    match (parts.is_empty(), time_wait) {
-        (true, 0) => taken,
-        (true, n) => format!(
-            "port {port}/{} is held by {} (`portscope why-bind {port}` says whether \
-             SO_REUSEADDR gets past them)",
+    let closed: Vec<String> = [
+        (time_wait, "TIME_WAIT entry"),
+        (orphans, "orphaned connection"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| crate::text::count(n, what))
+    .collect();
+    let orphaned = match orphans {
+        0 => "",
+        _ => " (closed by its process; the kernel is finishing the close)",
+    };
+    match (parts.is_empty(), closed.is_empty()) {
+        (true, true) => taken,
+        (true, false) => format!(
+            "port {port}/{} is held by {}{orphaned}; {}",
             proto.name(),
-            crate::text::count(n, "TIME_WAIT entry")
+            closed.join(" and "),
+            past_closed(addr, proto, (orphans == 0).then_some(left_ms))
         ),
         (false, _) => format!(
             "port {port}/{} is held by {}",
             proto.name(),
             parts.join(", ")
         ),
+    }
+}
+
+/// Whether SO_REUSEADDR gets past the sockets that closed, as a trial bind with it says: only
+/// when they had set it too. `left_ms`: TIME_WAIT alone, the longest time one has left.
+fn past_closed(addr: SocketAddr, proto: Proto, left_ms: Option<u32>) -> String {
+    let Some(e) = crate::ephemeral::trial::bind(addr, proto, Reuse::Addr) else {
+        return "a bind with SO_REUSEADDR (--reuseaddr) succeeds, since the sockets that closed \
+                set it too"
+            .to_string();
+    };
+    let (past, free) = match left_ms {
+        Some(ms) => (
+            "TIME_WAIT",
+            format!("the port is free in {:.0} s at most", f64::from(ms) / 1000.0),
+        ),
+        None => (
+            "them",
+            format!(
+                "`portscope wait {} --free` waits until the kernel has closed them",
+                addr.port()
+            ),
+        ),
+    };
+    format!(
+        "SO_REUSEADDR does not get past {past} here (a trial bind with it: {}), since the \
+         sockets that closed did not set it; {free}",
+        crate::text::errno(&e)
+    )
+}
+
+/// A holder no process shown has: another user's, or, for root, one whose descriptors could
+/// not be read (another user namespace, a hardened /proc) or that no process holds.
+fn hidden_holder(unreadable: usize) -> &'static str {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    match (root, unreadable) {
+        (false, _) => "another user's process (run as root to see which)",
+        (true, 0) => "no process visible here (one in another PID namespace, or a descriptor in \
+                      flight)",
+        (true, _) => "a process whose descriptors cannot be read even as root (another user \
+                      namespace or a hardened /proc)",
     }
 }
 

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 
 use crate::model::{Proto, TcpState};
+use crate::probe::icmp::Icmp;
 
 #[cfg(target_os = "linux")]
 fn set_int(fd: &impl AsRawFd, level: libc::c_int, name: libc::c_int, value: u32) -> io::Result<()> {
@@ -73,8 +74,9 @@ pub fn set_local_port_range(fd: &impl AsRawFd, low: u16, high: u16) -> io::Resul
     })
 }
 
-/// IP_RECVERR / IPV6_RECVERR: queue ICMP errors with their type and code, so a UDP probe can
-/// tell "port unreachable" (closed) from "administratively prohibited" (filtered).
+/// IP_RECVERR / IPV6_RECVERR: queue ICMP errors with their type and code, so a probe (TCP in
+/// SYN_SENT, or UDP) can tell "port unreachable" (closed) from "administratively prohibited"
+/// (filtered).
 #[cfg(target_os = "linux")]
 pub fn set_recverr(fd: &impl AsRawFd, v6: bool) -> io::Result<()> {
     if v6 {
@@ -84,9 +86,9 @@ pub fn set_recverr(fd: &impl AsRawFd, v6: bool) -> io::Result<()> {
     }
 }
 
-/// The ICMP (or ICMPv6) type and code of the oldest error queued on the socket, if any.
+/// The oldest ICMP (or ICMPv6) error queued on the socket, with its type, code and sender.
 #[cfg(target_os = "linux")]
-pub fn icmp_error(fd: &impl AsRawFd) -> Option<(u8, u8)> {
+pub fn icmp_error(fd: &impl AsRawFd) -> Option<Icmp> {
     let mut data = [0u8; 256];
     let mut control = [0u64; 64];
     let mut iov = libc::iovec {
@@ -111,7 +113,8 @@ pub fn icmp_error(fd: &impl AsRawFd) -> Option<(u8, u8)> {
         return None;
     }
     // SAFETY: the CMSG macros walk the control buffer the kernel filled in, bounded by
-    // msg_controllen; the error record is read unaligned.
+    // msg_controllen; the error record and the sender's address after it are read unaligned,
+    // within the message's length.
     unsafe {
         let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
         while !cmsg.is_null() {
@@ -119,19 +122,52 @@ pub fn icmp_error(fd: &impl AsRawFd) -> Option<(u8, u8)> {
             if (level == libc::IPPROTO_IP && kind == libc::IP_RECVERR)
                 || (level == libc::IPPROTO_IPV6 && kind == libc::IPV6_RECVERR)
             {
-                let err: libc::sock_extended_err =
-                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                let record = libc::CMSG_DATA(cmsg);
+                let err: libc::sock_extended_err = std::ptr::read_unaligned(record.cast());
                 if matches!(
                     err.ee_origin,
                     libc::SO_EE_ORIGIN_ICMP | libc::SO_EE_ORIGIN_ICMP6
                 ) {
-                    return Some((err.ee_type, err.ee_code));
+                    let header = record.offset_from(cmsg.cast::<u8>()) as usize;
+                    let room = ((*cmsg).cmsg_len as usize).saturating_sub(header);
+                    let after = std::mem::size_of::<libc::sock_extended_err>();
+                    return Some(Icmp {
+                        v6: err.ee_origin == libc::SO_EE_ORIGIN_ICMP6,
+                        kind: err.ee_type,
+                        code: err.ee_code,
+                        from: offender(record.add(after), room.saturating_sub(after)),
+                    });
                 }
             }
             cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
         }
     }
     None
+}
+
+/// SO_EE_OFFENDER: the address after the error record (family AF_UNSPEC when unknown).
+///
+/// # Safety
+/// `at` points at `room` readable bytes.
+#[cfg(target_os = "linux")]
+unsafe fn offender(at: *const u8, room: usize) -> Option<std::net::IpAddr> {
+    // SAFETY (caller): reads stay within `room` bytes.
+    unsafe {
+        if room < std::mem::size_of::<libc::sa_family_t>() {
+            return None;
+        }
+        match i32::from(std::ptr::read_unaligned(at.cast::<libc::sa_family_t>())) {
+            libc::AF_INET if room >= std::mem::size_of::<libc::sockaddr_in>() => {
+                let sin: libc::sockaddr_in = std::ptr::read_unaligned(at.cast());
+                Some(std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)).into())
+            }
+            libc::AF_INET6 if room >= std::mem::size_of::<libc::sockaddr_in6>() => {
+                let sin6: libc::sockaddr_in6 = std::ptr::read_unaligned(at.cast());
+                Some(std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr).into())
+            }
+            _ => None,
+        }
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -141,7 +177,7 @@ pub fn set_recverr(_fd: &impl AsRawFd, _v6: bool) -> io::Result<()> {
 
 /// Without IP_RECVERR only the errno is known.
 #[cfg(not(target_os = "linux"))]
-pub fn icmp_error(_fd: &impl AsRawFd) -> Option<(u8, u8)> {
+pub fn icmp_error(_fd: &impl AsRawFd) -> Option<Icmp> {
     None
 }
 

@@ -1,5 +1,6 @@
 //! Dynamic ports: how the kernel hands them out and how close the host is to running out
-//! (`report`), how it picks them (`sample`), and why a bind fails (`why_bind`).
+//! (`report`), how it picks them (`sample`), and why a bind fails (`why_bind`, with the real
+//! `trial` bind that `wait --free` uses too).
 
 mod allocation;
 pub mod findings;
@@ -7,9 +8,12 @@ pub mod report;
 #[cfg(unix)]
 pub mod sample;
 #[cfg(unix)]
+pub mod trial;
+#[cfg(unix)]
 pub mod why_bind;
 
 pub use allocation::{Allocation, Method};
+pub use report::BindHeld;
 
 use std::time::Duration;
 
@@ -17,7 +21,7 @@ use anyhow::Result;
 
 use crate::host::Host;
 use crate::inventory::Collector;
-use crate::model::Inventory;
+use crate::model::{Inventory, PortSettings, Socket};
 use crate::query::Query;
 
 /// How a run of reports ended.
@@ -39,7 +43,7 @@ pub fn reports(
     loop {
         let settings = host.port_settings()?;
         let inv = collector.collect(&Query::everything())?;
-        let report = report::build(&settings, &inv.sockets);
+        let report = report(host, &settings, &inv.sockets);
         if !show(&report, &inv)? {
             return Ok(Ended::Done);
         }
@@ -49,6 +53,36 @@ pub fn reports(
         if crate::interrupt::sleep(every) {
             return Ok(Ended::Interrupted);
         }
+    }
+}
+
+/// The report for this table (`bind_held` below).
+pub fn report(host: &dyn Host, settings: &PortSettings, sockets: &[Socket]) -> report::Report {
+    report::build(settings, sockets, &bind_held(host, settings, sockets))
+}
+
+/// Trial connects per report at most (each is a refused SYN on loopback); past this, the
+/// parity estimate.
+const MAX_TRIALS: usize = 4096;
+
+/// The range ports that connections hold through bind() (bind-before-connect), found by trial
+/// connects, or estimated from their parity where trials cannot run or would be too many.
+pub fn bind_held(host: &dyn Host, settings: &PortSettings, sockets: &[Socket]) -> BindHeld {
+    let candidates: Vec<u16> = report::connection_ports(settings, sockets)
+        .into_iter()
+        .collect();
+    if candidates.is_empty() {
+        return BindHeld::none();
+    }
+    if candidates.len() > MAX_TRIALS {
+        return report::by_parity(settings, sockets);
+    }
+    match host.bind_held(&candidates) {
+        Ok(ports) => BindHeld {
+            ports: ports.into_iter().collect(),
+            evidence: report::Evidence::Trial,
+        },
+        Err(_) => report::by_parity(settings, sockets),
     }
 }
 

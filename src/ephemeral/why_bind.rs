@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use anyhow::Result;
 
 use super::findings::{Findings, Trial};
-use crate::endpoint::sockopt;
+use super::trial::{self, Reuse};
 use crate::host::Host;
 use crate::inventory;
 use crate::model::{Family, Inventory, Proto, Socket as Entry, TcpState};
@@ -32,9 +32,9 @@ pub fn examine(host: &dyn Host, want: SocketAddr, proto: Proto) -> Result<(Findi
         .iter()
         .any(|i| inv.sockets[*i].state == TcpState::Bound);
     let trial = Trial {
-        plain: attempt(want, proto, Options::Plain),
-        reuseaddr: attempt(want, proto, Options::ReuseAddr),
-        reuseport: attempt(want, proto, Options::ReusePort),
+        plain: trial::bind(want, proto, Reuse::Plain),
+        reuseaddr: trial::bind(want, proto, Reuse::Addr),
+        reuseport: trial::bind(want, proto, Reuse::Port),
     };
     let findings = Findings {
         want,
@@ -74,31 +74,6 @@ fn overlaps(want: SocketAddr, s: &Entry) -> bool {
         // A [::] bind takes IPv4 too by default, so every IPv4 holder counts.
         (IpAddr::V6(v6), IpAddr::V4(_)) => v6.is_unspecified() && s.family == Family::Ipv4,
     }
-}
-
-#[derive(Clone, Copy)]
-enum Options {
-    Plain,
-    ReuseAddr,
-    ReusePort,
-}
-
-/// A real bind (and listen, for TCP) with these options, released at once; the kernel's error.
-fn attempt(want: SocketAddr, proto: Proto, options: Options) -> Option<std::io::Error> {
-    let try_it = || -> std::io::Result<()> {
-        let socket = sockopt::socket(want, proto, false)?;
-        match options {
-            Options::Plain => {}
-            Options::ReuseAddr => socket.set_reuse_address(true)?,
-            Options::ReusePort => socket.set_reuse_port(true)?,
-        }
-        socket.bind(&want.into())?;
-        if proto == Proto::Tcp {
-            socket.listen(1)?;
-        }
-        Ok(())
-    };
-    try_it().err()
 }
 
 #[cfg(test)]

@@ -9,20 +9,28 @@ use anyhow::{Context, Result};
 
 use super::look::{self, ListenCounters, Look, ProbeResult};
 use super::{Config, ProbeSpec, Snapshot};
+use crate::ephemeral::{self, BindHeld};
 use crate::host::Host;
 use crate::inventory::Collector;
-use crate::model::{Proto, TcpState};
+use crate::model::{PortSettings, Proto, Socket, TcpState};
 use crate::probe::model::Status;
 use crate::probe::{self, Plan};
 use crate::query::{OwnerLookup, Query};
 
-/// Looks at one host again and again, remembering the listeners' owners.
+/// How often a look runs the trial connects that find the connections holding their port
+/// through bind() (one refused SYN per range port in use, up to 4096): a scrape must stay
+/// cheap, so between two rounds the ports found held still count while a connection uses them.
+pub const TRIALS_EVERY: Duration = Duration::from_secs(60);
+
+/// Looks at one host again and again, remembering the listeners' owners and the last trial
+/// connects.
 pub struct Collection<'h> {
     host: &'h dyn Host,
     listeners: Collector<'h>,
     config: Config,
     errors_total: u64,
     attempt: u64,
+    trials: Option<(Instant, BindHeld)>,
 }
 
 impl<'h> Collection<'h> {
@@ -33,6 +41,28 @@ impl<'h> Collection<'h> {
             config,
             errors_total: 0,
             attempt: 0,
+            trials: None,
+        }
+    }
+
+    /// The ports connections hold through bind(): trial connects at most every
+    /// TRIALS_EVERY; in between, the last round's ports that a connection still uses (a client
+    /// bound before connect() since then counts from the next round). Listeners and bound-only
+    /// sockets come from the table itself, at every look.
+    fn bind_held(&mut self, settings: &PortSettings, table: &[Socket]) -> BindHeld {
+        match &self.trials {
+            Some((at, held)) if at.elapsed() < TRIALS_EVERY => {
+                let used = ephemeral::report::connection_ports(settings, table);
+                BindHeld {
+                    ports: held.ports.intersection(&used).copied().collect(),
+                    evidence: held.evidence,
+                }
+            }
+            _ => {
+                let held = ephemeral::bind_held(self.host, settings, table);
+                self.trials = Some((Instant::now(), held.clone()));
+                held
+            }
         }
     }
 
@@ -77,8 +107,9 @@ impl<'h> Collection<'h> {
                 }
                 match self.host.port_settings() {
                     Ok(settings) => {
-                        look.ephemeral =
-                            Some(look::ephemeral(&settings, &table, self.config.limits.top));
+                        let held = self.bind_held(&settings, &table);
+                        let top = self.config.limits.top;
+                        look.ephemeral = Some(look::ephemeral(&settings, &table, &held, top));
                     }
                     Err(e) => failed("reading the ephemeral port settings", e),
                 }
@@ -121,6 +152,7 @@ fn probes(specs: &[ProbeSpec], timeout: Duration, attempt: u64) -> Result<Vec<Pr
         timeout,
         parallel: targets.len().max(1),
         payload: &|_| Vec::new(),
+        rate: None,
     };
     let outcomes = probe::round(&targets, attempt, &plan, &|| {}).context("probe round")?;
     let mut results: Vec<ProbeResult> = specs

@@ -215,8 +215,13 @@ fn cap(mut groups: Vec<Listener>, max_ports: usize) -> Vec<Listener> {
 }
 
 /// Ephemeral-port use per destination: the same budget `portscope ephemeral` reports.
-pub fn ephemeral(settings: &PortSettings, table: &[Socket], top: usize) -> Ephemeral {
-    let report = report::build(settings, table);
+pub fn ephemeral(
+    settings: &PortSettings,
+    table: &[Socket],
+    bind_held: &report::BindHeld,
+    top: usize,
+) -> Ephemeral {
+    let report = report::build(settings, table, bind_held);
     let label = |d: &report::Destination| SocketAddr::new(d.remote, d.remote_port).to_string();
     // One series per destination: from several local addresses, the busiest (first) one.
     let mut seen = std::collections::HashSet::new();

@@ -102,6 +102,8 @@ fn host() -> FakeHost {
     }
     host.settings = Some(settings());
     host.counters = Some(counters());
+    // Trial connects find no port held by bind().
+    host.bind_held = Some(Vec::new());
     host
 }
 
@@ -203,4 +205,21 @@ fn what_cannot_be_read_is_left_out_and_counted() {
     assert_eq!(first.look.listeners.len(), 2, "the rest is still there");
     assert_eq!(first.errors_total, 1);
     assert_eq!(collection.snapshot().errors_total, 2, "a counter, per look");
+}
+
+/// A scrape stays cheap: trial connects run once per TRIALS_EVERY, not per look; in between,
+/// the port they found held through bind() still counts while a connection uses it.
+#[test]
+fn trial_connects_run_on_a_slow_cadence() {
+    let mut held = host();
+    held.bind_held = Some(vec![40000]);
+    let mut collection = Collection::new(&held, config(10));
+    let first = collection.snapshot().look.ephemeral;
+    let second = collection.snapshot().look.ephemeral;
+    assert_eq!(*held.trial_rounds.lock().unwrap(), 1);
+    assert_eq!(first, second);
+    let mut without = host();
+    without.bind_held = Some(Vec::new());
+    let unheld = Collection::new(&without, config(10)).snapshot().look.ephemeral;
+    assert_ne!(first, unheld, "the held port changes the budget");
 }

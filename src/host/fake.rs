@@ -31,6 +31,10 @@ pub struct FakeHost {
     pub users: HashMap<u32, String>,
     pub settings: Option<PortSettings>,
     pub counters: Option<Counters>,
+    /// What trial connects find held by bind(); None: trials cannot run.
+    pub bind_held: Option<Vec<u16>>,
+    /// How many times trial connects were asked for.
+    pub trial_rounds: Mutex<usize>,
     /// What `vitals` answers, by pid.
     pub vitals: HashMap<u32, Vitals>,
     /// Pids that exit between the lookup and the pin: `pin` finds them gone.
@@ -184,6 +188,15 @@ impl Host for FakeHost {
 
     fn destroy_feed(&self, _protos: &[Proto]) -> Option<DestroyFeed> {
         None
+    }
+
+    fn bind_held(&self, ports: &[u16]) -> Result<Vec<u16>> {
+        *self.trial_rounds.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        let held = self
+            .bind_held
+            .as_ref()
+            .ok_or_else(|| anyhow!("no trial connects in this fake"))?;
+        Ok(ports.iter().copied().filter(|p| held.contains(p)).collect())
     }
 
     fn vitals(&self, pid: u32) -> Option<Vitals> {

@@ -107,6 +107,10 @@ impl Host for LinuxHost {
         self.inside(|| destroy_feed(protos)).ok().flatten()
     }
 
+    fn bind_held(&self, ports: &[u16]) -> Result<Vec<u16>> {
+        self.inside(|| super::connect_trial::bind_held(ports))?
+    }
+
     fn vitals(&self, pid: u32) -> Option<Vitals> {
         pidfd::vitals(pid)
     }
@@ -154,6 +158,7 @@ fn read_table(query: &Query) -> Result<Table> {
     };
     let ports = PortFilter::new(query);
     let sockets = &mut table.sockets;
+    let families = query.dumped_families();
     for &proto in &query.protos {
         let mask = query.states.kernel_mask(proto);
         if mask == 0 {
@@ -165,7 +170,7 @@ fn read_table(query: &Query) -> Result<Table> {
                 .extend(bound_only_note(kernel_release().as_deref()));
         }
         // Both families in one walk where the kernel offers it; family by family otherwise.
-        if let (Some(diag), [_, _]) = (&mut diag, query.families.as_slice())
+        if let (Some(diag), [_, _]) = (&mut diag, families.as_slice())
             && proto == Proto::Tcp
         {
             let before = sockets.len();
@@ -177,7 +182,7 @@ fn read_table(query: &Query) -> Result<Table> {
             }
             sockets.truncate(before);
         }
-        for &family in &query.families {
+        for &family in &families {
             let before = sockets.len();
             let dumped = match &mut diag {
                 Some(diag) => diag.dump(Some(family), proto, mask, &ports, query.details, sockets),

@@ -3,10 +3,14 @@
 //! namespace, another one, the portable backend, a fake in tests) is decided here.
 
 mod across;
+#[cfg(target_os = "linux")]
+mod connect_trial;
 pub mod containers;
 mod counters;
 #[cfg(test)]
 pub mod fake;
+#[cfg(target_os = "linux")]
+mod icmp_limits;
 #[cfg(target_os = "linux")]
 mod linux;
 pub mod namespaces;
@@ -144,6 +148,13 @@ pub trait Host: Sync {
     /// CAP_NET_ADMIN); None elsewhere.
     fn destroy_feed(&self, protos: &[Proto]) -> Option<DestroyFeed>;
 
+    /// The TCP ports among `ports` that a connect() to a new destination cannot take now,
+    /// because bind() holds them (a listener, or a client bound before it connected), found by
+    /// a trial connect limited to each port; an error when trials cannot run here.
+    fn bind_held(&self, _ports: &[u16]) -> Result<Vec<u16>> {
+        anyhow::bail!("trial connects limited to one port need Linux 6.3 (IP_LOCAL_PORT_RANGE)")
+    }
+
     /// Start time, parent and kind of a process; None when it is gone or unreadable.
     fn vitals(&self, _pid: u32) -> Option<Vitals> {
         None
@@ -215,4 +226,33 @@ pub fn interface_index(name: &str) -> Option<u32> {
 #[cfg(not(unix))]
 pub fn interface_index(_name: &str) -> Option<u32> {
     None
+}
+
+/// Whether this process runs as root: whether "run as root" is advice worth giving.
+#[cfg(unix)]
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(not(unix))]
+pub fn is_root() -> bool {
+    false
+}
+
+/// The ICMP rate limits a UDP target answers under (`IcmpLimits`), read where it lives when
+/// that is on this machine.
+#[cfg(target_os = "linux")]
+pub fn icmp_limits(ip: std::net::IpAddr) -> crate::model::IcmpLimits {
+    icmp_limits::for_target(ip)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn icmp_limits(_ip: std::net::IpAddr) -> crate::model::IcmpLimits {
+    crate::model::IcmpLimits {
+        ratelimit_ms: 1000,
+        ratemask: 6168,
+        msgs_per_sec: 1000,
+        source: crate::model::LimitSource::Assumed,
+    }
 }

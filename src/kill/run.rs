@@ -196,7 +196,9 @@ fn failed(e: &io::Error) -> Outcome {
     Outcome::Failed(why)
 }
 
-/// Waits until every port is free, as `wait --free` decides it, sharing one timeout.
+/// Waits until every port is free of the sockets `among` selects, as `wait --free` reads the
+/// table (no trial bind: -4 or --state leave sockets a bind would run into), sharing one
+/// timeout.
 fn wait_free(host: &dyn Host, options: &Options, report: &mut dyn Report) -> Result<Waited> {
     let deadline = Instant::now() + options.timeout;
     for (ports, proto) in &options.ports {
@@ -204,6 +206,7 @@ fn wait_free(host: &dyn Host, options: &Options, report: &mut dyn Report) -> Res
             ports: ports.clone(),
             proto: *proto,
             among: options.among.clone(),
+            bind: None,
         };
         let left = deadline.saturating_duration_since(Instant::now());
         let mut progress = Progress {

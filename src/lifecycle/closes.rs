@@ -8,8 +8,21 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::lab::{Lab, row};
+use super::model::{Holder, Row};
 use super::table::{Known, rows, settled, state_of};
 use crate::model::TcpState;
+
+/// What a CLOSE_WAIT row's Recv-Q of 1 is: the peer's FIN, which takes one sequence number
+/// and stays "unread" until a read returns 0.
+fn fin_in_recv_q(rows: &[Row], role: &str) -> String {
+    match row(rows, role) {
+        Some(r) if r.state == TcpState::CloseWait && r.recv_q == 1 => format!(
+            " Its Recv-Q 1 is not data: it is the FIN, which takes one sequence number and \
+             counts as unread until the {role} reads it (a read that returns 0)."
+        ),
+        _ => String::new(),
+    }
+}
 
 /// The four-way close: `first` closes, `second` reads 0 and closes.
 pub fn orderly(
@@ -24,6 +37,7 @@ pub fn orderly(
     let table = settled(lab, port, known, |r| {
         state_of(r, a) == Some(TcpState::FinWait2) && state_of(r, b) == Some(TcpState::CloseWait)
     })?;
+    let fin = fin_in_recv_q(&table, b);
     lab.step(
         a,
         "close()".into(),
@@ -31,7 +45,7 @@ pub fn orderly(
         format!(
             "The {a} sent FIN and the {b}'s kernel acknowledged it: the {a} waits in FIN_WAIT2 \
              for the {b}'s FIN (FIN_WAIT1 lasted until that ACK, microseconds on loopback). The \
-             {b} is in CLOSE_WAIT: its peer is done, its own process has not closed yet."
+             {b} is in CLOSE_WAIT: its peer is done, its own process has not closed yet.{fin}"
         ),
     )?;
     let mut buf = [0u8; 16];
@@ -124,13 +138,15 @@ pub fn half_close(
         state_of(r, "client") == Some(TcpState::FinWait2)
             && state_of(r, "server") == Some(TcpState::CloseWait)
     })?;
+    let fin = fin_in_recv_q(&table, "server");
     lab.step(
         "client",
         "shutdown(SHUT_WR)".into(),
         table,
-        "The client sent FIN — it will send nothing more — but it can still receive: a \
-         half-close. The server is in CLOSE_WAIT."
-            .into(),
+        format!(
+            "The client sent FIN — it will send nothing more — but it can still receive: a \
+             half-close. The server is in CLOSE_WAIT.{fin}"
+        ),
     )?;
     let reply = b"data after your FIN";
     server.write_all(reply)?;
@@ -155,15 +171,23 @@ pub fn half_close(
         "The client reads them in FIN_WAIT2.".into(),
     )?;
     drop(server);
-    let table = settled(lab, port, known, |r| {
+    let mut table = settled(lab, port, known, |r| {
         state_of(r, "client") == Some(TcpState::TimeWait)
     })?;
+    // The kernel's TIME_WAIT entry has no descriptor of its own, but the lab knows the client
+    // has not closed its one yet.
+    for r in table.iter_mut().filter(|r| r.role == "client") {
+        if matches!(r.owner, Holder::Nobody(_)) {
+            r.owner = Holder::Nobody("(fd still open)");
+        }
+    }
     lab.step(
         "server",
         "close()".into(),
         table,
         "The server's FIN ends the connection: the client, which sent the first FIN, is in \
-         TIME_WAIT even though its descriptor is still open."
+         TIME_WAIT while its descriptor is still open (the Owner column says so; the kernel's \
+         TIME_WAIT entry itself refers to no descriptor)."
             .into(),
     )?;
     drop(client);

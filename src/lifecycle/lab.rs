@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use socket2::{Domain, Socket, Type};
 
 use super::closes;
-use super::model::{Row, Segment, Step};
+use super::model::{Captured, Row, Step};
 use super::table::{Known, rows, settled, state_of};
 use crate::host::Host;
 use crate::model::TcpState;
@@ -29,7 +29,7 @@ pub enum Close {
 const BACKLOG: i32 = 4;
 
 /// Reads the segments sent since its last call, naming endpoints with the map given.
-pub type Segments = Box<dyn FnMut(&HashMap<SocketAddr, &'static str>) -> Vec<Segment>>;
+pub type Segments = Box<dyn FnMut(&HashMap<SocketAddr, &'static str>) -> Captured>;
 
 /// Collects steps and hands each to `show` as it happens.
 pub struct Lab<'a> {
@@ -72,7 +72,7 @@ impl<'a> Lab<'a> {
         explanation: String,
     ) -> Result<()> {
         let names = &self.names;
-        let segments = self
+        let captured = self
             .segments
             .as_mut()
             .map(|take| take(names))
@@ -83,7 +83,8 @@ impl<'a> Lab<'a> {
             call,
             rows,
             explanation,
-            segments,
+            segments: captured.segments,
+            segments_not_shown: captured.not_shown,
         };
         (self.show)(&step)?;
         self.steps.push(step);

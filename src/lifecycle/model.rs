@@ -34,6 +34,15 @@ pub struct Step {
     pub explanation: String,
     /// The segments the step put on the wire (with --packets).
     pub segments: Vec<Segment>,
+    /// Segments of the step the capture lost (its buffer overflowed): said, never hidden.
+    pub segments_not_shown: usize,
+}
+
+/// What the capture read for one step.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Captured {
+    pub segments: Vec<Segment>,
+    pub not_shown: usize,
 }
 
 /// TCP segments seen on the wire, a run of like ones folded into one (`count`).

@@ -6,10 +6,15 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use super::model::Segment;
+use super::model::{Captured, Segment};
 
 /// PACKET_OUTGOING: loopback shows each segment leaving and arriving; keep the arrival.
 const PACKET_OUTGOING: u8 = 4;
+
+/// The capture's receive buffer: a step's segments wait there until the step ends, and the
+/// lab's send() step fills a window of megabytes in 64 KB loopback segments (each counted
+/// at its full size), so the default 208 KB held about one segment in twenty.
+const CAPTURE_BUFFER: libc::c_int = 256 << 20;
 
 pub struct Capture {
     socket: OwnedFd,
@@ -34,15 +39,51 @@ impl Capture {
             if fd < 0 {
                 return Err(io::Error::last_os_error());
             }
+            let socket = OwnedFd::from_raw_fd(fd);
+            // Loopback would queue each segment twice, leaving and arriving: only arrivals.
+            set_int(&socket, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
+            // SO_RCVBUFFORCE (root) passes net.core.rmem_max; the kernel doubles the value.
+            set_int(
+                &socket,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUFFORCE,
+                CAPTURE_BUFFER / 2,
+            )?;
             Ok(Capture {
-                socket: OwnedFd::from_raw_fd(fd),
+                socket,
                 isn: HashMap::new(),
             })
         }
     }
 
-    /// The segments captured since the last call, in order, addresses named by `name`.
-    pub fn take(&mut self, name: &dyn Fn(SocketAddr) -> &'static str) -> Vec<Segment> {
+    /// Segments the kernel dropped from the capture since the last call (PACKET_STATISTICS,
+    /// which resets on each read).
+    fn dropped(&self) -> usize {
+        let mut stats = libc::tpacket_stats {
+            tp_packets: 0,
+            tp_drops: 0,
+        };
+        let mut len = std::mem::size_of::<libc::tpacket_stats>() as libc::socklen_t;
+        // SAFETY: a tpacket_stats and its length, as PACKET_STATISTICS fills.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.socket.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_STATISTICS,
+                (&mut stats as *mut libc::tpacket_stats).cast(),
+                &mut len,
+            )
+        };
+        if rc == 0 {
+            stats.tp_drops as usize
+        } else {
+            0
+        }
+    }
+
+    /// The segments captured since the last call, in order, addresses named by `name`, and
+    /// how many more the kernel dropped from the capture.
+    pub fn take(&mut self, name: &dyn Fn(SocketAddr) -> &'static str) -> Captured {
         let mut segments = Vec::new();
         let mut buf = [0u8; 65536];
         loop {
@@ -67,7 +108,10 @@ impl Capture {
                 segments.push(segment);
             }
         }
-        compact(segments)
+        Captured {
+            segments: compact(segments),
+            not_shown: self.dropped(),
+        }
     }
 
     /// An IPv4 packet carrying TCP, as a segment.
@@ -146,6 +190,30 @@ fn compact(segments: Vec<Segment>) -> Vec<Segment> {
         out.push(s);
     }
     out
+}
+
+/// An integer socket option.
+fn set_int(
+    socket: &OwnedFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: an int and its length, as integer options take.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// ifconfig lo up: a new namespace's loopback starts down.

@@ -2,14 +2,17 @@
 //! threads sharing the target list and a budget of sockets in flight. connect()-level only:
 //! no raw packets, no root.
 
+use std::borrow::Cow;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
+use super::icmp::Icmp;
 use super::model::{Outcome, Status, Target};
 use crate::endpoint::sockopt;
 use crate::interrupt::interrupted;
@@ -23,6 +26,35 @@ pub struct Plan<'a> {
     pub parallel: usize,
     /// The UDP payload for a port.
     pub payload: &'a (dyn Fn(u16) -> Vec<u8> + Sync),
+    /// Probes started per second at most, over all threads; None: as fast as they can go.
+    pub rate: Option<f64>,
+}
+
+/// Spaces the starts of a round's probes `1/rate` apart, whichever thread starts them.
+struct Pacer {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    fn new(rate: f64) -> Pacer {
+        Pacer {
+            interval: Duration::from_secs_f64(1.0 / rate.max(0.001)),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Takes the next start if it is due (Ok), or says how long until it is (Err).
+    fn take(&self) -> Result<(), Duration> {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if now < *next {
+            return Err(*next - now);
+        }
+        // A pacer that fell behind (a slow poll) does not burst to catch up.
+        *next = (*next + self.interval).max(now);
+        Ok(())
+    }
 }
 
 struct Flight {
@@ -50,6 +82,7 @@ struct Round<'a> {
     next: AtomicUsize,
     /// Probes in flight over all threads, at most `plan.parallel`.
     in_flight: AtomicUsize,
+    pacer: Option<Pacer>,
 }
 
 impl Round<'_> {
@@ -87,6 +120,7 @@ pub fn round(
         tick,
         next: AtomicUsize::new(0),
         in_flight: AtomicUsize::new(0),
+        pacer: plan.rate.map(Pacer::new),
     };
     let results = crate::workers::spread(threads, &|running| worker(&round, running));
     let mut all = Vec::with_capacity(targets.len());
@@ -115,7 +149,14 @@ fn worker(round: &Round, running: usize) -> io::Result<Vec<Outcome>> {
     let mut waiting: Vec<usize> = Vec::new();
     let mut exhausted = false;
     while (!exhausted || !waiting.is_empty() || !flying.is_empty()) && !interrupted() {
+        // Until the pacer's next start, when it holds one back.
+        let mut paced: Option<Duration> = None;
         while flying.len() < share && round.take_slot() {
+            if let Some(Err(wait)) = round.pacer.as_ref().map(Pacer::take) {
+                round.free_slot();
+                paced = Some(wait);
+                break;
+            }
             let index = match waiting.pop() {
                 Some(index) => index,
                 None => match round.next.fetch_add(1, Ordering::Relaxed) {
@@ -149,8 +190,9 @@ fn worker(round: &Round, running: usize) -> io::Result<Vec<Outcome>> {
         }
         if flying.is_empty() {
             if !exhausted || !waiting.is_empty() {
-                // Another thread holds the budget or the descriptors: wait for it.
-                std::thread::sleep(NO_SOCKET_WAIT);
+                // Another thread holds the budget or the descriptors, or the pacer holds the
+                // next start: wait for it.
+                std::thread::sleep(paced.map_or(NO_SOCKET_WAIT, |p| p.min(NO_SOCKET_WAIT)));
             }
             continue;
         }
@@ -172,6 +214,7 @@ fn worker(round: &Round, running: usize) -> io::Result<Vec<Outcome>> {
             .unwrap_or(now);
         let wait = soonest
             .saturating_duration_since(now)
+            .min(paced.unwrap_or(Duration::MAX))
             .min(Duration::from_millis(100));
         poll::wait(&mut fds, wait)?;
         let now = Instant::now();
@@ -215,6 +258,7 @@ fn outcome(target: usize, status: Status, detail: Option<&'static str>) -> Outco
         local_port: None,
         error: None,
         detail: detail.map(Into::into),
+        unreliable: false,
     }
 }
 
@@ -236,6 +280,8 @@ fn start(target: &Target, index: usize, plan: &Plan) -> Start {
         Err(e) if out_of_sockets(&e) => return Start::NoSocket,
         Err(e) => return answered_at_once(e),
     };
+    // ICMP errors come with their type and code, for TCP (in SYN_SENT) as for UDP.
+    let _ = sockopt::set_recverr(&socket, addr.is_ipv6());
     let started = Instant::now();
     match target.proto {
         Proto::Tcp => match socket.connect(&addr.into()) {
@@ -243,12 +289,11 @@ fn start(target: &Target, index: usize, plan: &Plan) -> Start {
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(e) if out_of_sockets(&e) => return Start::NoSocket,
             Err(e) => {
-                let out = classify(index, Proto::Tcp, &e, None);
+                let out = classify(index, Proto::Tcp, &e, sockopt::icmp_error(&socket));
                 return Start::Answered(answered(out, &socket, started));
             }
         },
         Proto::Udp => {
-            let _ = sockopt::set_recverr(&socket, addr.is_ipv6());
             let sent = socket
                 .connect(&addr.into())
                 .and_then(|()| socket.send(&(plan.payload)(target.port())));
@@ -280,7 +325,9 @@ fn finish(target: &Target, flight: &Flight) -> Outcome {
     let out = match target.proto {
         Proto::Tcp => match socket.take_error() {
             Ok(None) => outcome(flight.target, Status::Open, None),
-            Ok(Some(e)) | Err(e) => classify(flight.target, Proto::Tcp, &e, None),
+            Ok(Some(e)) | Err(e) => {
+                classify(flight.target, Proto::Tcp, &e, sockopt::icmp_error(socket))
+            }
         },
         Proto::Udp => {
             let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
@@ -327,23 +374,20 @@ fn silence(target: &Target, flight: &Flight, timeout: Duration) -> Outcome {
     out
 }
 
-/// An error from connect/send/recv, with the ICMP type and code when IP_RECVERR gave them.
-fn classify(target: usize, proto: Proto, e: &io::Error, icmp: Option<(u8, u8)>) -> Outcome {
-    let (status, detail) = match (e.raw_os_error(), icmp) {
-        // ICMP port unreachable (v4 type 3 code 3, v6 type 1 code 4).
-        (_, Some((3, 3))) | (_, Some((1, 4))) => (Status::Closed, "ICMP port unreachable".into()),
-        (_, Some((kind, code))) => (
-            Status::Filtered,
-            format!("ICMP type {kind} code {code}").into(),
-        ),
+/// An error from connect/send/recv. The ICMP message behind it, when IP_RECVERR gave it,
+/// decides, by one rule for TCP and UDP (`icmp::Icmp::verdict`); without one, the errno.
+fn classify(target: usize, proto: Proto, e: &io::Error, icmp: Option<Icmp>) -> Outcome {
+    let (status, detail): (Status, Cow<'static, str>) = match (e.raw_os_error(), icmp) {
+        (_, Some(icmp)) => {
+            let (status, reason) = icmp.verdict();
+            (status, reason.into())
+        }
         (Some(libc::ECONNREFUSED), None) => match proto {
             Proto::Tcp => (Status::Closed, "RST".into()),
             Proto::Udp => (Status::Closed, "ICMP port unreachable".into()),
         },
         (Some(libc::ETIMEDOUT), None) => (Status::Filtered, "no answer".into()),
-        (Some(libc::EHOSTUNREACH), None) if proto == Proto::Udp => {
-            (Status::Filtered, "host unreachable".into())
-        }
+        // No ICMP message: this host itself has no route (or no neighbour answered).
         (Some(libc::EHOSTUNREACH), None) => (Status::Unreachable, "host unreachable".into()),
         (Some(libc::ENETUNREACH), None) => (Status::Unreachable, "network unreachable".into()),
         _ => {
@@ -407,6 +451,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             parallel: 64,
             payload: &|_| Vec::new(),
+        rate: None,
         };
         let outcomes = round(&targets, 1, &plan, &|| {}).unwrap();
         assert_eq!(outcomes.len(), 40);

@@ -2,7 +2,9 @@
 //! datagrams on poll(2): no raw packets, no root.
 
 mod engine;
+pub mod icmp;
 pub mod model;
+pub mod pace;
 pub mod payload;
 
 use std::net::SocketAddr;
@@ -48,6 +50,7 @@ pub fn tcp_open(
         timeout,
         parallel: targets.len().clamp(1, 256),
         payload: &|_| Vec::new(),
+        rate: None,
     };
     let outcomes = round(&targets, 1, &plan, &|| {})?;
     let open: std::collections::HashSet<u16> = outcomes

@@ -59,6 +59,9 @@ pub struct Outcome {
     pub error: Option<String>,
     /// Why, for people: `RST`, `ICMP port unreachable`, `no answer in 1000 ms`.
     pub detail: Option<Cow<'static, str>>,
+    /// An open|filtered verdict that may be a closed port whose ICMP answer the target's rate
+    /// limit suppressed (probes went faster than it answers).
+    pub unreliable: bool,
 }
 
 /// What the probes of one target found so far, kept as running figures so that memory stays
@@ -66,8 +69,10 @@ pub struct Outcome {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TargetStats {
     pub probes: u64,
-    /// Open answers, each with its round-trip time.
     pub open: u64,
+    /// Probes that got an answer with a round-trip time: open, or closed by an RST or ICMP
+    /// port unreachable (a refusal is an answer, as tcping counts it).
+    pub answered: u64,
     pub rtt_min: Option<Duration>,
     pub rtt_max: Option<Duration>,
     pub rtt_sum: Duration,
@@ -75,8 +80,16 @@ pub struct TargetStats {
 
 impl TargetStats {
     pub fn rtt_avg(&self) -> Option<Duration> {
-        let open = u32::try_from(self.open).ok().filter(|n| *n > 0)?;
-        Some(self.rtt_sum / open)
+        let answered = u32::try_from(self.answered).ok().filter(|n| *n > 0)?;
+        Some(self.rtt_sum / answered)
+    }
+
+    /// Probes that got no answer, in percent.
+    pub fn loss_percent(&self) -> f64 {
+        if self.probes == 0 {
+            return 0.0;
+        }
+        100.0 * (self.probes - self.answered) as f64 / self.probes as f64
     }
 }
 
@@ -86,6 +99,8 @@ impl TargetStats {
 pub struct Tally {
     pub targets: Vec<TargetStats>,
     pub statuses: std::collections::BTreeMap<Status, u64>,
+    /// Outcomes marked unreliable.
+    pub unreliable: u64,
 }
 
 impl Tally {
@@ -93,17 +108,20 @@ impl Tally {
         Tally {
             targets: vec![TargetStats::default(); targets],
             statuses: Default::default(),
+            unreliable: 0,
         }
     }
 
     pub fn add(&mut self, o: &Outcome) {
         *self.statuses.entry(o.status).or_default() += 1;
+        self.unreliable += u64::from(o.unreliable);
         let Some(stats) = self.targets.get_mut(o.target) else {
             return;
         };
         stats.probes += 1;
-        if let (Status::Open, Some(rtt)) = (o.status, o.rtt) {
-            stats.open += 1;
+        stats.open += u64::from(o.status == Status::Open);
+        if let (Status::Open | Status::Closed, Some(rtt)) = (o.status, o.rtt) {
+            stats.answered += 1;
             stats.rtt_sum += rtt;
             stats.rtt_min = Some(stats.rtt_min.map_or(rtt, |m| m.min(rtt)));
             stats.rtt_max = Some(stats.rtt_max.map_or(rtt, |m| m.max(rtt)));

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::text;
 use super::{Rows, Style, Tint};
-use crate::ephemeral::report::{Destination, Level, Report};
+use crate::ephemeral::report::{Destination, Evidence, Level, Report};
 use crate::model::{Inventory, Proto, Socket};
 
 /// The busiest destinations shown in the text report.
@@ -17,7 +17,15 @@ struct DestinationRows<'a>(&'a [Destination]);
 
 impl Rows for DestinationRows<'_> {
     fn headers(&self) -> &[&'static str] {
-        &["Local", "Remote", "Used", "TIME_WAIT", "Capacity", "Use"]
+        &[
+            "Local",
+            "Remote",
+            "Used",
+            "bind()",
+            "TIME_WAIT",
+            "Free",
+            "Use",
+        ]
     }
 
     fn right_aligned(&self, column: usize) -> bool {
@@ -38,19 +46,20 @@ impl Rows for DestinationRows<'_> {
                 std::net::SocketAddr::new(d.remote, d.remote_port)
             ),
             2 => write!(out, "{}", d.used),
-            3 => write!(out, "{}", d.time_wait),
-            4 => write!(out, "{}", d.capacity),
+            3 => write!(out, "{}", d.bound),
+            4 => write!(out, "{}", d.time_wait),
+            5 => write!(out, "{}", d.free()),
             _ => match d.level() {
-                Level::Ok => write!(out, "{:.0}%", d.percent()),
-                level => write!(out, "{:.0}% {}", d.percent(), level.name()),
+                Level::Ok => write!(out, "{:.0}%", d.taken_percent()),
+                level => write!(out, "{:.0}% {}", d.taken_percent(), level.name()),
             },
         };
     }
 
     fn tint(&self, row: usize, column: usize) -> Option<Tint> {
         match (column, self.0[row].level()) {
-            (5, Level::Warning) => Some(Tint::Yellow),
-            (5, Level::Critical) => Some(Tint::Red),
+            (6, Level::Warning) => Some(Tint::Yellow),
+            (6, Level::Critical) => Some(Tint::Red),
             _ => None,
         }
     }
@@ -125,15 +134,36 @@ pub fn text(
         },
         report.udp
     )?;
+    let held = &report.bind_before_connect;
+    let about = if held.is_estimate() { "≈ " } else { "" };
     writeln!(
         out,
         "Per destination: a connect() port must be unique per (local address, remote address, \
-         remote port); capacity = range {} − reserved {} − held by bind() {} = {}",
+         remote port), but a port bind() took is taken for every destination; capacity = range \
+         {} − reserved {} − held by bind() {about}{} = {about}{}",
         s.range_size(),
         s.reserved_in_range(),
         report.tcp_bind_held,
         report.capacity()
     )?;
+    let listeners = report.tcp_bind_held - held.ports.len().min(report.tcp_bind_held);
+    match held.evidence {
+        Evidence::Nothing => {}
+        Evidence::Trial => writeln!(
+            out,
+            "  held by bind(): {listeners} listening or only bound, {} by connections bound before connect() \
+             (found by trial connects limited to each port, which the kernel refuses)",
+            held.ports.len()
+        )?,
+        Evidence::Parity => writeln!(
+            out,
+            "  held by bind(): {listeners} listening or only bound, ≈ {} by connections bound before connect() \
+             — an estimate (no trial connects: an older kernel, loopback down, or over 4096 ports): ports of bind()'s parity ({}) used \
+             by one connection only",
+            held.ports.len(),
+            if s.range.0 % 2 == 0 { "odd" } else { "even" }
+        )?,
+    }
     let shown = &report.destinations[..report.destinations.len().min(SHOWN)];
     if shown.is_empty() {
         writeln!(out, "  (no outgoing connections from the range)")?;
@@ -147,6 +177,11 @@ pub fn text(
             "  … and {more} less busy destinations (--json lists all)"
         )?;
     }
+    writeln!(
+        out,
+        "A connect() to a new destination can take {about}{} ports.",
+        report.capacity()
+    )?;
     // TCP and UDP ports are separate spaces: a bound UDP socket takes nothing from TCP.
     let (tcp, udp): (Vec<&Socket>, Vec<&Socket>) = report
         .bound
@@ -157,10 +192,18 @@ pub fn text(
         out,
         "Held through bind() (taken from every TCP destination):"
     )?;
-    if tcp.is_empty() {
+    let connections = held.ports.len();
+    if tcp.is_empty() && connections == 0 {
         writeln!(out, "  (none)")?;
     }
     bound(out, &tcp, inv)?;
+    if connections > 0 {
+        writeln!(
+            out,
+            "  and {about}{connections} connections bound before connect() (their rows' bind() \
+             column above)"
+        )?;
+    }
     if !udp.is_empty() {
         writeln!(
             out,
@@ -194,6 +237,11 @@ struct JsonReport<'a> {
     in_use: JsonInUse,
     time_wait: usize,
     held_by_bind: usize,
+    bound_before_connect: usize,
+    /// How `bound_before_connect` was found: `trial`, `parity` (an estimate), or null.
+    bound_before_connect_by: Option<&'static str>,
+    /// `held_by_bind` and `capacity` are estimates.
+    estimate: bool,
     capacity: usize,
     destinations: Vec<JsonDestination>,
     bound: Vec<super::json::JsonSocket<'a>>,
@@ -219,9 +267,12 @@ struct JsonDestination {
     remote_addr: String,
     remote_port: u16,
     used: usize,
+    bound: usize,
     time_wait: usize,
     capacity: usize,
+    free: usize,
     percent: f64,
+    taken_percent: f64,
     level: &'static str,
 }
 
@@ -249,6 +300,13 @@ pub fn json(out: &mut dyn Write, report: &Report, inv: &Inventory) -> io::Result
         },
         time_wait: report.time_wait,
         held_by_bind: report.tcp_bind_held,
+        bound_before_connect: report.bind_before_connect.ports.len(),
+        bound_before_connect_by: match report.bind_before_connect.evidence {
+            Evidence::Nothing => None,
+            Evidence::Trial => Some("trial"),
+            Evidence::Parity => Some("parity"),
+        },
+        estimate: report.bind_before_connect.is_estimate(),
         capacity: report.capacity(),
         destinations: report
             .destinations
@@ -258,9 +316,12 @@ pub fn json(out: &mut dyn Write, report: &Report, inv: &Inventory) -> io::Result
                 remote_addr: d.remote.to_string(),
                 remote_port: d.remote_port,
                 used: d.used,
+                bound: d.bound,
                 time_wait: d.time_wait,
                 capacity: d.capacity,
+                free: d.free(),
                 percent: (d.percent() * 10.0).round() / 10.0,
+                taken_percent: (d.taken_percent() * 10.0).round() / 10.0,
                 level: d.level().name(),
             })
             .collect(),

@@ -12,6 +12,8 @@ use crate::model::{Inventory, Placed, Socket, UnixSocket, is_link_local};
 pub struct JsonSocket<'a> {
     pub proto: &'static str,
     pub family: &'static str,
+    /// An IPv6 socket on [::] with IPV6_V6ONLY off: it accepts IPv4 too (tcp46/udp46).
+    pub dual_stack: bool,
     pub local_addr: String,
     pub local_port: u16,
     pub remote_addr: String,
@@ -71,6 +73,7 @@ impl<'a> JsonSocket<'a> {
         JsonSocket {
             proto: s.proto.name(),
             family: s.family.name(),
+            dual_stack: s.is_dual_stack(),
             local_addr: addr(&s.local.ip),
             local_port: s.local.port,
             remote_addr: addr(&s.remote.ip),

@@ -22,6 +22,11 @@ fn timer(r: &Row) -> String {
                     format!("fin-timeout {secs:.1} s")
                 }
                 TimerKind::TimeWait => format!("time-wait {secs:.1} s"),
+                // The kernel reports its loss-probe and reordering timers as this one too: with
+                // nothing sent again yet, it is a probe armed (or due), not a retransmission.
+                TimerKind::Retransmit if t.retransmits == 0 => {
+                    format!("probe/retransmit timer {secs:.1} s, nothing resent")
+                }
                 TimerKind::Retransmit => {
                     format!("retransmit in {secs:.1} s, {} sent again", t.retransmits)
                 }
@@ -100,6 +105,13 @@ pub fn step(out: &mut dyn Write, step: &Step, style: &Style) -> io::Result<()> {
             writeln!(out, "{line}")?;
         }
     }
+    if step.segments_not_shown > 0 {
+        writeln!(
+            out,
+            "  … {} segments not shown (the capture's buffer overflowed)",
+            step.segments_not_shown
+        )?;
+    }
     writeln!(out, "{}\n", step.explanation)
 }
 
@@ -112,6 +124,13 @@ struct JsonStep<'a> {
     explanation: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     segments: Vec<JsonSegment<'a>>,
+    /// Segments the capture lost (its buffer overflowed); absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    segments_not_shown: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -145,6 +164,7 @@ pub fn json(out: &mut dyn Write, steps: &[Step]) -> io::Result<()> {
             actor: s.actor,
             call: &s.call,
             explanation: &s.explanation,
+            segments_not_shown: s.segments_not_shown,
             segments: s
                 .segments
                 .iter()

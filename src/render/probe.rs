@@ -41,6 +41,9 @@ pub fn line(t: &Target, o: &Outcome, numbered: bool) -> String {
     if let Some(error) = &o.error {
         notes.push(error.clone());
     }
+    if o.unreliable {
+        notes.push("unreliable: faster than the target's ICMP rate limit".to_string());
+    }
     if let Some(port) = o.local_port {
         notes.push(format!("local port {port}"));
     }
@@ -64,10 +67,25 @@ pub fn summary(tally: &Tally) -> String {
         .iter()
         .map(|(s, n)| format!("{n} {}", s.name()))
         .collect();
-    format!("{}: {}", crate::text::count(probes as usize, "probe"), parts.join(", "))
+    let mut text = format!(
+        "{}: {}",
+        crate::text::count(probes as usize, "probe"),
+        parts.join(", ")
+    );
+    if tally.unreliable > 0 {
+        let _ = write!(
+            text,
+            "\nunreliable: {} open|filtered answers may be closed ports whose ICMP port \
+             unreachable the target's rate limit suppressed (the probes went faster than it \
+             answers; --rate lower, or leave it out to pace by its limit)",
+            tally.unreliable
+        );
+    }
+    text
 }
 
-/// Per target, in port order: probes, open, loss and RTT min/avg/max (tcping style).
+/// Per target, in port order: probes, open, closed, loss and RTT min/avg/max (tcping style:
+/// a refusal is an answer, so only silence and errors are loss).
 pub fn statistics(out: &mut dyn Write, targets: &[Target], tally: &Tally) -> io::Result<()> {
     let mut order: Vec<usize> = (0..targets.len().min(tally.targets.len())).collect();
     order.sort_by_key(|i| (targets[*i].port(), *i));
@@ -76,12 +94,13 @@ pub fn statistics(out: &mut dyn Write, targets: &[Target], tally: &Tally) -> io:
         if stats.probes == 0 {
             continue;
         }
-        let loss = 100.0 * (stats.probes - stats.open) as f64 / stats.probes as f64;
         let mut text = format!(
-            "--- {}: {}, {} open, {loss:.0}% loss",
+            "--- {}: {}, {} open, {} closed, {:.0}% loss",
             place(&targets[index]),
             crate::text::count(stats.probes as usize, "probe"),
-            stats.open
+            stats.open,
+            stats.answered - stats.open,
+            stats.loss_percent()
         );
         if let (Some(min), Some(avg), Some(max)) = (stats.rtt_min, stats.rtt_avg(), stats.rtt_max)
         {
@@ -106,6 +125,9 @@ struct JsonProbe<'a> {
     detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     attempt: Option<u64>,
+    /// Present (true) on an open|filtered verdict that may be a rate-limited closed port.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    unreliable: bool,
 }
 
 /// The `probe --json` array (docs/json.md), written as the outcomes come (each round in port
@@ -131,6 +153,7 @@ pub fn json(
                 error: o.error,
                 detail: o.detail.map(|d| d.into_owned()),
                 attempt: numbered.then_some(o.attempt),
+                unreliable: o.unreliable,
             }
         }),
     )
@@ -161,6 +184,7 @@ mod tests {
             local_port: Some(40312),
             error: None,
             detail: (status == Status::Closed).then(|| "RST".into()),
+            unreliable: false,
         }
     }
 
@@ -193,7 +217,7 @@ mod tests {
         statistics(&mut text, &[target(22)], &tally).unwrap();
         assert_eq!(
             String::from_utf8(text).unwrap(),
-            "--- 127.0.0.1:22/tcp: 3 probes, 2 open, 33% loss; rtt min/avg/max = 0.080/0.100/0.120 ms\n"
+            "--- 127.0.0.1:22/tcp: 3 probes, 2 open, 0 closed, 33% loss; rtt min/avg/max = 0.080/0.100/0.120 ms\n"
         );
     }
 }

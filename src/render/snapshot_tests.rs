@@ -174,7 +174,11 @@ fn ephemeral_report_text() {
         }
     }
     let inv = crate::model::Inventory { sockets, ..inv };
-    let report = crate::ephemeral::report::build(&settings, &inv.sockets);
+    let report = crate::ephemeral::report::build(
+        &settings,
+        &inv.sockets,
+        &crate::ephemeral::report::BindHeld::none(),
+    );
     let text = render(|out| super::ephemeral::text(out, &report, &inv, &style(false, 0)));
     let (tcp, udp) = text
         .split_once("UDP sockets on range ports")

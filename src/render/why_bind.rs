@@ -55,11 +55,19 @@ fn advice(f: &Findings, inv: &Inventory) -> (String, String) {
              then listen)"
                 .to_string()
         }
+        (Proto::Tcp, false, false, _) if f.bound_only && in_use(&f.trial.reuseaddr) => {
+            "would not help: a bound-only holder did not set SO_REUSEADDR (a socket bound \
+             without it keeps the port to itself)"
+                .to_string()
+        }
         (Proto::Tcp, false, false, _) if f.bound_only => "would help only if every holder set \
             SO_REUSEADDR too: a socket bound without it (BOUND) keeps the port to itself"
             .to_string(),
         // Both sides must set it, and a TIME_WAIT entry keeps the flag of the socket that
         // closed: the trial bind tells which.
+        (Proto::Tcp, false, _, 0) if in_use(&f.trial.reuseaddr) => {
+            "would not help: the sockets on the port did not set it too".to_string()
+        }
         (Proto::Tcp, false, _, _) if in_use(&f.trial.reuseaddr) => {
             "would not help: the sockets on the port (a TIME_WAIT entry keeps the flag of the \
              socket that closed) did not set it too"
@@ -69,6 +77,12 @@ fn advice(f: &Findings, inv: &Inventory) -> (String, String) {
             "would help: only connections (and TIME_WAIT) hold the port, no listener".to_string()
         }
         (Proto::Udp, _, true, _) => "not needed: nothing holds the port".to_string(),
+        (Proto::Udp, _, false, _) if f.trial.reuseaddr.is_none() => {
+            "would help: every holder set SO_REUSEADDR too".to_string()
+        }
+        (Proto::Udp, _, false, _) if in_use(&f.trial.reuseaddr) => {
+            "would not help: a holder did not set SO_REUSEADDR".to_string()
+        }
         (Proto::Udp, _, false, _) => {
             "would help only if every holder set SO_REUSEADDR too".to_string()
         }
@@ -91,14 +105,23 @@ fn advice(f: &Findings, inv: &Inventory) -> (String, String) {
         let mut who = users;
         who.sort();
         who.dedup();
-        format!(
-            "would help only if every holder set SO_REUSEPORT too and runs as the same user ({})",
-            if who.is_empty() {
-                "unknown".to_string()
-            } else {
-                who.join(", ")
-            }
-        )
+        let who = if who.is_empty() {
+            "unknown".to_string()
+        } else {
+            who.join(", ")
+        };
+        // The trial bind with it is the kernel's answer; the rule only where it says neither.
+        match &f.trial.reuseport {
+            None => format!("would help: every holder set SO_REUSEPORT too and runs as {who}"),
+            e if in_use(e) => format!(
+                "would not help: a holder did not set SO_REUSEPORT too, or runs as another user \
+                 ({who})"
+            ),
+            _ => format!(
+                "would help only if every holder set SO_REUSEPORT too and runs as the same user \
+                 ({who})"
+            ),
+        }
     };
     (reuseaddr, reuseport)
 }

@@ -181,6 +181,54 @@ fn why_bind_reuseaddr_advice_on_a_bound_holder_follows_the_trial() {
     }
 }
 
+/// Every advice line of why-bind, against bound-only holders and listeners with and without
+/// SO_REUSEADDR or SO_REUSEPORT, says "would help" exactly when its trial bind succeeds and
+/// "would not help" when the trial meets the holder; a real bind+listen with that option then
+/// does what the advice said.
+#[test]
+fn why_bind_advice_lines_agree_with_what_the_kernel_then_does() {
+    for (listening, option) in [false, true]
+        .into_iter()
+        .flat_map(|l| ["", "reuseaddr", "reuseport"].map(|o| (l, o)))
+    {
+        let holder = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        holder.set_reuse_address(option == "reuseaddr").unwrap();
+        holder.set_reuse_port(option == "reuseport").unwrap();
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        holder.bind(&any.into()).unwrap();
+        if listening {
+            holder.listen(8).unwrap();
+        }
+        let addr = holder.local_addr().unwrap().as_socket().unwrap();
+        let out = portscope(&["why-bind", &addr.to_string(), "--json"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", stderr_of(&out)));
+        let case = format!("holder listening {listening}, option {option:?}: {v}");
+        for key in ["reuseaddr", "reuseport"] {
+            let advice = v[key].as_str().unwrap();
+            let trial_ok = v["trial"][key] == "ok";
+            assert_eq!(advice.starts_with("would help:"), trial_ok, "{key}: {case}");
+            assert_eq!(
+                advice.starts_with("would not help"),
+                !trial_ok,
+                "{key}: {case}"
+            );
+            let real = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+            real.set_reuse_address(key == "reuseaddr").unwrap();
+            real.set_reuse_port(key == "reuseport").unwrap();
+            let bound = real.bind(&addr.into()).and_then(|()| real.listen(8));
+            assert_eq!(
+                bound.is_ok(),
+                trial_ok,
+                "{key}: the kernel then says {bound:?}; {case}"
+            );
+        }
+        drop(holder);
+    }
+}
+
 /// `watch` follows a bound-only socket by its inode, as a listener: two sharing an address
 /// (SO_REUSEADDR) are two sockets, and listen() on one is a state change from BOUND.
 #[test]

@@ -262,3 +262,51 @@ fn sample_beyond_the_open_files_limit() {
         assert_eq!(err.contains("accepted end"), both_ends, "{method}: {err}");
     }
 }
+
+/// `ls --pid` never ends silently when it could not look: a process whose descriptors the
+/// caller cannot read is named as such, a pid that does not exist too.
+#[test]
+fn ls_pid_says_why_it_listed_nothing() {
+    let test = "ls_pid_says_why_it_listed_nothing";
+    if as_nobody(test).is_none() {
+        return;
+    }
+    let Some(ns) = Netns::new(test) else {
+        return;
+    };
+    // A socket this (root) process holds, in the namespace.
+    let _held = ns.inside(|| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    let me = std::process::id().to_string();
+    let out = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+        ])
+        .args(["--clear-groups", bin(), "ls", "--pid", &me])
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("the open files of pid {me} cannot be read")),
+        "{err}"
+    );
+    assert!(err.contains("run as root"), "{err}");
+    // As root it is listed.
+    assert_eq!(ns.ls_json(&["--pid", &me]).len(), 1);
+    let pid_max = std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap();
+    let out = ns
+        .portscope(&["ls", "--pid", pid_max.trim()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains(&format!("no process has pid {}", pid_max.trim())),
+        "{}",
+        stderr_of(&out)
+    );
+}

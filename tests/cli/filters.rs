@@ -191,3 +191,60 @@ fn sort_orders() {
     assert_eq!(by_state[0].state, "LISTEN");
     assert_eq!(by_state.last().unwrap().state, "TIME_WAIT");
 }
+
+/// `-4` keeps what carries IPv4: a `[::]` listener with IPV6_V6ONLY off (marked tcp46,
+/// `dual_stack`) and the connection it accepted from IPv4; a v6-only listener stays out.
+#[test]
+fn ipv4_filter_includes_dual_stack_sockets() {
+    let Some(ns) = Netns::new("ipv4_filter_includes_dual_stack_sockets") else {
+        return;
+    };
+    let (ports, _held) = ns.inside(|| {
+        let v6 = |only: bool| {
+            let s =
+                socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None).unwrap();
+            s.set_only_v6(only).unwrap();
+            s.bind(&"[::]:0".parse::<std::net::SocketAddr>().unwrap().into())
+                .unwrap();
+            s.listen(8).unwrap();
+            TcpListener::from(s)
+        };
+        let (dual, only) = (v6(false), v6(true));
+        let v4 = TcpListener::bind("127.0.0.1:0").unwrap();
+        let dual_port = dual.local_addr().unwrap().port();
+        let client = TcpStream::connect(("127.0.0.1", dual_port)).unwrap();
+        let (server, _) = dual.accept().unwrap();
+        let port = |l: &TcpListener| l.local_addr().unwrap().port();
+        let ports = (port(&dual), port(&only), port(&v4));
+        (ports, (dual, only, v4, client, server))
+    });
+    let (dual_port, only_port, v4_port) = ports;
+    let listening = ns.ls_json(&["-4", "-l"]);
+    let mut seen: Vec<(u16, bool)> = listening
+        .iter()
+        .map(|s| (s.local_port, s.dual_stack))
+        .collect();
+    seen.sort();
+    let mut want = vec![(dual_port, true), (v4_port, false)];
+    want.sort();
+    assert_eq!(seen, want, "{listening:#?}");
+    assert!(!seen.iter().any(|(p, _)| *p == only_port));
+    let text = stdout_of(&ns.portscope(&["ls", "-4", "-l", "-H"]).output().unwrap());
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("tcp46 ") && l.contains(&format!("[::]:{dual_port}"))),
+        "{text}"
+    );
+    // The accepted connection: an IPv6 socket talking IPv4 (::ffff:127.0.0.1).
+    let accepted = ns.ls_json(&[
+        "-4",
+        "--sport",
+        &dual_port.to_string(),
+        "--state",
+        "established",
+    ]);
+    assert_eq!(accepted.len(), 1, "{accepted:#?}");
+    assert_eq!(accepted[0].local_addr, "::ffff:127.0.0.1");
+    // -6 -l: both IPv6 listeners.
+    assert_eq!(ns.ls_json(&["-6", "-l"]).len(), 2);
+}

@@ -179,11 +179,22 @@ fn kill_leaves_the_port_free_when_only_orphaned_connections_remain() {
     );
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr_of(&out));
     assert!(text.contains(&format!("port {port}/tcp free")), "{text}");
-    let wait = ns
-        .portscope(&["wait", &port, "--free", "--timeout", "1s"])
-        .output()
-        .unwrap();
-    assert_eq!(wait.status.code(), Some(0), "{}", stderr_of(&wait));
+    // `wait --free` asks the kernel: the orphan set SO_REUSEADDR (Rust's listeners do, and
+    // accepted sockets inherit it), so a bind with it succeeds now and a plain one does not.
+    let wait = |extra: &[&str]| {
+        let mut args = vec!["wait", port.as_str(), "--free", "--timeout", "300ms"];
+        args.extend_from_slice(extra);
+        ns.portscope(&args).output().unwrap()
+    };
+    let plain = wait(&[]);
+    assert_eq!(plain.status.code(), Some(1), "{}", stderr_of(&plain));
+    let with = wait(&["--reuseaddr"]);
+    assert_eq!(with.status.code(), Some(0), "{}", stderr_of(&with));
+    assert!(
+        stdout_of(&with).contains("with SO_REUSEADDR succeeds now (a plain one still fails"),
+        "{}",
+        stdout_of(&with)
+    );
 
     // The kernel agrees: a restart (SO_REUSEADDR, as servers set it) listens on the port.
     ns.inside(|| {

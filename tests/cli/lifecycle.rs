@@ -157,6 +157,51 @@ fn half_close_still_carries_data_back() {
         .find(|s| s["role"] == "client")
         .unwrap();
     assert_eq!(client["recv_q"], 19);
+    let steps = steps.as_array().unwrap();
+    let socket = |step: &Value, role: &str| -> Value {
+        step["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["role"] == role)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    // CLOSE_WAIT's Recv-Q 1 is the FIN, and the explanation says so.
+    let half = steps
+        .iter()
+        .find(|s| s["call"] == "shutdown(SHUT_WR)")
+        .unwrap();
+    if socket(half, "server")["recv_q"] == 1 {
+        let text = half["explanation"].as_str().unwrap();
+        assert!(
+            text.contains("Recv-Q 1 is not data: it is the FIN"),
+            "{text}"
+        );
+    }
+    // The server's close puts the client in TIME_WAIT while its descriptor is still open:
+    // the table must not call it closed.
+    let server_close = steps
+        .iter()
+        .find(|s| s["actor"] == "server" && s["call"] == "close()")
+        .unwrap();
+    let client = socket(server_close, "client");
+    assert_eq!(client["state"], "TIME_WAIT", "{server_close}");
+    assert_eq!(client["owner"], "(fd still open)", "{server_close}");
+}
+
+/// A retransmit timer with nothing sent again is a probe armed, not a retransmission.
+#[test]
+fn timers_with_nothing_resent_are_not_called_retransmits() {
+    let ns = Netns::new("timers_with_nothing_resent_are_not_called_retransmits");
+    let mut cmd = match &ns {
+        Some(ns) => ns.portscope(&["lifecycle", "--no-overflow"]),
+        None => portscope(&["lifecycle", "--no-overflow"]),
+    };
+    let out = cmd.output().unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(!text.contains(", 0 sent again"), "{text}");
 }
 
 #[test]
@@ -249,4 +294,45 @@ fn packets_show_the_handshake_and_the_fins() {
         steps[1]["segments"][1]["ack"], 1,
         "relative numbers: the SYN-ACK acknowledges seq 0 + 1"
     );
+}
+
+/// Every data byte the client sent is on the wire in the capture (the send step fills
+/// megabytes in 64 KB segments): the client's data segments leave no gap in the sequence
+/// space (a segment the receiver could not take is sent again, so overlaps are legal).
+#[test]
+fn packets_lose_no_segment_silently() {
+    if !is_root() {
+        return skip("packets_lose_no_segment_silently", "--packets needs root");
+    }
+    let steps = run_json(
+        "packets_lose_no_segment_silently",
+        &["lifecycle", "--json", "--packets"],
+    );
+    let steps = steps.as_array().unwrap();
+    let call = steps[3]["call"].as_str().unwrap();
+    let sent: u64 = call
+        .strip_prefix("send() ")
+        .and_then(|c| c.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{call}"));
+    let not_shown: u64 = steps
+        .iter()
+        .filter_map(|s| s["segments_not_shown"].as_u64())
+        .sum();
+    assert_eq!(not_shown, 0, "the capture is sized for the transfer");
+    // Relative sequence numbers: the SYN took 0, data starts at 1.
+    let mut end = 1;
+    for g in steps
+        .iter()
+        .flat_map(|s| s["segments"].as_array().cloned().unwrap_or_default())
+        .filter(|g| g["from"] == "client" && g["to"] == "server" && g["len"] != 0)
+    {
+        let seq = g["seq"].as_u64().unwrap();
+        assert!(
+            seq <= end,
+            "bytes {end}..{seq} missing from the capture: {g}"
+        );
+        end = end.max(seq + g["len"].as_u64().unwrap());
+    }
+    assert_eq!(end, sent + 1, "{call}");
 }

@@ -20,6 +20,8 @@ struct Probe {
     error: Option<String>,
     detail: Option<String>,
     attempt: Option<u64>,
+    #[serde(default)]
+    unreliable: bool,
 }
 
 /// The namespace's scene: an accepting listener, a listener whose accept queue is full, a UDP
@@ -166,8 +168,51 @@ fn repeat_mode_counts_and_summarises() {
     let text = stdout_of(&out);
     assert!(text.contains("seq 2"), "{text}");
     assert!(
-        text.contains(": 2 probes, 2 open, 0% loss; rtt min/avg/max = "),
+        text.contains(": 2 probes, 2 open, 0 closed, 0% loss; rtt min/avg/max = "),
         "{text}"
+    );
+}
+
+/// tcping: an RST is an answer (closed), with its round-trip time; only silence is loss.
+#[test]
+fn repeat_mode_counts_a_refusal_as_an_answer() {
+    let Some(sc) = scene("repeat_mode_counts_a_refusal_as_an_answer") else {
+        return;
+    };
+    let port = sc.free.to_string();
+    let args = [
+        "probe",
+        "127.0.0.1",
+        &port,
+        "--count",
+        "3",
+        "--interval",
+        "10ms",
+    ];
+    let out = sc.ns.portscope(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "closed is not open");
+    let text = stdout_of(&out);
+    let stats = text.lines().last().unwrap_or_default();
+    assert!(
+        stats.contains(": 3 probes, 0 open, 3 closed, 0% loss; rtt min/avg/max = "),
+        "{text}"
+    );
+    let full = sc.full.to_string();
+    let args = [
+        "probe",
+        "127.0.0.1",
+        &full,
+        "--count",
+        "2",
+        "--interval",
+        "10ms",
+        "--timeout",
+        "200ms",
+    ];
+    let text = stdout_of(&sc.ns.portscope(&args).output().unwrap());
+    assert!(
+        text.contains(": 2 probes, 0 open, 0 closed, 100% loss\n"),
+        "silence is loss, with no RTT: {text}"
     );
 }
 
@@ -220,4 +265,186 @@ fn bad_port_lists_and_hosts() {
         "{}",
         stderr_of(&out)
     );
+}
+
+/// Loads an nftables ruleset into the namespace; false (after a loud skip) without `nft`.
+fn nft(ns: &Netns, test: &str, rules: &str) -> bool {
+    if !have("nft") {
+        skip(test, "needs nft (nftables)");
+        return false;
+    }
+    use std::io::Write;
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.name, "nft", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(rules.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "nft -f: {rules}");
+    true
+}
+
+/// One ICMP rule for TCP and UDP: a firewall's `reject with icmp admin-prohibited` is
+/// `filtered` for both, with the type, code and sender shown; port unreachable is `closed`.
+#[test]
+fn icmp_prohibited_is_filtered_for_tcp_and_udp() {
+    let test = "icmp_prohibited_is_filtered_for_tcp_and_udp";
+    let Some(ns) = Netns::new(test) else {
+        return;
+    };
+    let rules = "table ip t {
+        chain input {
+            type filter hook input priority 0;
+            tcp dport 7001 reject with icmp type admin-prohibited
+            udp dport 7001 reject with icmp type admin-prohibited
+            tcp dport 7003 reject with icmp type port-unreachable
+        }
+    }";
+    if !nft(&ns, test, rules) {
+        return;
+    }
+    let reason = "ICMP administratively prohibited (type 3 code 13) from 127.0.0.1";
+    for proto in [&[][..], &["--udp"][..]] {
+        let mut args = vec!["127.0.0.1", "7001,7002"];
+        args.extend_from_slice(proto);
+        let (code, results) = probe(&ns, &args);
+        assert_eq!(code, Some(1));
+        let prohibited = &results[0];
+        assert_eq!(
+            (prohibited.status.as_str(), prohibited.detail.as_deref()),
+            ("filtered", Some(reason)),
+            "{results:#?}"
+        );
+        assert!(prohibited.rtt_ms.is_some(), "an ICMP answer has an RTT");
+        assert_eq!(results[1].status, "closed", "{results:#?}");
+    }
+    let (_, results) = probe(&ns, &["127.0.0.1", "7003"]);
+    assert_eq!(
+        (results[0].status.as_str(), results[0].detail.as_deref()),
+        ("closed", Some("ICMP port unreachable")),
+        "a TCP port rejected with port unreachable reads as the UDP one does"
+    );
+}
+
+/// Two namespaces joined by a veth: `here` (10.214.NET.1), where portscope runs, and `there`
+/// (10.214.NET.2), the target, whose ICMP answers go over the veth under its rate limit. Each
+/// test has its own NET: the target's namespace is found by its address.
+fn over_veth(test: &str, net: u8) -> Option<(Netns, Netns)> {
+    let (here, there) = (Netns::new(test)?, Netns::new(test)?);
+    let ip = |ns: &Netns, args: &[&str]| ns.ip(args);
+    ip(
+        &here,
+        &[
+            "link",
+            "add",
+            "pst14a",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "pst14b",
+            "netns",
+            &there.name,
+        ],
+    );
+    ip(
+        &here,
+        &[
+            "addr",
+            "add",
+            &format!("10.214.{net}.1/24"),
+            "dev",
+            "pst14a",
+        ],
+    );
+    ip(
+        &there,
+        &[
+            "addr",
+            "add",
+            &format!("10.214.{net}.2/24"),
+            "dev",
+            "pst14b",
+        ],
+    );
+    ip(&here, &["link", "set", "pst14a", "up"]);
+    ip(&there, &["link", "set", "pst14b", "up"]);
+    Some((here, there))
+}
+
+/// A UDP sweep over a veth is paced by the target's ICMP limit, read in its namespace: every
+/// closed port is found closed (here with the limit at 20 ms, so the test stays short).
+#[test]
+fn udp_sweep_paced_by_the_target_icmp_limit_finds_every_closed_port() {
+    let test = "udp_sweep_paced_by_the_target_icmp_limit_finds_every_closed_port";
+    let Some((here, there)) = over_veth(test, 1) else {
+        return;
+    };
+    there.sysctl("net.ipv4.icmp_ratelimit", "20");
+    let out = here
+        .portscope(&[
+            "probe",
+            "--json",
+            "10.214.1.2",
+            "20000-20300",
+            "--udp",
+            "--timeout",
+            "500ms",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    let results: Vec<Probe> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {err}", stdout_of(&out)));
+    let closed = results.iter().filter(|p| p.status == "closed").count();
+    assert_eq!(closed, 301, "{err}: {:?}", statuses(&results));
+    assert!(results.iter().all(|p| !p.unreliable));
+    assert!(
+        err.contains("icmp_ratelimit 20 ms") && err.contains(&there.name),
+        "the pace and where its limit was read: {err}"
+    );
+}
+
+/// Faster than the target answers (`--rate` above its 1-per-second default limit), silent
+/// ports are flagged unreliable in JSON and in the summary, not reported as findings.
+#[test]
+fn udp_sweep_faster_than_the_icmp_limit_is_marked_unreliable() {
+    let test = "udp_sweep_faster_than_the_icmp_limit_is_marked_unreliable";
+    let Some((here, there)) = over_veth(test, 2) else {
+        return;
+    };
+    there.sysctl("net.ipv4.icmp_ratelimit", "1000");
+    let args = [
+        "10.214.2.2",
+        "20000-20049",
+        "--udp",
+        "--timeout",
+        "300ms",
+        "--rate",
+        "2000",
+    ];
+    let (_, results) = probe(&here, &args);
+    let silent: Vec<&Probe> = results
+        .iter()
+        .filter(|p| p.status == "open|filtered")
+        .collect();
+    assert!(
+        !silent.is_empty(),
+        "the limit suppressed answers: {:?}",
+        statuses(&results)
+    );
+    assert!(silent.iter().all(|p| p.unreliable), "{silent:?}");
+    assert!(
+        results
+            .iter()
+            .filter(|p| p.status == "closed")
+            .all(|p| !p.unreliable)
+    );
+    let text = stdout_of(&here.portscope(&["probe"]).args(args).output().unwrap());
+    assert!(text.contains("\nunreliable: "), "{text}");
 }

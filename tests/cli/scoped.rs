@@ -12,15 +12,7 @@ use crate::support::*;
 /// Returns the namespace and the interface index of `name`, read inside it.
 fn with_veth(test: &str, name: &str) -> Option<(Netns, u32)> {
     let ns = Netns::new(test)?;
-    let ip = |args: &[&str]| {
-        let ok = Command::new("ip")
-            .args(["-n", &ns.name])
-            .args(args)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "ip {args:?}");
-    };
+    let ip = |args: &[&str]| ns.ip(args);
     ip(&[
         "link", "add", name, "type", "veth", "peer", "name", "pst-peer",
     ]);

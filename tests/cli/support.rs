@@ -46,6 +46,7 @@ pub fn portscope_limited(limit: &str, args: &[&str]) -> Command {
 pub struct JsonSocket {
     pub proto: String,
     pub family: String,
+    pub dual_stack: bool,
     pub local_addr: String,
     pub local_port: u16,
     pub remote_addr: String,
@@ -365,6 +366,17 @@ impl Netns {
 }
 
 impl Netns {
+    /// `ip -n NS ARGS…`, which must succeed.
+    pub fn ip(&self, args: &[&str]) {
+        let ok = Command::new("ip")
+            .args(["-n", &self.name])
+            .args(args)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ip -n {} {args:?}", self.name);
+    }
+
     pub fn sysctl(&self, key: &str, value: &str) {
         let status = Command::new("ip")
             .args([
