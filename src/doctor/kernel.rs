@@ -74,6 +74,15 @@ fn verdict(
     }
 }
 
+/// A warning from `warning` on, critical from `critical` on.
+fn level(value: i64, warning: i64, critical: i64) -> Option<Severity> {
+    if value >= critical {
+        Some(Severity::Critical)
+    } else {
+        (value >= warning).then_some(Severity::Warning)
+    }
+}
+
 /// TCP's buffer memory against tcp_mem's pressure and high marks (pages).
 fn memory(now: &Counters, findings: &mut Vec<Finding>) {
     let (Some(pages), Some(pressure), Some(high)) = (
@@ -83,13 +92,8 @@ fn memory(now: &Counters, findings: &mut Vec<Finding>) {
     ) else {
         return;
     };
-    if pages < pressure {
+    let Some(severity) = level(pages, pressure, high) else {
         return;
-    }
-    let severity = if pages >= high {
-        Severity::Critical
-    } else {
-        Severity::Warning
     };
     findings.push(verdict(
         Proto::Tcp,
@@ -109,13 +113,12 @@ fn orphans(now: &Counters, findings: &mut Vec<Finding>) {
     ) else {
         return;
     };
-    if max <= 0 || orphans * 2 < max {
+    if max <= 0 {
         return;
     }
-    let severity = if orphans >= max {
-        Severity::Critical
-    } else {
-        Severity::Warning
+    // Half the limit is early warning enough.
+    let Some(severity) = level(orphans, (max + 1) / 2, max) else {
+        return;
     };
     findings.push(verdict(
         Proto::Tcp,
