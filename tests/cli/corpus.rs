@@ -242,6 +242,9 @@ fn corpus() -> Vec<Case> {
         cases.push(case(&["why-bind", &p]));
         cases.push(case(&["wait", &p, "--timeout", "0.01"]));
         cases.push(case(&["probe", "127.0.0.1", &format!("{p},BAD")]));
+        // Nothing listens in the corpus's namespace, and a dry run signals nobody anyway.
+        cases.push(case(&["kill", &p, "--dry-run"]));
+        cases.push(case(&["doctor", &p, "--interval", "0.01"]));
     }
     for list in variants(&mut rng, &BAD_LISTS) {
         cases.push(case(&["probe", "127.0.0.1", &list]));
@@ -266,11 +269,19 @@ fn corpus() -> Vec<Case> {
             cases.push(case(&["wait", "1", "--timeout", s]));
             cases.push(case(&["watch", "--interval", s]));
             cases.push(case(&["ephemeral", "--watch", s]));
+            cases.push(case(&["stats", "--interval", s]));
+            cases.push(case(&["doctor", "--interval", s]));
+            cases.push(case(&["kill", "1", "--dry-run", "--timeout", s]));
         }
     }
     for state in variants(&mut rng, &STATES) {
         cases.push(case(&["ls", "--state", &state]));
         cases.push(case(&["ls", "-t", "--state", &state, "--json"]));
+    }
+    // No such namespace: a spoiled host holds a character no namespace name may.
+    for name in variants(&mut rng, &BAD_HOSTS) {
+        cases.push(case(&["ls", "--netns", &name]));
+        cases.push(case(&["who", "80", "--netns", &name]));
     }
     for user in variants(&mut rng, &USERS) {
         cases.push(case(&["ls", "--user", &user]));
