@@ -120,9 +120,18 @@ fn worker_count(processes: usize) -> usize {
 /// The device (major, minor) of sockfs, where every socket's inode lives: a descriptor that
 /// leads to a socket *file* on disk (an O_PATH descriptor of /run/x.sock) is not a socket.
 /// None when no socket can be made here (out of descriptors); then any socket counts.
+///
+/// The socket made to ask is one no listing shows (the scan may run while the table is
+/// dumped): a netlink socket, else an unbound UDP one, which sits in no table.
 fn sockfs_device() -> Option<(u32, u32)> {
-    // SAFETY: plain socket(2); the descriptor is owned below.
-    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    let cloexec = libc::SOCK_CLOEXEC;
+    // SAFETY: plain socket(2) calls; the descriptor is owned below.
+    let fd = unsafe {
+        match libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | cloexec, 0) {
+            fd if fd >= 0 => fd,
+            _ => libc::socket(libc::AF_INET, libc::SOCK_DGRAM | cloexec, 0),
+        }
+    };
     if fd < 0 {
         return None;
     }
