@@ -215,7 +215,7 @@ impl Scan<'_> {
 /// "<pid>/fd\0" in `buf`, relative to /proc.
 fn fd_path(pid: u32, buf: &mut [u8; 24]) -> &CStr {
     let mut number = [0; 20];
-    let digits = crate::text::decimal(u64::from(pid), &mut number).as_bytes();
+    let digits = crate::text::decimal_digits(u64::from(pid), &mut number);
     let pid_len = digits.len();
     buf[..pid_len].copy_from_slice(digits);
     buf[pid_len..pid_len + 4].copy_from_slice(b"/fd\0");

@@ -7,6 +7,7 @@ pub mod json;
 pub mod pids;
 pub mod places;
 pub mod plain;
+mod rendered;
 pub mod sockets;
 pub mod stats;
 pub mod summary;
@@ -109,9 +110,10 @@ pub const FIELD_BREAK: char = '\u{1f}';
 
 /// Prints rows as a table on a terminal, as plain aligned columns otherwise.
 pub fn rows(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<()> {
+    let rows = rendered::Rendered::new(rows);
     if style.terminal {
-        table::write(out, rows, style)
+        table::write(out, &rows, style)
     } else {
-        plain::write(out, rows, style)
+        plain::write(out, &rows, style)
     }
 }

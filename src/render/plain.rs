@@ -1,9 +1,10 @@
 //! Aligned columns, one line per row, written straight to the output: plain in pipes and
-//! files, and the printer behind the fitted table. Two passes over the rows (measure, then
-//! print) keep memory flat.
+//! files, and the printer behind the fitted table. It takes two passes over the rows (measure,
+//! then print); `render::rows` hands it rows rendered once (`Rendered`).
 
 use std::io::{self, Write};
 
+use super::rendered::Rendered;
 use super::{Align, FIELD_BREAK, Rows, Style, Tint};
 
 /// One printed column: which of the rows' columns, how wide, and whether its cells are
@@ -15,24 +16,22 @@ pub struct Column {
     pub short: bool,
 }
 
-pub fn write(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<()> {
+pub fn write(out: &mut dyn Write, rows: &Rendered, style: &Style) -> io::Result<()> {
     let columns = measure(rows, style.header);
     print(out, rows, style, &columns, false)
 }
 
 /// Every column at the width of its widest cell (and header).
-pub fn measure(rows: &dyn Rows, header: bool) -> Vec<Column> {
+pub fn measure(rows: &Rendered, header: bool) -> Vec<Column> {
+    let headers = rows.rows.headers();
     let mut widths: Vec<usize> = if header {
-        rows.headers().iter().map(|h| h.chars().count()).collect()
+        headers.iter().map(|h| h.chars().count()).collect()
     } else {
-        vec![0; rows.headers().len()]
+        vec![0; headers.len()]
     };
-    let mut text = String::new();
     for row in 0..rows.len() {
         for (column, width) in widths.iter_mut().enumerate() {
-            text.clear();
-            rows.cell(row, column, &mut text);
-            *width = (*width).max(shown_width(&text));
+            *width = (*width).max(shown_width(rows.cell(row, column)));
         }
     }
     widths
@@ -50,11 +49,13 @@ pub fn measure(rows: &dyn Rows, header: bool) -> Vec<Column> {
 /// when in colour and a rule no wider than `style.width` follows it.
 pub fn print(
     out: &mut dyn Write,
-    rows: &dyn Rows,
+    rendered: &Rendered,
     style: &Style,
     columns: &[Column],
     rule: bool,
 ) -> io::Result<()> {
+    let rows = rendered.rows;
+    let aligns: Vec<Align> = columns.iter().map(|c| rows.align(c.index)).collect();
     let mut line = String::new();
     let mut text = String::new();
     if style.header {
@@ -62,7 +63,7 @@ pub fn print(
         for (i, c) in columns.iter().enumerate() {
             text.clear();
             cut(rows.headers()[c.index], c.width, &mut text);
-            pad(&mut line, &text, c, rows, i + 1 == columns.len(), bold);
+            pad(&mut line, &text, c, aligns[i], i + 1 == columns.len(), bold);
         }
         writeln!(out, "{}", line.trim_end())?;
         if rule {
@@ -74,14 +75,18 @@ pub fn print(
     for row in 0..rows.len() {
         line.clear();
         for (i, c) in columns.iter().enumerate() {
-            text.clear();
-            if c.short {
+            let cell = if c.short {
+                text.clear();
                 rows.short_cell(row, c.index, c.width, &mut text);
+                text.as_str()
             } else {
-                rows.cell(row, c.index, &mut text);
-            }
-            let tint = rows.tint(row, c.index).filter(|_| style.color).map(ansi);
-            pad(&mut line, &text, c, rows, i + 1 == columns.len(), tint);
+                rendered.cell(row, c.index)
+            };
+            let tint = style
+                .color
+                .then(|| rows.tint(row, c.index).map(ansi))
+                .flatten();
+            pad(&mut line, cell, c, aligns[i], i + 1 == columns.len(), tint);
         }
         line.push('\n');
         let wrap = rule.then_some(usize::from(style.width));
@@ -169,9 +174,8 @@ pub fn cut(text: &str, width: usize, out: &mut String) {
 
 /// Appends `text` padded to the column's width, then the column gap; the last column is not
 /// padded.
-fn pad(line: &mut String, text: &str, c: &Column, rows: &dyn Rows, last: bool, code: Option<&str>) {
+fn pad(line: &mut String, text: &str, c: &Column, align: Align, last: bool, code: Option<&str>) {
     let fill = c.width.saturating_sub(shown_width(text));
-    let align = rows.align(c.index);
     if align == Align::Right {
         spaces(line, fill);
     }

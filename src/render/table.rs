@@ -6,6 +6,7 @@
 use std::io::{self, Write};
 
 use super::plain::{self, Column};
+use super::rendered::Rendered;
 use super::{FALLBACK_WIDTH, Rows, Style};
 
 /// A step by which a table gives way on a narrow terminal.
@@ -27,7 +28,7 @@ impl Narrow {
     }
 }
 
-pub fn write(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<()> {
+pub fn write(out: &mut dyn Write, rows: &Rendered, style: &Style) -> io::Result<()> {
     let style = Style {
         width: if style.width == 0 {
             FALLBACK_WIDTH
@@ -44,13 +45,13 @@ pub fn write(out: &mut dyn Write, rows: &dyn Rows, style: &Style) -> io::Result<
 /// enough, a column made wide by a few long cells (a link-local address) is sized for nine
 /// in ten of its cells and the steps are taken again: the long cells push their own rows past
 /// the edge, rather than every row.
-pub fn fit(rows: &dyn Rows, header: bool, width: usize) -> Vec<Column> {
+pub fn fit(rows: &Rendered, header: bool, width: usize) -> Vec<Column> {
     let natural = plain::measure(rows, header);
-    let columns = narrow(rows, natural.clone(), header, width);
+    let columns = narrow(rows.rows, natural.clone(), header, width);
     if total(&columns) <= width {
         return columns;
     }
-    narrow(rows, typical(rows, natural, header), header, width)
+    narrow(rows.rows, typical(rows, natural, header), header, width)
 }
 
 /// Printed width, with two spaces between columns.
@@ -91,15 +92,12 @@ fn narrow(rows: &dyn Rows, mut columns: Vec<Column>, header: bool, width: usize)
 }
 
 /// Each column as wide as nine in ten of its cells (and its header).
-fn typical(rows: &dyn Rows, mut columns: Vec<Column>, header: bool) -> Vec<Column> {
+fn typical(rows: &Rendered, mut columns: Vec<Column>, header: bool) -> Vec<Column> {
     let mut counts: Vec<Vec<usize>> = columns.iter().map(|c| vec![0; c.width + 1]).collect();
-    let mut text = String::new();
     for row in 0..rows.len() {
         for (column, count) in counts.iter_mut().enumerate() {
-            text.clear();
-            rows.cell(row, column, &mut text);
             let longest = count.len() - 1;
-            count[text.chars().count().min(longest)] += 1;
+            count[rows.cell(row, column).chars().count().min(longest)] += 1;
         }
     }
     let wanted = rows.len() - rows.len() / 10;
@@ -113,7 +111,7 @@ fn typical(rows: &dyn Rows, mut columns: Vec<Column>, header: bool) -> Vec<Colum
             })
             .unwrap_or(c.width);
         let floor = if header {
-            rows.headers()[c.index].chars().count()
+            rows.rows.headers()[c.index].chars().count()
         } else {
             1
         };
