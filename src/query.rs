@@ -81,8 +81,19 @@ pub struct Query {
     pub pid: Option<u32>,
     pub process: Option<String>,
     pub owners: OwnerLookup,
-    /// Each socket's tcp_info, memory and congestion control too (`ls -i`), from the same dump.
-    pub details: bool,
+    /// What the dump reads of each socket beyond its addresses and state.
+    pub details: Details,
+}
+
+/// How much of each socket's inner state a dump asks the kernel for (sock_diag extensions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Details {
+    None,
+    /// tcp_info alone: its byte counters are all `watch --rates` reads, and memory and
+    /// congestion control cost the kernel a tenth more per socket.
+    TcpInfo,
+    /// tcp_info, memory and congestion control (`ls -i`).
+    All,
 }
 
 impl Query {
@@ -100,7 +111,7 @@ impl Query {
             pid: None,
             process: None,
             owners: OwnerLookup::Complete,
-            details: false,
+            details: Details::None,
         }
     }
 
@@ -173,7 +184,7 @@ impl Query {
     /// With each socket's details (tcp_info, memory, congestion control).
     pub fn with_details(self) -> Query {
         Query {
-            details: true,
+            details: Details::All,
             ..self
         }
     }

@@ -12,6 +12,7 @@ use crate::cli::WatchArgs;
 use crate::host::Host;
 use crate::interrupt::{self, install};
 use crate::model::Inventory;
+use crate::query::Details;
 use crate::render::{self, Style};
 use crate::watch::Watcher;
 
@@ -21,7 +22,9 @@ pub fn run(host: &dyn Host, args: &WatchArgs, style: Style) -> Result<Exit> {
     }
     install();
     let mut query = filters::query(host, &args.filter, true, false)?;
-    query.details = args.rates;
+    if args.rates {
+        query.details = Details::TcpInfo;
+    }
     // The namespaces present at start; one entered later is not seen.
     let everywhere = args.namespaces.all_netns.then(|| Everywhere::enter(host));
     let watcher = match &everywhere {

@@ -13,7 +13,7 @@ use crate::cli::WhoArgs;
 use crate::host::Host;
 use crate::inventory;
 use crate::model::Proto;
-use crate::query::{OwnerLookup, Query};
+use crate::query::{Details, OwnerLookup, Query};
 use crate::render::sockets::{self, Order};
 use crate::render::{Style, json, pids, who};
 
@@ -77,7 +77,9 @@ fn port_query(args: &WhoArgs) -> Result<(Query, String)> {
     if args.owners.first_owner {
         query.owners = OwnerLookup::First;
     }
-    query.details = args.info;
+    if args.info {
+        query.details = Details::All;
+    }
     Ok((query, who::nothing_holds(&ports, &protos)))
 }
 

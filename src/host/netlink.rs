@@ -17,6 +17,7 @@ use netlink_sys::{Socket as NetlinkSocket, protocols::NETLINK_SOCK_DIAG};
 use super::port_filter::PortFilter;
 use super::tcp_info;
 use crate::model::{Endpoint, Family, Proto, Socket, TcpState, Timer, TimerKind, is_link_local};
+use crate::query::Details;
 
 /// Size of struct inet_diag_msg; attributes follow it.
 const INET_DIAG_MSG_LEN: usize = 72;
@@ -93,21 +94,23 @@ impl Diag {
 
     /// Appends every socket of one protocol, of one family or (None, TCP only) both, whose
     /// state is in `state_mask` and whose ports pass `ports` (both tests run in the kernel);
-    /// with `details`, each with its tcp_info, memory and congestion control (`ls -i`).
+    /// with each socket's `details` as asked.
     pub fn dump(
         &mut self,
         family: Option<Family>,
         proto: Proto,
         state_mask: u32,
         ports: &PortFilter,
-        details: bool,
+        details: Details,
         out: &mut Vec<Socket>,
     ) -> io::Result<()> {
-        let extensions = if details { tcp_info::EXTENSIONS } else { 0 };
+        let extensions = tcp_info::extensions(details);
         let mut request = inet_request(family, proto, state_mask, extensions);
         ports.append_to(&mut request);
         self.request(request, &mut |interfaces, payload| {
-            if let Some(mut socket) = parse_socket(proto, payload, interfaces, details) {
+            if let Some(mut socket) =
+                parse_socket(proto, payload, interfaces, details != Details::None)
+            {
                 // In a dump (not a destroy notice) a TCP socket in TCP_CLOSE is one that is
                 // bound and neither listening nor connected (state bit 13, Linux 6.9+).
                 if proto == Proto::Tcp && socket.state == TcpState::Close {

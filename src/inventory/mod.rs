@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Result;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 mod places;
 pub use places::place;
@@ -92,10 +93,10 @@ pub fn find_socket(
 pub struct Collector<'h> {
     host: &'h dyn Host,
     remember: bool,
-    owners: HashMap<u32, Vec<u32>>,
+    owners: FxHashMap<u32, Vec<u32>>,
     /// Inodes looked up already, found or not (an owner that cannot be seen is not sought
     /// again at every refresh).
-    looked: HashSet<u32>,
+    looked: FxHashSet<u32>,
     processes: HashMap<u32, Process>,
     unreadable: usize,
     /// Owners of every socket, read while the table was (a first, broad look).
@@ -107,8 +108,8 @@ impl<'h> Collector<'h> {
         Collector {
             host,
             remember: true,
-            owners: HashMap::new(),
-            looked: HashSet::new(),
+            owners: FxHashMap::default(),
+            looked: FxHashSet::default(),
             processes: HashMap::new(),
             unreadable: 0,
             early: None,
@@ -184,7 +185,7 @@ impl<'h> Collector<'h> {
     /// Owners for the sockets whose backend did not report them (and for the peers of Unix
     /// sockets), from what is remembered and one scan for the inodes not looked up before.
     fn find_owners(&mut self, sockets: &mut [Socket], unix: &mut [UnixSocket], scope: Scope) {
-        let current: HashSet<u32> = sockets
+        let current: FxHashSet<u32> = sockets
             .iter()
             .filter(|s| s.inode != 0 && s.pids.is_empty())
             .map(|s| s.inode)

@@ -2,8 +2,10 @@
 //! (bytes_acked out, bytes_received in), compared between two looks: no packet capture, no
 //! privileges for one's own sockets. Plain data, no I/O.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Instant;
+
+use rustc_hash::FxHashMap;
 
 use crate::model::{Endpoint, Socket};
 
@@ -32,9 +34,9 @@ pub struct ProcessRate {
 /// TIME_WAIT) belongs to no process and is not measured.
 #[derive(Debug, Default)]
 pub struct RateMeter {
-    last: HashMap<u32, (u64, u64)>,
+    last: FxHashMap<u32, (u64, u64)>,
     /// The map being filled, kept between looks so its memory is reused.
-    next: HashMap<u32, (u64, u64)>,
+    next: FxHashMap<u32, (u64, u64)>,
     at: Option<Instant>,
 }
 

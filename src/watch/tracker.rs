@@ -1,8 +1,11 @@
 //! What changed between two looks at the socket table. Plain data, no I/O.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::collections::hash_map::Entry;
 use std::hash::Hash;
 use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
 
 use crate::model::{Proto, Socket, TcpState, UnixSocket};
 
@@ -113,57 +116,72 @@ impl Tracked for UnixSocket {
 
 #[derive(Debug)]
 pub struct Tracker<T: Tracked> {
-    known: HashMap<T::Key, T>,
-    started: bool,
+    /// Every socket of the last look, with the number of the look that last saw it.
+    known: FxHashMap<T::Key, (T, u64)>,
+    /// Looks taken; the first only sets the baseline.
+    looks: u64,
 }
 
 impl<T: Tracked> Default for Tracker<T> {
     fn default() -> Tracker<T> {
         Tracker {
-            known: HashMap::new(),
-            started: false,
+            known: FxHashMap::default(),
+            looks: 0,
         }
     }
 }
 
 impl<T: Tracked> Tracker<T> {
-    /// Compares a new look with the last one. The first look only sets the baseline.
+    /// Compares a new look with the last one. The first look only sets the baseline. Each
+    /// socket is updated where it is kept: a steady table of 20,000 sockets is a lookup per
+    /// socket, not a new map per look.
     pub fn update(&mut self, now: Vec<T>) -> Vec<Change<T>> {
-        let baseline = !self.started;
-        self.started = true;
+        let baseline = self.looks == 0;
+        self.looks += 1;
+        let look = self.looks;
         let mut changes = Vec::new();
-        let mut next = HashMap::with_capacity(now.len());
         let change = |kind, socket: &T| Change {
             kind,
             socket: socket.clone(),
             between: false,
         };
         for socket in now {
-            let k = socket.key();
-            match self.known.remove(&k) {
-                Some(old) if T::same(&old, &socket) => {
-                    let (old_recv, old_send) = old.queues();
-                    let (recv, send) = socket.queues();
-                    if old.state() != socket.state() {
-                        let from = old.state();
-                        changes.push(change(ChangeKind::State { from }, &socket));
-                    } else if recv > old_recv || send > old_send {
-                        changes.push(change(ChangeKind::Grew, &socket));
+            match self.known.entry(socket.key()) {
+                Entry::Occupied(mut slot) => {
+                    let (old, seen) = slot.get_mut();
+                    // A socket the dump listed twice (the table changed under it) is news once.
+                    if *seen != look {
+                        if T::same(old, &socket) {
+                            let (old_recv, old_send) = old.queues();
+                            let (recv, send) = socket.queues();
+                            if old.state() != socket.state() {
+                                let from = old.state();
+                                changes.push(change(ChangeKind::State { from }, &socket));
+                            } else if recv > old_recv || send > old_send {
+                                changes.push(change(ChangeKind::Grew, &socket));
+                            }
+                        } else {
+                            changes.push(change(ChangeKind::Closed, old));
+                            changes.push(change(ChangeKind::Opened, &socket));
+                        }
                     }
+                    *slot.get_mut() = (socket, look);
                 }
-                Some(old) => {
-                    changes.push(change(ChangeKind::Closed, &old));
-                    changes.push(change(ChangeKind::Opened, &socket));
+                Entry::Vacant(slot) => {
+                    if !baseline {
+                        changes.push(change(ChangeKind::Opened, &socket));
+                    }
+                    slot.insert((socket, look));
                 }
-                None if baseline => {}
-                None => changes.push(change(ChangeKind::Opened, &socket)),
             }
-            next.insert(k, socket);
         }
-        for old in self.known.values() {
-            changes.push(change(ChangeKind::Closed, old));
-        }
-        self.known = next;
+        self.known.retain(|_, (old, seen)| {
+            let still = *seen == look;
+            if !still {
+                changes.push(change(ChangeKind::Closed, old));
+            }
+            still
+        });
         changes
     }
 
@@ -176,7 +194,7 @@ impl<T: Tracked> Tracker<T> {
     }
 
     pub fn sockets(&self) -> impl Iterator<Item = &T> {
-        self.known.values()
+        self.known.values().map(|(socket, _)| socket)
     }
 }
 
@@ -184,18 +202,18 @@ impl Tracker<Socket> {
     /// `update`, and the kernel's destroy notices since the last look: a socket that opened
     /// and closed between two looks is reported as both.
     pub fn update_with(&mut self, now: Vec<Socket>, destroyed: Vec<Socket>) -> Vec<Change<Socket>> {
-        let baseline = !self.started;
+        let baseline = self.looks == 0;
         // Only destroy notices need the address sets; a quiet look builds none.
         let seen_before: HashSet<Addresses> = if destroyed.is_empty() {
             HashSet::new()
         } else {
-            self.known.values().map(addresses).collect()
+            self.sockets().map(addresses).collect()
         };
         let mut changes = self.update(now);
         let seen_now: HashSet<Addresses> = if destroyed.is_empty() {
             HashSet::new()
         } else {
-            self.known.values().map(addresses).collect()
+            self.sockets().map(addresses).collect()
         };
         for gone in destroyed {
             // A socket closed before it was ever bound or seen, or one that was (a listener's
@@ -286,6 +304,29 @@ mod tests {
             kinds(&c),
             [(ChangeKind::Closed, 5000), (ChangeKind::Opened, 5000)]
         );
+    }
+
+    /// A dump of a table that changes under it may list a socket twice.
+    #[test]
+    fn a_socket_listed_twice_in_one_look_is_news_once() {
+        let mut t: Tracker<Socket> = Tracker::default();
+        t.update_with(vec![], vec![]);
+        let s = tcp(5000, 80, TcpState::Established, 2);
+        let c = t.update_with(vec![s.clone(), s.clone()], vec![]);
+        assert_eq!(kinds(&c), [(ChangeKind::Opened, 5000)]);
+        let mut closing = s.clone();
+        closing.state = TcpState::FinWait1;
+        let c = t.update_with(vec![closing.clone(), closing], vec![]);
+        assert_eq!(
+            kinds(&c),
+            [(
+                ChangeKind::State {
+                    from: TcpState::Established
+                },
+                5000
+            )]
+        );
+        assert_eq!(t.len(), 1);
     }
 
     #[test]
