@@ -4,6 +4,8 @@
 
 mod across;
 #[cfg(target_os = "linux")]
+mod btf;
+#[cfg(target_os = "linux")]
 mod connect_trial;
 pub mod containers;
 mod counters;
@@ -29,6 +31,8 @@ mod procfs;
 mod procnet;
 #[cfg(target_os = "linux")]
 mod sysctl;
+#[cfg(target_os = "linux")]
+mod task_files;
 #[cfg(target_os = "linux")]
 mod tcp_info;
 #[cfg(all(test, target_os = "linux"))]

@@ -17,7 +17,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::{Owners, Scope};
+use rustc_hash::FxHashSet;
+
+use super::{Owners, Scope, task_files};
 
 /// Finds the processes holding these socket inodes; None: every socket any process holds.
 pub fn find_owners(wanted: Option<&[u32]>, scope: Scope) -> Owners {
@@ -36,12 +38,22 @@ pub fn find_owners(wanted: Option<&[u32]>, scope: Scope) -> Owners {
         Some(inodes) => Wanted::new(inodes, stop_early),
         None => Wanted::every(),
     };
+    let sockfs = sockfs_device();
+    // As root, the kernel walks every file table for us; /proc is read only for the
+    // processes that walk did not report (none open, or hidden from it).
+    let (kernel_hits, pids) = match (scope, sockfs) {
+        (Scope::All, Some((major, minor))) => match task_files::files_held(major << 20 | minor) {
+            Ok(records) => not_reported(records, pids, &wanted),
+            Err(_) => (Vec::new(), pids),
+        },
+        _ => (Vec::new(), pids),
+    };
     let scan = Scan {
         proc_dir: &proc_dir,
         pids: &pids,
         next: AtomicUsize::new(0),
         wanted: &wanted,
-        sockfs: sockfs_device(),
+        sockfs,
     };
     let helpers = worker_count(pids.len()) - 1;
     let mut cpus = other_cpus().into_iter();
@@ -69,7 +81,7 @@ pub fn find_owners(wanted: Option<&[u32]>, scope: Scope) -> Owners {
         results
     });
     let mut owners = Owners::default();
-    for (hits, unreadable) in results {
+    for (hits, unreadable) in std::iter::once((kernel_hits, 0)).chain(results) {
         owners.unreadable += unreadable;
         for (inode, pid) in hits {
             owners.by_inode.entry(inode).or_default().push(pid);
@@ -80,6 +92,22 @@ pub fn find_owners(wanted: Option<&[u32]>, scope: Scope) -> Owners {
         pids.dedup();
     }
     owners
+}
+
+/// From the kernel's walk of every file table: the wanted sockets it found, and the processes
+/// it did not report, which `/proc` must answer for.
+fn not_reported(
+    records: Vec<(u32, u32)>,
+    pids: Vec<u32>,
+    wanted: &Wanted,
+) -> (Vec<(u32, u32)>, Vec<u32>) {
+    let reported: FxHashSet<u32> = records.iter().map(|(_, pid)| *pid).collect();
+    let hits = records
+        .into_iter()
+        .filter(|(inode, _)| *inode != 0 && wanted.take(*inode))
+        .collect();
+    let left = pids.into_iter().filter(|p| !reported.contains(p)).collect();
+    (hits, left)
 }
 
 /// The CPUs this process may run on, but for the one the calling thread is on.

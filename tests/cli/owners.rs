@@ -42,22 +42,26 @@ fn ss_holders(ns: &Netns) -> Holders {
 }
 
 /// Waits until every way of asking gives each socket of `expected` it lists (a narrowing
-/// lists some of them) exactly its holders, and ss too. (Another test's fork can hold a copy
-/// of a socket for a moment before its exec: that is real, and passes.)
+/// lists some of them) exactly its holders, and ss too; each asked with the kernel's walk of
+/// every file table (as root) and again reading `/proc` alone. (Another test's fork can hold
+/// a copy of a socket for a moment before its exec: that is real, and passes.)
 fn agree(ns: &Netns, expected: &Holders, asks: &[Vec<String>]) {
-    for ask in asks {
+    for (ask, scan) in asks.iter().flat_map(|a| [(a, "default"), (a, "proc")]) {
         let args: Vec<&str> = ask.iter().map(String::as_str).collect();
-        eventually(&format!("{args:?} to name every holder"), || {
-            let mut cmd = ns.portscope(&args);
-            cmd.arg("--json");
-            let found = holders_of(&json_of(cmd));
-            let wrong: Vec<_> = expected
-                .iter()
-                .filter(|(key, pids)| found.get(*key).is_some_and(|f| f != *pids))
-                .collect();
-            let listed = expected.keys().filter(|k| found.contains_key(*k)).count();
-            seen(wrong.is_empty() && listed > 0, (wrong, &found))
-        });
+        eventually(
+            &format!("{args:?} ({scan} scan) to name every holder"),
+            || {
+                let mut cmd = ns.portscope(&args);
+                cmd.arg("--json").env("PORTSCOPE_OWNER_SCAN", scan);
+                let found = holders_of(&json_of(cmd));
+                let wrong: Vec<_> = expected
+                    .iter()
+                    .filter(|(key, pids)| found.get(*key).is_some_and(|f| f != *pids))
+                    .collect();
+                let listed = expected.keys().filter(|k| found.contains_key(*k)).count();
+                seen(wrong.is_empty() && listed > 0, (wrong, &found))
+            },
+        );
     }
     eventually("ss -tuanp to agree", || {
         let theirs = ss_holders(ns);
