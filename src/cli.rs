@@ -253,8 +253,9 @@ pub struct LsArgs {
 /// How far the owner search goes.
 #[derive(Debug, Clone, Default, Args)]
 pub struct OwnerArgs {
-    /// Stop at the first process holding each socket (faster; a socket shared by several
-    /// processes, such as a pre-forked server's listener, then shows one of them)
+    /// Stop at the first process holding each socket when reading /proc (faster; a socket
+    /// shared by several processes, such as a pre-forked server's listener, may then show
+    /// one of them; as root the kernel's walk finds every holder at once)
     #[arg(long)]
     pub first_owner: bool,
     /// Every holder is the default now; kept so that old scripts still run

@@ -39,14 +39,17 @@ pub fn find_owners(wanted: Option<&[u32]>, scope: Scope) -> Owners {
         None => Wanted::every(),
     };
     let sockfs = sockfs_device();
-    // As root, the kernel walks every file table for us; /proc is read only for the
-    // processes that walk did not report (none open, or hidden from it).
-    let (kernel_hits, pids) = match (scope, sockfs) {
-        (Scope::All, Some((major, minor))) => match task_files::files_held(major << 20 | minor) {
-            Ok(records) => not_reported(records, pids, &wanted),
-            Err(_) => (Vec::new(), pids),
-        },
-        _ => (Vec::new(), pids),
+    // As root, the kernel walks every file table for us (faster than stopping early); /proc
+    // is read only for the processes that walk did not report (none open, or hidden from it).
+    let walked = match (scope, sockfs) {
+        (Scope::All | Scope::FirstHolder, Some((major, minor))) => {
+            task_files::files_held(major << 20 | minor).ok()
+        }
+        _ => None,
+    };
+    let (kernel_hits, pids) = match walked {
+        Some(records) => not_reported(records, pids, &wanted),
+        None => (Vec::new(), pids),
     };
     let scan = Scan {
         proc_dir: &proc_dir,
