@@ -255,7 +255,8 @@ pub struct LsArgs {
 pub struct OwnerArgs {
     /// Stop at the first process holding each socket when reading /proc (faster; a socket
     /// shared by several processes, such as a pre-forked server's listener, may then show
-    /// one of them; as root the kernel's walk finds every holder at once)
+    /// one of them). As root the kernel's walk of every file table finds every holder at once
+    /// (PORTSCOPE_OWNER_SCAN=proc reads /proc instead)
     #[arg(long)]
     pub first_owner: bool,
     /// Every holder is the default now; kept so that old scripts still run

@@ -118,11 +118,16 @@ impl Btf {
     pub fn offsets(&self, structure: usize, members: &[&str]) -> Option<Vec<u32>> {
         members
             .iter()
-            .map(|m| self.member_offset(structure, m.as_bytes(), 0))
+            .map(|m| self.member_offset(structure, m.as_bytes(), 0, 0))
             .collect()
     }
 
-    fn member_offset(&self, id: usize, member: &[u8], base_bits: u32) -> Option<u32> {
+    /// Anonymous members nest a few levels deep in the kernel's structs; `depth` bounds the
+    /// search should the data ever loop.
+    fn member_offset(&self, id: usize, member: &[u8], base_bits: u32, depth: u8) -> Option<u32> {
+        if depth > 8 {
+            return None;
+        }
         let at = self.start(id);
         let info = self.u32_at(at + 4);
         let bitfields = info >> 31 == 1;
@@ -140,7 +145,7 @@ impl Btf {
             if name_off == 0 {
                 let inner = self.resolve(ty)?;
                 if matches!(self.kind(inner), KIND_STRUCT | KIND_UNION)
-                    && let Some(found) = self.member_offset(inner, member, bits)
+                    && let Some(found) = self.member_offset(inner, member, bits, depth + 1)
                 {
                     return Some(found);
                 }

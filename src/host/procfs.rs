@@ -41,15 +41,32 @@ pub fn find_owners(wanted: Option<&[u32]>, scope: Scope) -> Owners {
     let sockfs = sockfs_device();
     // As root, the kernel walks every file table for us (faster than stopping early); /proc
     // is read only for the processes that walk did not report (none open, or hidden from it).
+    let mut held = Vec::new();
+    let mut reported = FxHashSet::default();
     let walked = match (scope, sockfs) {
         (Scope::All | Scope::FirstHolder, Some((major, minor))) => {
-            task_files::files_held(major << 20 | minor).ok()
+            let mut last = None;
+            task_files::walk(major << 20 | minor, &mut |inode, pid| {
+                // Records come task by task: one insert per process, not per file.
+                if last != Some(pid) {
+                    reported.insert(pid);
+                    last = Some(pid);
+                }
+                if inode != 0 {
+                    held.push((inode, pid));
+                }
+            })
+            .is_ok()
         }
-        _ => None,
+        _ => false,
     };
-    let (kernel_hits, pids) = match walked {
-        Some(records) => not_reported(records, pids, &wanted),
-        None => (Vec::new(), pids),
+    // A walk that failed half-way counts for nothing: /proc answers for every process.
+    let (kernel_hits, pids): (Vec<_>, Vec<u32>) = if walked {
+        let hits = held.into_iter().filter(|(inode, _)| wanted.take(*inode));
+        let left = pids.into_iter().filter(|p| !reported.contains(p));
+        (hits.collect(), left.collect())
+    } else {
+        (Vec::new(), pids)
     };
     let scan = Scan {
         proc_dir: &proc_dir,
@@ -95,22 +112,6 @@ pub fn find_owners(wanted: Option<&[u32]>, scope: Scope) -> Owners {
         pids.dedup();
     }
     owners
-}
-
-/// From the kernel's walk of every file table: the wanted sockets it found, and the processes
-/// it did not report, which `/proc` must answer for.
-fn not_reported(
-    records: Vec<(u32, u32)>,
-    pids: Vec<u32>,
-    wanted: &Wanted,
-) -> (Vec<(u32, u32)>, Vec<u32>) {
-    let reported: FxHashSet<u32> = records.iter().map(|(_, pid)| *pid).collect();
-    let hits = records
-        .into_iter()
-        .filter(|(inode, _)| *inode != 0 && wanted.take(*inode))
-        .collect();
-    let left = pids.into_iter().filter(|p| !reported.contains(p)).collect();
-    (hits, left)
 }
 
 /// The CPUs this process may run on, but for the one the calling thread is on.
