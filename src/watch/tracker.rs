@@ -329,6 +329,34 @@ mod tests {
         assert_eq!(t.len(), 1);
     }
 
+    /// A dump that lists a connection twice as it moves on (ESTABLISHED, then TIME_WAIT, the
+    /// table changing under the dump) must still report the move once, now or at the next
+    /// look: the tracker must not report on one listing and keep the other.
+    #[test]
+    fn a_move_seen_within_one_dump_is_not_lost() {
+        let mut t: Tracker<Socket> = Tracker::default();
+        t.update_with(vec![tcp(5000, 80, TcpState::Established, 2)], vec![]);
+        let during = t.update_with(
+            vec![
+                tcp(5000, 80, TcpState::Established, 2),
+                tcp(5000, 80, TcpState::TimeWait, 0),
+            ],
+            vec![],
+        );
+        let after = t.update_with(vec![tcp(5000, 80, TcpState::TimeWait, 0)], vec![]);
+        let seen: Vec<(ChangeKind, u16)> =
+            kinds(&during).into_iter().chain(kinds(&after)).collect();
+        assert_eq!(
+            seen,
+            [(
+                ChangeKind::State {
+                    from: TcpState::Established
+                },
+                5000
+            )]
+        );
+    }
+
     #[test]
     fn destroyed_between_looks_and_growing_queues() {
         let mut t: Tracker<Socket> = Tracker::default();
