@@ -93,3 +93,34 @@ fn watch_rates_follow_a_paced_transfer() {
         "process median {process_median} of {process_rates:?}"
     );
 }
+
+/// docs/json.md: with `--rates`, the change events' sockets carry `info` "as in `ls -i
+/// --json`": congestion control and memory too, not only tcp_info.
+#[test]
+fn watch_rates_events_carry_the_info_of_ls_i() {
+    let (l, port) = listener();
+    let port_text = port.to_string();
+    let watch = Running::spawn(portscope(&[
+        "watch",
+        "--json",
+        "--rates",
+        "-t",
+        "--port",
+        &port_text,
+        "--interval",
+        "0.2",
+    ]));
+    watch.err_line("changes follow");
+    let (client, _server) = pair(&l);
+    let client_port = u64::from(client.local_addr().unwrap().port());
+    let opened = loop {
+        let event: Value = serde_json::from_str(&watch.out_line("\"opened\"")).unwrap();
+        if event["socket"]["local_port"] == client_port {
+            break event;
+        }
+    };
+    let info = &opened["socket"]["info"];
+    assert!(info["tcp"]["bytes_acked"].is_u64(), "{opened}");
+    assert!(info["congestion"].is_string(), "{opened}");
+    assert!(info["memory"]["sndbuf"].is_u64(), "{opened}");
+}
