@@ -82,12 +82,12 @@ pub struct Query {
     pub process: Option<String>,
     pub owners: OwnerLookup,
     /// What the dump reads of each socket beyond its addresses and state.
-    pub details: Details,
+    pub details: DetailLevel,
 }
 
 /// How much of each socket's inner state a dump asks the kernel for (sock_diag extensions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Details {
+pub enum DetailLevel {
     None,
     /// tcp_info alone: its byte counters are all `watch --rates` reads, and memory and
     /// congestion control cost the kernel a tenth more per socket.
@@ -111,7 +111,7 @@ impl Query {
             pid: None,
             process: None,
             owners: OwnerLookup::Complete,
-            details: Details::None,
+            details: DetailLevel::None,
         }
     }
 
@@ -184,7 +184,7 @@ impl Query {
     /// With each socket's details (tcp_info, memory, congestion control).
     pub fn with_details(self) -> Query {
         Query {
-            details: Details::All,
+            details: DetailLevel::All,
             ..self
         }
     }

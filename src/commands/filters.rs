@@ -6,7 +6,7 @@ use crate::cli::{FilterArgs, SortKey};
 use crate::host::Host;
 use crate::model::{Family, Proto, TcpState};
 use crate::ports::PortSet;
-use crate::query::{Details, OwnerLookup, Query, StateSet, parse_states};
+use crate::query::{DetailLevel, OwnerLookup, Query, StateSet, parse_states};
 use crate::render::sockets::Order;
 
 /// What the flags ask for. `need_owners` says whether the output shows owners;
@@ -58,7 +58,7 @@ pub fn query(
         pid: f.pid,
         process: f.process.clone(),
         owners,
-        details: Details::None,
+        details: DetailLevel::None,
     })
 }
 

@@ -10,7 +10,7 @@ use crate::Exit;
 use crate::cli::LsArgs;
 use crate::host::Host;
 use crate::inventory;
-use crate::query::Details;
+use crate::query::DetailLevel;
 use crate::render::details::{DetailRows, Layout};
 use crate::render::places::{NetnsSummary, NetnsSummaryRows, PlacedRows};
 use crate::render::sockets::{self, DUAL_STACK_LEGEND, SocketRows};
@@ -21,7 +21,7 @@ pub fn run(host: &dyn Host, args: &LsArgs, mut style: Style) -> Result<Exit> {
     let need_owners = !args.summary && !args.no_owners;
     let mut query = filters::query(host, &args.filter, need_owners, args.owners.first_owner)?;
     if args.info {
-        query.details = Details::All;
+        query.details = DetailLevel::All;
     }
     let everywhere = args.namespaces.all_netns.then(|| Everywhere::enter(host));
     let reader: &dyn Host = everywhere.as_ref().map_or(host, |e| &e.host);

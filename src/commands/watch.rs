@@ -12,7 +12,7 @@ use crate::cli::WatchArgs;
 use crate::host::Host;
 use crate::interrupt::{self, install};
 use crate::model::Inventory;
-use crate::query::Details;
+use crate::query::DetailLevel;
 use crate::render::{self, Style};
 use crate::watch::Watcher;
 
@@ -23,7 +23,13 @@ pub fn run(host: &dyn Host, args: &WatchArgs, style: Style) -> Result<Exit> {
     install();
     let mut query = filters::query(host, &args.filter, true, false)?;
     if args.rates {
-        query.details = Details::TcpInfo;
+        // The screen shows rates alone; the JSON events carry each socket's whole `info`, as
+        // `ls -i --json` does (docs/json.md).
+        query.details = if args.json {
+            DetailLevel::All
+        } else {
+            DetailLevel::TcpInfo
+        };
     }
     // The namespaces present at start; one entered later is not seen.
     let everywhere = args.namespaces.all_netns.then(|| Everywhere::enter(host));

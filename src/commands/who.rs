@@ -13,7 +13,7 @@ use crate::cli::WhoArgs;
 use crate::host::Host;
 use crate::inventory;
 use crate::model::Proto;
-use crate::query::{Details, OwnerLookup, Query};
+use crate::query::{DetailLevel, OwnerLookup, Query};
 use crate::render::sockets::{self, Order};
 use crate::render::{Style, json, pids, who};
 
@@ -78,7 +78,7 @@ fn port_query(args: &WhoArgs) -> Result<(Query, String)> {
         query.owners = OwnerLookup::First;
     }
     if args.info {
-        query.details = Details::All;
+        query.details = DetailLevel::All;
     }
     Ok((query, who::nothing_holds(&ports, &protos)))
 }

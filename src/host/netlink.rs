@@ -17,7 +17,7 @@ use netlink_sys::{Socket as NetlinkSocket, protocols::NETLINK_SOCK_DIAG};
 use super::port_filter::PortFilter;
 use super::tcp_info;
 use crate::model::{Endpoint, Family, Proto, Socket, TcpState, Timer, TimerKind, is_link_local};
-use crate::query::Details;
+use crate::query::DetailLevel;
 
 /// Size of struct inet_diag_msg; attributes follow it.
 const INET_DIAG_MSG_LEN: usize = 72;
@@ -101,7 +101,7 @@ impl Diag {
         proto: Proto,
         state_mask: u32,
         ports: &PortFilter,
-        details: Details,
+        details: DetailLevel,
         out: &mut Vec<Socket>,
     ) -> io::Result<()> {
         let extensions = tcp_info::extensions(details);
@@ -109,7 +109,7 @@ impl Diag {
         ports.append_to(&mut request);
         self.request(request, &mut |interfaces, payload| {
             if let Some(mut socket) =
-                parse_socket(proto, payload, interfaces, details != Details::None)
+                parse_socket(proto, payload, interfaces, details != DetailLevel::None)
             {
                 // In a dump (not a destroy notice) a TCP socket in TCP_CLOSE is one that is
                 // bound and neither listening nor connected (state bit 13, Linux 6.9+).

@@ -10,8 +10,8 @@ use std::mem::offset_of;
 use libc::tcp_info as Raw;
 use netlink_packet_core::NlasIterator;
 
-use crate::model::{Details as Found, SocketMemory, TcpInfo};
-use crate::query::Details;
+use crate::model::{Details, SocketMemory, TcpInfo};
+use crate::query::DetailLevel;
 
 /// enum in include/uapi/linux/inet_diag.h.
 const INET_DIAG_INFO: u16 = 2;
@@ -19,19 +19,19 @@ const INET_DIAG_CONG: u16 = 4;
 const INET_DIAG_SKMEMINFO: u16 = 7;
 
 /// The request's idiag_ext: bit (attribute - 1) asks for an attribute.
-pub fn extensions(details: Details) -> u8 {
+pub fn extensions(details: DetailLevel) -> u8 {
     let info = 1 << (INET_DIAG_INFO - 1);
     match details {
-        Details::None => 0,
-        Details::TcpInfo => info,
-        Details::All => info | 1 << (INET_DIAG_CONG - 1) | 1 << (INET_DIAG_SKMEMINFO - 1),
+        DetailLevel::None => 0,
+        DetailLevel::TcpInfo => info,
+        DetailLevel::All => info | 1 << (INET_DIAG_CONG - 1) | 1 << (INET_DIAG_SKMEMINFO - 1),
     }
 }
 
 /// The details among a reply's attributes (those after struct inet_diag_msg); None when it
 /// carries none of them.
-pub fn details(attributes: &[u8]) -> Option<Box<Found>> {
-    let mut details = Found::default();
+pub fn details(attributes: &[u8]) -> Option<Box<Details>> {
+    let mut details = Details::default();
     for nla in NlasIterator::new(attributes).filter_map(Result::ok) {
         match nla.kind() {
             INET_DIAG_INFO => details.tcp = tcp_info(nla.value()),
@@ -40,7 +40,7 @@ pub fn details(attributes: &[u8]) -> Option<Box<Found>> {
             _ => {}
         }
     }
-    (details != Found::default()).then(|| Box::new(details))
+    (details != Details::default()).then(|| Box::new(details))
 }
 
 struct Fields<'a>(&'a [u8]);

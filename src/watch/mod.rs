@@ -11,7 +11,7 @@ use anyhow::Result;
 use crate::host::{DestroyFeed, Host};
 use crate::inventory::Collector;
 use crate::model::{Inventory, Places, Process, Socket, UnixSocket};
-use crate::query::{Details, Query};
+use crate::query::{DetailLevel, Query};
 use rates::{ConnectionRate, RateMeter};
 use tracker::{Change, Tracker};
 
@@ -56,7 +56,7 @@ pub struct Watcher<'h> {
 impl<'h> Watcher<'h> {
     pub fn new(host: &'h dyn Host, query: Query) -> Watcher<'h> {
         let feed = host.destroy_feed(&query.protos);
-        let meter = (query.details != Details::None).then(RateMeter::default);
+        let meter = (query.details != DetailLevel::None).then(RateMeter::default);
         Watcher {
             query,
             collector: Collector::new(host),

@@ -148,22 +148,22 @@ impl<T: Tracked> Tracker<T> {
         for socket in now {
             match self.known.entry(socket.key()) {
                 Entry::Occupied(mut slot) => {
-                    let (old, seen) = slot.get_mut();
-                    // A socket the dump listed twice (the table changed under it) is news once.
-                    if *seen != look {
-                        if T::same(old, &socket) {
-                            let (old_recv, old_send) = old.queues();
-                            let (recv, send) = socket.queues();
-                            if old.state() != socket.state() {
-                                let from = old.state();
-                                changes.push(change(ChangeKind::State { from }, &socket));
-                            } else if recv > old_recv || send > old_send {
-                                changes.push(change(ChangeKind::Grew, &socket));
-                            }
-                        } else {
-                            changes.push(change(ChangeKind::Closed, old));
-                            changes.push(change(ChangeKind::Opened, &socket));
+                    // Compared with what was kept, even when that is this look's own first
+                    // listing (a dump of a changing table may list a socket twice): an
+                    // identical repeat is no news, a move between the two listings is.
+                    let (old, _) = slot.get();
+                    if T::same(old, &socket) {
+                        let (old_recv, old_send) = old.queues();
+                        let (recv, send) = socket.queues();
+                        if old.state() != socket.state() {
+                            let from = old.state();
+                            changes.push(change(ChangeKind::State { from }, &socket));
+                        } else if recv > old_recv || send > old_send {
+                            changes.push(change(ChangeKind::Grew, &socket));
                         }
+                    } else {
+                        changes.push(change(ChangeKind::Closed, old));
+                        changes.push(change(ChangeKind::Opened, &socket));
                     }
                     *slot.get_mut() = (socket, look);
                 }
