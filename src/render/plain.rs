@@ -31,7 +31,7 @@ pub fn measure(rows: &Rendered, header: bool) -> Vec<Column> {
     };
     for row in 0..rows.len() {
         for (column, width) in widths.iter_mut().enumerate() {
-            *width = (*width).max(shown_width(rows.cell(row, column)));
+            *width = (*width).max(rows.width(row, column));
         }
     }
     widths
@@ -63,7 +63,8 @@ pub fn print(
         for (i, c) in columns.iter().enumerate() {
             text.clear();
             cut(rows.headers()[c.index], c.width, &mut text);
-            pad(&mut line, &text, c, aligns[i], i + 1 == columns.len(), bold);
+            let shown = Shown(&text, shown_width(&text));
+            pad(&mut line, shown, c, aligns[i], i + 1 == columns.len(), bold);
         }
         writeln!(out, "{}", line.trim_end())?;
         if rule {
@@ -78,9 +79,9 @@ pub fn print(
             let cell = if c.short {
                 text.clear();
                 rows.short_cell(row, c.index, c.width, &mut text);
-                text.as_str()
+                Shown(&text, shown_width(&text))
             } else {
-                rendered.cell(row, c.index)
+                Shown(rendered.cell(row, c.index), rendered.width(row, c.index))
             };
             let tint = style
                 .color
@@ -142,8 +143,12 @@ fn detail_line(
     line.push('\n');
 }
 
+/// Text and the characters it takes on screen.
+#[derive(Clone, Copy)]
+struct Shown<'a>(&'a str, usize);
+
 /// Characters on screen; most cells are ASCII, where that is the length.
-fn shown_width(text: &str) -> usize {
+pub fn shown_width(text: &str) -> usize {
     if text.is_ascii() {
         text.len()
     } else {
@@ -174,8 +179,9 @@ pub fn cut(text: &str, width: usize, out: &mut String) {
 
 /// Appends `text` padded to the column's width, then the column gap; the last column is not
 /// padded.
-fn pad(line: &mut String, text: &str, c: &Column, align: Align, last: bool, code: Option<&str>) {
-    let fill = c.width.saturating_sub(shown_width(text));
+fn pad(line: &mut String, shown: Shown, c: &Column, align: Align, last: bool, code: Option<&str>) {
+    let Shown(text, width) = shown;
+    let fill = c.width.saturating_sub(width);
     if align == Align::Right {
         spaces(line, fill);
     }

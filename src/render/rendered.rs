@@ -13,6 +13,8 @@ pub struct Rendered<'a> {
     /// that large would not be in memory twice anyway).
     ends: Vec<u32>,
     columns: usize,
+    /// All of `text` is ASCII (the usual case): a cell's width is its length.
+    ascii: bool,
 }
 
 impl<'a> Rendered<'a> {
@@ -28,6 +30,7 @@ impl<'a> Rendered<'a> {
         }
         Rendered {
             rows,
+            ascii: text.is_ascii(),
             text,
             ends,
             columns,
@@ -47,5 +50,15 @@ impl<'a> Rendered<'a> {
         self.text
             .get(start..self.ends[i] as usize)
             .unwrap_or_default()
+    }
+
+    /// Characters the cell takes on screen.
+    pub fn width(&self, row: usize, column: usize) -> usize {
+        let cell = self.cell(row, column);
+        if self.ascii {
+            cell.len()
+        } else {
+            super::plain::shown_width(cell)
+        }
     }
 }
