@@ -24,20 +24,26 @@ fn paced(mut to: std::net::TcpStream) {
     }
 }
 
-#[test]
-fn watch_rates_follow_a_paced_transfer() {
-    let (l, port) = listener();
-    let port_text = port.to_string();
-    let watch = Running::spawn(portscope(&[
+/// `watch --json --rates` on one port's TCP sockets.
+fn watch_rates(port: u16, interval: &str) -> Running {
+    let port = port.to_string();
+    let args = [
         "watch",
         "--json",
         "--rates",
         "-t",
         "--port",
-        &port_text,
+        &port,
         "--interval",
-        "0.5",
-    ]));
+        interval,
+    ];
+    Running::spawn(portscope(&args))
+}
+
+#[test]
+fn watch_rates_follow_a_paced_transfer() {
+    let (l, port) = listener();
+    let watch = watch_rates(port, "0.5");
     watch.err_line("changes follow");
     let (client, mut server) = pair(&l);
     let client_port = u64::from(client.local_addr().unwrap().port());
@@ -99,17 +105,7 @@ fn watch_rates_follow_a_paced_transfer() {
 #[test]
 fn watch_rates_events_carry_the_info_of_ls_i() {
     let (l, port) = listener();
-    let port_text = port.to_string();
-    let watch = Running::spawn(portscope(&[
-        "watch",
-        "--json",
-        "--rates",
-        "-t",
-        "--port",
-        &port_text,
-        "--interval",
-        "0.2",
-    ]));
+    let watch = watch_rates(port, "0.2");
     watch.err_line("changes follow");
     let (client, _server) = pair(&l);
     let client_port = u64::from(client.local_addr().unwrap().port());
