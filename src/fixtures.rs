@@ -23,6 +23,20 @@ fn socket(proto: Proto, local: Endpoint, remote: Endpoint, state: TcpState) -> S
     s
 }
 
+/// A TCP socket on 127.0.0.1 (`remote` 0: no peer) with its inode and holders: the unit
+/// tests' socket.
+pub fn loopback_tcp(local: u16, remote: u16, state: TcpState, inode: u32, pids: &[u32]) -> Socket {
+    let mut s = Socket::new(
+        Proto::Tcp,
+        ep("127.0.0.1", local),
+        ep("127.0.0.1", remote),
+        state,
+    );
+    s.inode = inode;
+    s.pids = pids.to_vec();
+    s
+}
+
 fn process(pid: u32, name: &str, user: &str, cmdline: &str) -> (u32, Process) {
     let p = Process {
         pid,

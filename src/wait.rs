@@ -272,17 +272,12 @@ pub fn free_now(ports: &PortSet, proto: Proto, reuse: Reuse) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::host::fake::FakeHost;
-    use crate::model::{Endpoint, Socket};
+    use crate::model::Socket;
 
     fn on(port: u16, state: TcpState) -> Socket {
-        let ep = |port| Endpoint {
-            ip: "127.0.0.1".parse().expect("address"),
-            port,
-        };
         let remote = if state == TcpState::Listen { 0 } else { 50000 };
-        let mut s = Socket::new(Proto::Tcp, ep(port), ep(remote), state);
-        s.inode = u32::from(state != TcpState::TimeWait);
-        s
+        let inode = u32::from(state != TcpState::TimeWait);
+        crate::fixtures::loopback_tcp(port, remote, state, inode, &[])
     }
 
     /// Counts the looks that found the condition unmet.

@@ -1,19 +1,13 @@
 use crate::fixtures::unix;
 use crate::host::fake::FakeHost;
-use crate::model::{Endpoint, FileId, Proto, Socket, TcpState, UnixType};
+use crate::model::{FileId, Socket, TcpState, UnixType};
 use crate::query::Query;
 
 use super::*;
 
 fn listener(port: u16, inode: u32, pids: &[u32]) -> Socket {
-    let ep = |port| Endpoint {
-        ip: "127.0.0.1".parse().expect("address"),
-        port,
-    };
-    let mut s = Socket::new(Proto::Tcp, ep(port), ep(0), TcpState::Listen);
-    s.inode = inode;
+    let mut s = crate::fixtures::loopback_tcp(port, 0, TcpState::Listen, inode, pids);
     s.uid = 1000;
-    s.pids = pids.to_vec();
     s
 }
 

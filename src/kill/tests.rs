@@ -4,19 +4,10 @@ use super::destroy::{self, Closed};
 use super::run::{self, Options, Outcome, Report};
 use super::signal::Signal;
 use super::*;
+use crate::fixtures::loopback_tcp as socket;
 use crate::host::fake::FakeHost;
-use crate::model::{Endpoint, Proto, Socket, TcpState};
+use crate::model::{Proto, Socket, TcpState};
 
-fn socket(local: u16, remote: u16, state: TcpState, inode: u32, pids: &[u32]) -> Socket {
-    let ep = |port| Endpoint {
-        ip: "127.0.0.1".parse().expect("address"),
-        port,
-    };
-    let mut s = Socket::new(Proto::Tcp, ep(local), ep(remote), state);
-    s.inode = inode;
-    s.pids = pids.to_vec();
-    s
-}
 
 fn listener(port: u16, inode: u32, pids: &[u32]) -> Socket {
     socket(port, 0, TcpState::Listen, inode, pids)

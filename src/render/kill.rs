@@ -255,19 +255,12 @@ fn outcome_key(outcome: &Outcome) -> &'static str {
 mod tests {
     use super::*;
     use crate::host::Vitals;
-    use crate::model::{Endpoint, Process, Socket};
+    use crate::fixtures::loopback_tcp;
+    use crate::model::Process;
 
     fn plan() -> Plan {
-        let ep = |port| Endpoint {
-            ip: "127.0.0.1".parse().expect("address"),
-            port,
-        };
-        let mut listener = Socket::new(Proto::Tcp, ep(8080), ep(0), TcpState::Listen);
-        listener.inode = 7;
-        listener.pids = vec![1, 812];
-        let mut conn = Socket::new(Proto::Tcp, ep(8080), ep(40000), TcpState::Established);
-        conn.inode = 8;
-        conn.pids = vec![812];
+        let listener = loopback_tcp(8080, 0, TcpState::Listen, 7, &[1, 812]);
+        let conn = loopback_tcp(8080, 40000, TcpState::Established, 8, &[812]);
         let mut inventory = Inventory {
             sockets: vec![listener, conn.clone(), conn],
             owners_looked_up: true,

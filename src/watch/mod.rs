@@ -157,18 +157,12 @@ impl<'h> Watcher<'h> {
 mod tests {
     use super::*;
     use crate::host::fake::FakeHost;
-    use crate::model::{Endpoint, Proto, TcpState};
+    use crate::model::TcpState;
     use tracker::ChangeKind;
 
     fn tcp(local: u16, remote: u16, state: TcpState, inode: u32) -> Socket {
-        let ep = |port| Endpoint {
-            ip: "127.0.0.1".parse().expect("address"),
-            port,
-        };
-        let mut s = Socket::new(Proto::Tcp, ep(local), ep(remote), state);
-        s.inode = inode;
-        s.pids = if inode == 0 { vec![] } else { vec![42] };
-        s
+        let pids: &[u32] = if inode == 0 { &[] } else { &[42] };
+        crate::fixtures::loopback_tcp(local, remote, state, inode, pids)
     }
 
     #[test]

@@ -105,21 +105,12 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::model::{Details, Proto, TcpInfo, TcpState};
+    use crate::model::{Details, TcpInfo, TcpState};
 
     fn connection(inode: u32, received: u64, acked: u64, pid: u32) -> Socket {
-        let ep = |port| Endpoint {
-            ip: "127.0.0.1".parse().expect("address"),
-            port,
-        };
-        let mut s = Socket::new(
-            Proto::Tcp,
-            ep(40000 + inode as u16),
-            ep(80),
-            TcpState::Established,
-        );
-        s.inode = inode;
-        s.pids = vec![pid];
+        let local = 40000 + inode as u16;
+        let established = TcpState::Established;
+        let mut s = crate::fixtures::loopback_tcp(local, 80, established, inode, &[pid]);
         s.details = Some(Box::new(Details {
             tcp: Some(TcpInfo {
                 bytes_received: received,

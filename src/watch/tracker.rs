@@ -246,16 +246,9 @@ impl Tracker<Socket> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Endpoint;
 
     fn tcp(local: u16, remote: u16, state: TcpState, inode: u32) -> Socket {
-        let ep = |port| Endpoint {
-            ip: "127.0.0.1".parse().unwrap(),
-            port,
-        };
-        let mut s = Socket::new(Proto::Tcp, ep(local), ep(remote), state);
-        s.inode = inode;
-        s
+        crate::fixtures::loopback_tcp(local, remote, state, inode, &[])
     }
 
     fn kinds(changes: &[Change<Socket>]) -> Vec<(ChangeKind, u16)> {
