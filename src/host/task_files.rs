@@ -12,6 +12,7 @@
 
 use std::io::{self, Read};
 use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::OnceLock;
 
 use super::btf::{Btf, KIND_FUNC, KIND_STRUCT};
 
@@ -31,18 +32,8 @@ const SWITCH: &str = "PORTSCOPE_OWNER_SCAN";
 /// it: major << 20 | minor), 0 for any other file. Records are handled as they are read, so
 /// memory stays flat however many files the host has open.
 pub fn walk(sockfs: u32, each: &mut dyn FnMut(u32, u32)) -> io::Result<()> {
-    if std::env::var_os(SWITCH).is_some_and(|v| v == "proc") || !may_load_tracing_programs() {
-        return Err(io::ErrorKind::Unsupported.into());
-    }
-    let own_pid_ns = std::fs::metadata("/proc/self/ns/pid")?;
-    if std::os::unix::fs::MetadataExt::ino(&own_pid_ns) != INIT_PID_NS {
-        return Err(io::ErrorKind::Unsupported.into());
-    }
-    let program = program(sockfs)?;
-    let target = program.1;
-    let prog = load(&program.0, target)?;
-    let link = bpf_fd(BPF_LINK_CREATE, &link_attr(&prog))?;
-    let mut iter = std::fs::File::from(bpf_fd(BPF_ITER_CREATE, &iter_attr(&link))?);
+    let link = iterator_link(sockfs)?;
+    let mut iter = std::fs::File::from(bpf_fd(BPF_ITER_CREATE, &iter_attr(link))?);
     let mut buf = vec![0u8; 64 * 1024];
     // A read ends on a record's boundary (one record is one seq_file show); `kept` carries
     // a partial one over all the same.
@@ -63,6 +54,33 @@ pub fn walk(sockfs: u32, each: &mut dyn FnMut(u32, u32)) -> io::Result<()> {
         buf.copy_within(whole..filled, 0);
         kept = filled - whole;
     }
+}
+
+/// The program loaded and attached once per process, or why not: `watch` and the exporter
+/// walk again at every look with new sockets, and the checks, the kernel's BTF and the
+/// verifier need not be paid again (a link makes any number of iterators).
+fn iterator_link(sockfs: u32) -> io::Result<&'static OwnedFd> {
+    static LINK: OnceLock<Result<OwnedFd, Option<i32>>> = OnceLock::new();
+    let link = LINK.get_or_init(|| attach(sockfs).map_err(|e| e.raw_os_error()));
+    match link {
+        Ok(fd) => Ok(fd),
+        Err(Some(errno)) => Err(io::Error::from_raw_os_error(*errno)),
+        Err(None) => Err(io::ErrorKind::Unsupported.into()),
+    }
+}
+
+fn attach(sockfs: u32) -> io::Result<OwnedFd> {
+    if std::env::var_os(SWITCH).is_some_and(|v| v == "proc") || !may_load_tracing_programs() {
+        return Err(io::ErrorKind::Unsupported.into());
+    }
+    let own_pid_ns = std::fs::metadata("/proc/self/ns/pid")?;
+    if std::os::unix::fs::MetadataExt::ino(&own_pid_ns) != INIT_PID_NS {
+        return Err(io::ErrorKind::Unsupported.into());
+    }
+    let (program, target) = program(sockfs)?;
+    let prog = load(&program, target)?;
+    // The link holds the program; the program's descriptor may go.
+    bpf_fd(BPF_LINK_CREATE, &link_attr(&prog))
 }
 
 /// Whether this process may load a tracing program: CAP_BPF and CAP_PERFMON, or
