@@ -11,13 +11,9 @@ rounds=${1:-15}
 count=${NAMESPACES:-20}
 sockets=${SOCKETS:-1000}
 prefix=${NS_PREFIX:-psbench-netns}-$$
-me=$(basename "$0")
-[ "$(id -u)" = 0 ] || { echo "$me: needs root for ip netns" >&2; exit 2; }
-for tool in ip ss python3; do
-    command -v "$tool" >/dev/null || { echo "$me: $tool is missing" >&2; exit 2; }
-done
-cargo build --release --quiet
-bin=$PWD/target/release/portscope
+tools=(ss python3)
+# shellcheck source=bench/preflight.sh
+source scripts/bench/preflight.sh
 names=()
 cleanup() {
     exec 3>&- 2>/dev/null || true

@@ -8,9 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-1}
 ratelimit=${RATELIMIT_MS:-1000}
-[ "$(id -u)" = 0 ] || { echo "bench-probe-udp.sh: needs root for ip netns" >&2; exit 2; }
-cargo build --release --quiet
-bin=$PWD/target/release/portscope
+tools=()
+# shellcheck source=bench/preflight.sh
+source scripts/bench/preflight.sh
 here=portscope-udp-here-$$ there=portscope-udp-there-$$
 ip netns add "$here"; ip netns add "$there"
 trap 'ip netns del "$here"; ip netns del "$there"' EXIT

@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
-[ "$(id -u)" = 0 ] || { echo "bench-probe.sh: needs root for ip netns" >&2; exit 2; }
-cargo build --release --quiet
-bin=$PWD/target/release/portscope
+tools=()
+# shellcheck source=bench/preflight.sh
+source scripts/bench/preflight.sh
 ns=portscope-probe-$$
 ip netns add "$ns"
 trap 'kill %1 2>/dev/null || true; wait 2>/dev/null || true; ip netns del "$ns"' EXIT

@@ -10,12 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-15}
-[ "$(id -u)" = 0 ] || { echo "bench-unix.sh: needs root for ip netns" >&2; exit 2; }
-for tool in ip ss python3; do
-    command -v "$tool" >/dev/null || { echo "bench-unix.sh: $tool is missing" >&2; exit 2; }
-done
-cargo build --release --quiet
-bin=$PWD/target/release/portscope
+tools=(ss python3)
+# shellcheck source=bench/preflight.sh
+source scripts/bench/preflight.sh
 ns=portscope-bench-unix-$$
 dir=$(mktemp -d)
 fifo=$dir/fifo

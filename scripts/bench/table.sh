@@ -5,13 +5,9 @@
 # the namespace) and `watch_cpu SECS [FLAGS…]` (the CPU `portscope watch --json --interval 1
 # FLAGS` takes over SECS seconds after its first look, as `% of one core` on stdout), and
 # prints the table's summary.
-me=$(basename "$0")
-[ "$(id -u)" = 0 ] || { echo "$me: needs root for ip netns" >&2; exit 2; }
-for tool in ip python3 "${tools[@]}"; do
-    command -v "$tool" >/dev/null || { echo "$me: $tool is missing" >&2; exit 2; }
-done
-cargo build --release --quiet
-bin=$PWD/target/release/portscope
+tools+=(python3)
+# shellcheck source=preflight.sh
+source "$(dirname "${BASH_SOURCE[0]}")/preflight.sh"
 ns=portscope-bench-$$
 fifo=$(mktemp -u)
 mkfifo "$fifo"
