@@ -217,13 +217,11 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
     row_marks.truncate(rows.len());
     row_marks.extend_from_slice(&unix_marks[..unix_rows.len()]);
     let inv = watcher.inventory(rows, unix_rows);
-    let states: Vec<String> = summary
-        .tcp
-        .states
-        .iter()
-        .chain(summary.udp.states.iter())
-        .chain(summary.unix.iter().flat_map(|u| u.states.iter()))
-        .map(|(s, n)| format!("{s} {n}"))
+    // Unix sockets' states are marked: LISTEN or ESTABLISHED alone would read as TCP's.
+    let ip = (summary.tcp.states.iter()).chain(summary.udp.states.iter());
+    let unix = summary.unix.iter().flat_map(|u| u.states.iter());
+    let states: Vec<String> = (ip.map(|(s, n)| format!("{s} {n}")))
+        .chain(unix.map(|(s, n)| format!("unix {s} {n}")))
         .collect();
     let (opened, closed, changed) = view.last;
     let title = format!(
@@ -240,7 +238,7 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
     );
     let mut busiest = String::new();
     if watcher.measures_rates() {
-        render::watch::busiest(&mut busiest, &watcher.rates, &inv);
+        render::watch::busiest(&mut busiest, &watcher.rates, &watcher.processes);
     }
     let head: Vec<&str> = [title.as_str(), busiest.as_str()]
         .into_iter()

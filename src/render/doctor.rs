@@ -38,11 +38,11 @@ pub fn text(out: &mut dyn Write, d: &Diagnosis, style: &Style) -> io::Result<()>
         subject(&f.subject, &mut line);
         for pid in &f.pids {
             line.push_str("\n    held by ");
-            process(*pid, inv, &mut line);
+            super::who::process(*pid, inv, &mut line);
         }
         for pid in &f.peer_pids {
             line.push_str("\n    read by ");
-            process(*pid, inv, &mut line);
+            super::who::process(*pid, inv, &mut line);
         }
         for fact in &f.evidence {
             line.push_str("\n    evidence: ");
@@ -72,13 +72,6 @@ fn tint(severity: Severity) -> Option<Tint> {
         Severity::Critical => Some(Tint::Red),
         Severity::Warning => Some(Tint::Yellow),
         Severity::Info => Some(Tint::Cyan),
-    }
-}
-
-fn process(pid: u32, inv: &Inventory, line: &mut String) {
-    match inv.processes.get(&pid) {
-        Some(p) => crate::text::process(p, true, line),
-        None => line.push_str(&format!("pid {pid} (exited)")),
     }
 }
 

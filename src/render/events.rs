@@ -73,18 +73,10 @@ fn bytes(n: Option<usize>) -> String {
 
 /// `81.3 MiB/s`, `512 B/s`.
 fn rate(bytes: u64, took: Duration) -> String {
+    let mut text = String::new();
     let per_second = bytes as f64 / took.as_secs_f64().max(1e-3);
-    let units = ["B/s", "KiB/s", "MiB/s", "GiB/s"];
-    let (mut value, mut unit) = (per_second, 0);
-    while value >= 1024.0 && unit + 1 < units.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{value:.0} {}", units[0])
-    } else {
-        format!("{value:.1} {}", units[unit])
-    }
+    super::text::binary_size(per_second, "/s", &mut text);
+    text
 }
 
 /// A burst of transfers on one connection: `sent 52428800 bytes so far (80.1 MiB/s)`, and

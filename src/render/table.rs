@@ -97,7 +97,7 @@ fn typical(rows: &Rendered, mut columns: Vec<Column>, header: bool) -> Vec<Colum
     for row in 0..rows.len() {
         for (column, count) in counts.iter_mut().enumerate() {
             let longest = count.len() - 1;
-            count[rows.cell(row, column).chars().count().min(longest)] += 1;
+            count[rows.width(row, column).min(longest)] += 1;
         }
     }
     let wanted = rows.len() - rows.len() / 10;

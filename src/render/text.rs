@@ -47,6 +47,20 @@ pub fn ip(ip: &IpAddr, iface: Option<&str>, out: &mut String) {
 }
 
 /// A number in decimal, without the formatting machinery.
+/// `512 B`, `1.2 MiB` (then `suffix`: `/s` for a rate), in powers of 1024 as ss and free do.
+pub fn binary_size(value: f64, suffix: &str, out: &mut String) {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let (mut value, mut unit) = (value, 0);
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let _ = match unit {
+        0 => write!(out, "{value:.0} B{suffix}"),
+        _ => write!(out, "{value:.1} {}{suffix}", UNITS[unit]),
+    };
+}
+
 pub fn number(n: u32, out: &mut String) {
     long_number(u64::from(n), out);
 }

@@ -1,5 +1,6 @@
 //! `watch`: change events as JSON lines, and the live screen's rows.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -10,7 +11,7 @@ use super::places::PlacedRows;
 use super::sockets::SocketRows;
 use super::table::Narrow;
 use super::{Rows, Style, Tint};
-use crate::model::{Inventory, TcpState};
+use crate::model::{Inventory, Process, TcpState};
 use crate::watch::rates::{ConnectionRate, per_process};
 use crate::watch::tracker::{Change, ChangeKind, Tracked};
 
@@ -108,13 +109,13 @@ pub fn rates(
     t_ms: f64,
     interval_s: f64,
     rates: &[ConnectionRate],
-    inv: &Inventory,
+    names: &HashMap<u32, Process>,
 ) -> io::Result<()> {
     let processes = per_process(rates)
         .into_iter()
         .map(|p| JsonProcessRate {
             pid: p.pid,
-            name: inv.processes.get(&p.pid).map(|p| p.name.as_str()),
+            name: names.get(&p.pid).map(|p| p.name.as_str()),
             in_bytes_per_s: p.in_per_s.round(),
             out_bytes_per_s: p.out_per_s.round(),
             connections: p.connections,
@@ -145,7 +146,7 @@ pub fn rates(
 }
 
 /// The live screen's line of the busiest processes: `busiest: nginx (812) in 1.2 Mbit/s out …`.
-pub fn busiest(text: &mut String, rates: &[ConnectionRate], inv: &Inventory) {
+pub fn busiest(text: &mut String, rates: &[ConnectionRate], names: &HashMap<u32, Process>) {
     text.push_str("busiest:");
     let processes = per_process(rates);
     if processes.is_empty() {
@@ -153,7 +154,7 @@ pub fn busiest(text: &mut String, rates: &[ConnectionRate], inv: &Inventory) {
     }
     for p in processes.iter().take(3) {
         text.push(' ');
-        match inv.processes.get(&p.pid) {
+        match names.get(&p.pid) {
             Some(process) => super::text::escape_into(&process.name, text),
             None => text.push('?'),
         }

@@ -136,7 +136,7 @@ fn holder_lines(
 }
 
 /// `nginx (pid 812, user www-data): nginx: master process`.
-fn process(pid: u32, inv: &Inventory, line: &mut String) {
+pub(super) fn process(pid: u32, inv: &Inventory, line: &mut String) {
     match inv.processes.get(&pid) {
         Some(p) => crate::text::process(p, true, line),
         None => {

@@ -16,20 +16,8 @@ pub(super) fn timer(t: &Timer, out: &mut String) {
     }
 }
 
-/// `1.2 MB`, in powers of 1024 as ss and free do.
 fn bytes(n: u64, out: &mut String) {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        let _ = write!(out, "{n} B");
-    } else {
-        let _ = write!(out, "{value:.1} {}", UNITS[unit]);
-    }
+    super::super::text::binary_size(n as f64, "", out);
 }
 
 /// A rate given in bytes per second, shown in bits per second as ss shows it.
