@@ -292,6 +292,16 @@ const GROUPS: [Group; 9] = {
     ]
 };
 
+fn known_states() -> String {
+    let known: Vec<&str> = TcpState::ALL.iter().map(|s| s.name()).collect();
+    known.join(" ")
+}
+
+fn known_groups() -> String {
+    let groups: Vec<&str> = GROUPS.iter().map(|(g, _)| *g).collect();
+    groups.join(" ")
+}
+
 /// State names as people type them (`established`, `time-wait`, `TIME_WAIT`, `estab`), and
 /// ss's groups (`connected`, `synchronized`, `bucket`, `big`, `all`).
 pub fn parse_states(names: &[String]) -> Result<Vec<TcpState>> {
@@ -304,17 +314,20 @@ pub fn parse_states(names: &[String]) -> Result<Vec<TcpState>> {
             continue;
         }
         states.push(TcpState::parse(wanted).with_context(|| {
-            let known: Vec<&str> = TcpState::ALL.iter().map(|s| s.name()).collect();
-            let groups: Vec<&str> = GROUPS.iter().map(|(g, _)| *g).collect();
             format!(
                 "unknown state '{}' (known: {}; as ss says them: {})",
                 crate::text::escaped(name),
-                known.join(" "),
-                groups.join(" ")
+                known_states(),
+                known_groups()
             )
         })?);
     }
-    anyhow::ensure!(!states.is_empty(), "--state: no state named");
+    anyhow::ensure!(
+        !states.is_empty(),
+        "--state: no state named (known: {}; as ss says them: {})",
+        known_states(),
+        known_groups()
+    );
     Ok(states)
 }
 

@@ -24,11 +24,16 @@ pub fn of_pid(pid: u32) -> Option<Container> {
 
 /// Fills in names: Docker's `config.v2.json`, Podman's container store; an id with neither
 /// keeps `name: None`.
+/// A container's processes share one read of its name.
 pub fn name_all<'a>(containers: impl IntoIterator<Item = &'a mut Container>) {
     let mut podman: Option<HashMap<String, String>> = None;
+    let mut docker: HashMap<String, Option<String>> = HashMap::new();
     for c in containers {
         c.name = match c.runtime {
-            "docker" => docker_name(&c.id),
+            "docker" => docker
+                .entry(c.id.clone())
+                .or_insert_with(|| docker_name(&c.id))
+                .clone(),
             "podman" => podman.get_or_insert_with(podman_names).get(&c.id).cloned(),
             _ => None,
         };

@@ -123,7 +123,9 @@ impl<'h> Collector<'h> {
     }
 
     pub fn collect(&mut self, query: &Query) -> Result<Inventory> {
-        if self.looked.is_empty() && query.is_broad() && scope(query) == Some(Scope::All) {
+        // One look only: a collector that remembers would never look again for the owner of
+        // a socket born while the two ran (`looked` takes every inode of the table).
+        if !self.remember && query.is_broad() && scope(query) == Some(Scope::All) {
             let (table, owners) = self.read_alongside(query);
             self.early = owners;
             return Ok(self.assemble(query, table?));
