@@ -22,10 +22,8 @@ pub fn check(e: &Evidence<'_>) -> Vec<Finding> {
     accept_queues(e, &mut findings);
     close_wait(inv, &mut findings);
     if let Some(settings) = e.settings {
-        destinations(
-            &report::build(settings, &inv.sockets, e.bind_held),
-            &mut findings,
-        );
+        let report = report::build(settings, e.table, e.bind_held);
+        destinations(&report, e.filtered.then_some(inv), &mut findings);
     }
     syn_recv(inv, &mut findings);
     let before: HashMap<u32, &Socket> = e
@@ -145,8 +143,20 @@ fn close_wait(inv: &Inventory, findings: &mut Vec<Finding>) {
 }
 
 /// Per destination: ephemeral ports near exhaustion, or a pile of TIME_WAIT.
-fn destinations(report: &report::Report, findings: &mut Vec<Finding>) {
-    for d in &report.destinations {
+/// The destinations of the whole table's report; with a narrowed table (`narrowed`), those a
+/// listed socket connects to.
+fn destinations(
+    report: &report::Report,
+    narrowed: Option<&Inventory>,
+    findings: &mut Vec<Finding>,
+) {
+    let listed = |d: &&report::Destination| {
+        narrowed.is_none_or(|inv| {
+            let to = |s: &Socket| s.remote.ip == d.remote && s.remote.port == d.remote_port;
+            inv.sockets.iter().any(to)
+        })
+    };
+    for d in report.destinations.iter().filter(listed) {
         let level = d.level();
         if level == Level::Ok && d.time_wait < TIME_WAIT_PILE {
             continue;

@@ -138,6 +138,9 @@ pub struct Evidence<'a> {
     pub settings: Option<&'a PortSettings>,
     /// Range ports connections hold through bind(), as `ephemeral` finds them.
     pub bind_held: &'a crate::ephemeral::BindHeld,
+    /// The table ephemeral ports are judged on: every socket, even when a port or pid
+    /// narrows the rest (the range is shared by every process and port).
+    pub table: &'a [Socket],
     pub filtered: bool,
 }
 
@@ -156,22 +159,28 @@ pub fn examine(
     query.any_port = config.port.clone();
     query.pid = config.pid;
     let mut notes = Vec::new();
-    let look = || -> Result<Look> {
+    let look = |query: &Query| -> Result<Look> {
         let at = Instant::now();
         let counters = host.counters();
-        let inventory = inventory::collect(host, &query)?;
+        let inventory = inventory::collect(host, query)?;
         Ok(Look {
             inventory,
             counters: counters.ok(),
             at,
         })
     };
-    let first = look()?;
+    // The first look gives counters and each socket's earlier tcp_info; owners are named
+    // from the second, so the first reads them only when a pid narrows the table.
+    let first_query = match config.pid {
+        Some(_) => query.clone(),
+        None => query.clone().without_owners(),
+    };
+    let first = look(&first_query)?;
     between();
     if crate::interrupt::sleep(config.interval) {
         return Ok(None);
     }
-    let second = look()?;
+    let second = look(&query)?;
     let elapsed = second.at - first.at;
     if second.counters.is_none() {
         notes.push("the kernel's counters could not be read: no verdicts from them".to_string());
@@ -180,8 +189,21 @@ pub fn examine(
     if let Err(e) = &settings {
         notes.push(format!("no ephemeral-port verdicts: {e:#}"));
     }
+    let filtered = config.port.is_some() || config.pid.is_some();
+    let whole = match filtered {
+        true => Some(inventory::collect(
+            host,
+            &Query::everything().without_owners(),
+        )?),
+        false => None,
+    };
+    let table = whole
+        .as_ref()
+        .unwrap_or(&second.inventory)
+        .sockets
+        .as_slice();
     let bind_held = match &settings {
-        Ok(settings) => crate::ephemeral::bind_held(host, settings, &second.inventory.sockets),
+        Ok(settings) => crate::ephemeral::bind_held(host, settings, table),
         Err(_) => crate::ephemeral::BindHeld::none(),
     };
     let evidence = Evidence {
@@ -190,7 +212,8 @@ pub fn examine(
         elapsed,
         settings: settings.as_ref().ok(),
         bind_held: &bind_held,
-        filtered: config.port.is_some() || config.pid.is_some(),
+        table,
+        filtered,
     };
     let mut findings = connections::check(&evidence);
     findings.extend(kernel::check(&evidence));
