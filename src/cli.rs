@@ -885,7 +885,13 @@ pub struct KillArgs {
     pub signal: String,
     /// How long to wait for the port to be free after the signal (500ms, 10s; a bare number
     /// is seconds)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::parse)]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5s",
+        value_parser = duration::parse,
+        conflicts_with = "destroy"
+    )]
     pub timeout: Duration,
     /// Send SIGKILL to the processes still running when --timeout passes, and wait again
     #[arg(long, conflicts_with = "destroy")]

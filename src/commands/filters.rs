@@ -97,3 +97,15 @@ fn resolve_user(host: &dyn Host, text: &str) -> Result<u32> {
         None => bail!("unknown user '{}'", crate::text::escaped(text)),
     }
 }
+
+/// lsof's `:8080` and fuser's `8080/tcp`, typed from habit: the port, and the protocol a
+/// `/tcp` or `/udp` suffix names.
+pub fn habit(text: &str) -> (&str, Option<Proto>) {
+    let text = text.trim();
+    let text = text.strip_prefix(':').unwrap_or(text);
+    match text.rsplit_once('/') {
+        Some((port, "tcp")) => (port, Some(Proto::Tcp)),
+        Some((port, "udp")) => (port, Some(Proto::Udp)),
+        _ => (text, None),
+    }
+}

@@ -35,12 +35,23 @@ pub fn run(host: &dyn Host, args: &KillArgs) -> Result<Exit> {
         bail!("which port? portscope kill PORT (see --help)");
     }
     let mut asked = Vec::new();
+    let mut named = BTreeSet::new();
     for text in &args.targets {
-        asked.extend(filters::ports(text, "PORT")?.ports());
+        let (port, proto) = filters::habit(text);
+        named.insert(proto);
+        asked.extend(filters::ports(port, "PORT")?.ports());
     }
     let ports: PortSet = asked.into_iter().collect();
     let signal = Signal::parse(&args.signal)?;
-    let query = filters::query(host, f, true, false)?;
+    let mut query = filters::query(host, f, true, false)?;
+    // `3000/tcp` (fuser's form, and how kill names ports) narrows as -t does; a signal must
+    // never reach a holder of a protocol that was not asked for, so one form for all ports.
+    match named.into_iter().collect::<Vec<_>>().as_slice() {
+        [None] => {}
+        [Some(proto)] if query.protos.contains(proto) => query.protos = vec![*proto],
+        [Some(proto)] => bail!("PORT/{} contradicts -t/-u", proto.name()),
+        _ => bail!("name the protocol of every PORT or of none (3000/tcp 3001/tcp, or -t)"),
+    }
     let plan = kill::plan(host, &query, &ports)?;
     // The ports as held: each port with the protocols that had sockets on it.
     let held: BTreeSet<(u16, Proto)> = plan

@@ -66,7 +66,7 @@ pub fn run(host: &dyn Host, args: &WhoArgs, style: Style) -> Result<Exit> {
 fn port_query(args: &WhoArgs) -> Result<(Query, String)> {
     // Not UTF-8, so no port name either: the error names it as given.
     let given = args.port.to_string_lossy();
-    let (port, named) = habit(&given);
+    let (port, named) = filters::habit(&given);
     let ports = filters::ports(port, "PORT")?;
     let protos = filters::pick(
         args.tcp || named == Some(Proto::Tcp),
@@ -91,16 +91,4 @@ fn unix_name(args: &WhoArgs) -> Option<&OsStr> {
     let port_and_proto = bytes.ends_with(b"/tcp") || bytes.ends_with(b"/udp");
     let unix = args.unix || bytes.starts_with(b"@") || (bytes.contains(&b'/') && !port_and_proto);
     unix.then_some(name)
-}
-
-/// lsof's `:8080` and fuser's `8080/tcp`, typed from habit: the port, and the protocol a
-/// `/tcp` or `/udp` suffix names.
-fn habit(text: &str) -> (&str, Option<Proto>) {
-    let text = text.trim();
-    let text = text.strip_prefix(':').unwrap_or(text);
-    match text.rsplit_once('/') {
-        Some((port, "tcp")) => (port, Some(Proto::Tcp)),
-        Some((port, "udp")) => (port, Some(Proto::Udp)),
-        _ => (text, None),
-    }
 }

@@ -156,7 +156,7 @@ pub fn listeners(listening: &Inventory, table: &[Socket], max_ports: usize) -> V
     }
     // A socket only bound to the port (a server that has not called listen() yet, a client
     // that bound before connecting) is no connection of the listener's.
-    let connection = |s: &&Socket| !s.state.is_listening() && s.state != TcpState::Bound;
+    let connection = |s: &&Socket| !s.state.is_unconnected();
     for conn in table.iter().filter(connection) {
         let Some(candidates) = by_port.get(&(conn.proto, conn.local.port)) else {
             continue;
