@@ -11,12 +11,12 @@ use crossterm::{cursor, execute, queue, terminal};
 use super::output;
 use crate::exit::Exit;
 use crate::interrupt::interrupted;
+use crate::model::Socket;
 use crate::render::sockets::{self, Order};
 use crate::render::summary::Summary;
 use crate::render::watch::{Mark, ScreenRows};
 use crate::render::{self, Style};
 use crate::watch::Watcher;
-use crate::watch::rates::ConnectionRate;
 use crate::watch::tracker::{Change, ChangeKind, Tracked};
 
 /// How many refreshes a closed socket stays on screen, dimmed.
@@ -108,15 +108,20 @@ impl<T: Tracked> Marks<T> {
         }
     }
 
-    /// The live sockets (in display order) and then the closed ones, each with its mark.
-    fn rows(&self, mut live: Vec<T>) -> (Vec<T>, Vec<Mark>) {
-        let mut marks: Vec<Mark> = live
-            .iter()
-            .map(|s| self.marks.get(&s.key()).copied().unwrap_or(Mark::Plain))
-            .collect();
-        live.extend(self.gone.iter().map(|(s, _)| s.clone()));
-        marks.resize(live.len(), Mark::Gone);
-        (live, marks)
+    /// The live sockets (in display order) and then the closed ones, each with its mark, at
+    /// most `room` of them: only those are copied.
+    fn rows(&self, live: Vec<&T>, room: usize) -> (Vec<T>, Vec<Mark>) {
+        let live = live.into_iter().map(|s| {
+            let mark = self.marks.get(&s.key()).copied().unwrap_or(Mark::Plain);
+            (s.clone(), mark)
+        });
+        let gone = self.gone.iter().map(|(s, _)| (s.clone(), Mark::Gone));
+        live.chain(gone).take(room).unzip()
+    }
+
+    /// How many rows there are: the live sockets and the closed ones still shown.
+    fn count(&self, live: usize) -> usize {
+        live + self.gone.len()
     }
 }
 
@@ -197,25 +202,34 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
     let (width, height) = output::size();
     let by_rate = view.sort == Order::ALL.len();
     let order = Order::ALL.get(view.sort).copied().unwrap_or(Order::Port);
-    let mut live: Vec<_> = watcher.tracker.sockets().cloned().collect();
-    let mut live_unix: Vec<_> = watcher.unix.sockets().cloned().collect();
-    let mut summary = Summary::of(&live);
+    let mut live: Vec<_> = watcher.tracker.sockets().collect();
+    let mut live_unix: Vec<_> = watcher.unix.sockets().collect();
+    let mut summary = Summary::of(live.iter().copied());
     if watcher.watches_unix() {
-        summary = summary.with_unix(&live_unix);
+        summary = summary.with_unix(live_unix.iter().copied());
     }
-    sockets::sort(&mut live, order);
-    if by_rate {
-        sort_by_rate(&mut live, &watcher.rates);
-    }
-    sockets::sort_unix(&mut live_unix, order);
-    let (mut rows, mut row_marks) = view.ip.rows(live);
-    let (mut unix_rows, unix_marks) = view.unix.rows(live_unix);
     let room = render::watch::room(height, 1 + usize::from(watcher.measures_rates()));
-    let hidden = (rows.len() + unix_rows.len()).saturating_sub(room);
-    rows.truncate(room);
-    unix_rows.truncate(room - rows.len());
-    row_marks.truncate(rows.len());
-    row_marks.extend_from_slice(&unix_marks[..unix_rows.len()]);
+    let total = view.ip.count(live.len()) + view.unix.count(live_unix.len());
+    let hidden = total.saturating_sub(room);
+    // Only the rows that fit are sorted in full and copied: a screen out of 20,000 sockets.
+    let by = sockets::compare(order);
+    if by_rate {
+        let rates: HashMap<u32, f64> = (watcher.rates.iter())
+            .map(|r| (r.inode, r.in_per_s + r.out_per_s))
+            .collect();
+        let rate = |s: &Socket| rates.get(&s.inode).copied().unwrap_or(0.0);
+        // Busiest first; the rest keep the table's order.
+        let busiest = |a: &&Socket, b: &&Socket| rate(b).total_cmp(&rate(a)).then_with(|| by(a, b));
+        sockets::first_sorted(&mut live, room, busiest);
+    } else {
+        sockets::first_sorted(&mut live, room, |a, b| by(a, b));
+    }
+    let (rows, mut row_marks) = view.ip.rows(live, room);
+    let left = room - rows.len();
+    let by = sockets::compare_unix(order);
+    sockets::first_sorted(&mut live_unix, left, |a, b| by(a, b));
+    let (unix_rows, unix_marks) = view.unix.rows(live_unix, left);
+    row_marks.extend(unix_marks);
     let inv = watcher.inventory(rows, unix_rows);
     // Unix sockets' states are marked: LISTEN or ESTABLISHED alone would read as TCP's.
     let ip = (summary.tcp.states.iter()).chain(summary.udp.states.iter());
@@ -268,15 +282,4 @@ fn draw(watcher: &Watcher, view: &View, style: &Style, every: Duration) -> Resul
     out.write_all(text.replace('\n', "\r\n").as_bytes())?;
     out.flush()?;
     Ok(())
-}
-
-/// Busiest connections first (bytes in and out per second since the last look); the rest
-/// keep their order.
-fn sort_by_rate(live: &mut [crate::model::Socket], rates: &[ConnectionRate]) {
-    let by_inode: HashMap<u32, f64> = rates
-        .iter()
-        .map(|r| (r.inode, r.in_per_s + r.out_per_s))
-        .collect();
-    let rate = |s: &crate::model::Socket| by_inode.get(&s.inode).copied().unwrap_or(0.0);
-    live.sort_by(|a, b| rate(b).total_cmp(&rate(a)));
 }

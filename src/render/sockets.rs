@@ -158,6 +158,16 @@ impl Order {
 
 /// Sorts for display.
 pub fn sort(sockets: &mut [Socket], order: Order) {
+    sockets.sort_unstable_by(compare(order));
+}
+
+/// Sorts Unix sockets for display: a path stands for the port, the type for the protocol.
+pub fn sort_unix(sockets: &mut [UnixSocket], order: Order) {
+    sockets.sort_unstable_by(compare_unix(order));
+}
+
+/// The display order of sockets.
+pub fn compare(order: Order) -> impl Fn(&Socket, &Socket) -> Ordering {
     let by_port = |a: &Socket, b: &Socket| {
         a.local
             .port
@@ -171,7 +181,7 @@ pub fn sort(sockets: &mut [Socket], order: Order) {
             .then(a.netns.cmp(&b.netns))
     };
     let first_pid = |s: &Socket| s.pids.first().copied().unwrap_or(u32::MAX);
-    let compare = |a: &Socket, b: &Socket| -> Ordering {
+    move |a: &Socket, b: &Socket| -> Ordering {
         match order {
             Order::Listeners => (!a.state.is_listening())
                 .cmp(&!b.state.is_listening())
@@ -185,12 +195,11 @@ pub fn sort(sockets: &mut [Socket], order: Order) {
                 .then(a.family.cmp(&b.family))
                 .then_with(|| by_port(a, b)),
         }
-    };
-    sockets.sort_unstable_by(compare);
+    }
 }
 
-/// Sorts Unix sockets for display: a path stands for the port, the type for the protocol.
-pub fn sort_unix(sockets: &mut [UnixSocket], order: Order) {
+/// The display order of Unix sockets.
+pub fn compare_unix(order: Order) -> impl Fn(&UnixSocket, &UnixSocket) -> Ordering {
     let by_name = |a: &UnixSocket, b: &UnixSocket| {
         // Named sockets first, then by name, type and inode.
         (a.path.is_none(), &a.path, a.kind, a.inode).cmp(&(
@@ -201,7 +210,7 @@ pub fn sort_unix(sockets: &mut [UnixSocket], order: Order) {
         ))
     };
     let first_pid = |s: &UnixSocket| s.pids.first().copied().unwrap_or(u32::MAX);
-    sockets.sort_unstable_by(|a, b| match order {
+    move |a: &UnixSocket, b: &UnixSocket| match order {
         Order::Listeners => (!a.state.is_listening())
             .cmp(&!b.state.is_listening())
             .then_with(|| by_name(a, b)),
@@ -209,5 +218,36 @@ pub fn sort_unix(sockets: &mut [UnixSocket], order: Order) {
         Order::State => a.state.cmp(&b.state).then_with(|| by_name(a, b)),
         Order::Pid => first_pid(a).cmp(&first_pid(b)).then_with(|| by_name(a, b)),
         Order::Proto => a.kind.cmp(&b.kind).then_with(|| by_name(a, b)),
-    });
+    }
+}
+
+/// Keeps the first `n` items in `order`, sorted: a screen of rows out of a large table
+/// without sorting the rest.
+pub fn first_sorted<T>(items: &mut Vec<T>, n: usize, order: impl Fn(&T, &T) -> Ordering) {
+    if n == 0 {
+        items.clear();
+        return;
+    }
+    if items.len() > n {
+        items.select_nth_unstable_by(n - 1, &order);
+        items.truncate(n);
+    }
+    items.sort_unstable_by(order);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_sorted;
+
+    #[test]
+    fn the_first_rows_are_those_a_full_sort_puts_first() {
+        let all: Vec<u32> = (0..500).map(|i| (i * 7919) % 1009).collect();
+        let mut sorted = all.clone();
+        sorted.sort_unstable();
+        for n in [0, 1, 20, 499, 500, 600] {
+            let mut first = all.clone();
+            first_sorted(&mut first, n, |a, b| a.cmp(b));
+            assert_eq!(first, sorted[..n.min(500)], "n = {n}");
+        }
+    }
 }
