@@ -4,14 +4,12 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::net::IpAddr;
 
-use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NlasIterator, Parseable,
-};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer};
 use netlink_packet_sock_diag::constants::{
     AF_INET, AF_INET6, AF_UNSPEC, INET_DIAG_SKV6ONLY, IPPROTO_TCP, IPPROTO_UDP, SOCK_DIAG_BY_FAMILY,
 };
-use netlink_packet_sock_diag::inet::InetResponseHeader;
 use netlink_sys::{Socket as NetlinkSocket, protocols::NETLINK_SOCK_DIAG};
 
 use super::port_filter::PortFilter;
@@ -158,7 +156,9 @@ impl Diag {
             .and_then(super::interface_index)
             .unwrap_or(0);
         request.extend_from_slice(&interface.to_ne_bytes());
-        request.extend_from_slice(&socket.cookie.to_ne_bytes());
+        // idiag_cookie is two u32 words, the low one first (as parse_socket reads it).
+        request.extend_from_slice(&(socket.cookie as u32).to_ne_bytes());
+        request.extend_from_slice(&((socket.cookie >> 32) as u32).to_ne_bytes());
         fix_length(&mut request);
         self.request(request, &mut |_, _| {})
     }
@@ -271,46 +271,61 @@ fn inet_request(family: Option<Family>, proto: Proto, state_mask: u32, extension
     bytes
 }
 
+/// One reply: struct inet_diag_msg, read at its fixed offsets (a dump is 20,000 of them a
+/// second under `watch`), then its attributes in one walk.
 fn parse_socket(
     proto: Proto,
     payload: &[u8],
     interfaces: &mut Interfaces,
     details: bool,
 ) -> Option<Socket> {
-    let header = InetResponseHeader::parse(payload).ok()?;
-    let state = TcpState::from_kernel(proto, header.state)?;
-    let id = &header.socket_id;
-    let v6only = id
-        .source_address
-        .is_ipv6()
-        .then(|| v6only(payload))
-        .flatten();
-    let scoped = is_link_local(&id.source_address) || is_link_local(&id.destination_address);
-    let iface = if id.interface_id != 0 && scoped {
-        interfaces.name(id.interface_id)
+    let header = payload.get(..INET_DIAG_MSG_LEN)?;
+    let word = |at: usize| {
+        u32::from_ne_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let port = |at: usize| u16::from_be_bytes([header[at], header[at + 1]]);
+    let address = |at: usize| -> Option<IpAddr> {
+        match header[0] {
+            AF_INET => Some(IpAddr::from(<[u8; 4]>::try_from(&header[at..at + 4]).ok()?)),
+            AF_INET6 => Some(IpAddr::from(
+                <[u8; 16]>::try_from(&header[at..at + 16]).ok()?,
+            )),
+            _ => None,
+        }
+    };
+    let state = TcpState::from_kernel(proto, header[1])?;
+    // struct inet_diag_sockid at 4: sport, dport, src[4], dst[4], if, cookie[2].
+    let local = Endpoint {
+        ip: address(8)?,
+        port: port(4),
+    };
+    let remote = Endpoint {
+        ip: address(24)?,
+        port: port(6),
+    };
+    let interface_id = word(40);
+    let scoped = is_link_local(&local.ip) || is_link_local(&remote.ip);
+    let iface = if interface_id != 0 && scoped {
+        interfaces.name(interface_id)
     } else {
         None
     };
-    let local = Endpoint {
-        ip: id.source_address,
-        port: id.source_port,
-    };
-    let remote = Endpoint {
-        ip: id.destination_address,
-        port: id.destination_port,
-    };
+    let is_ipv6 = local.ip.is_ipv6();
     let mut socket = Socket::new(proto, local, remote, state);
-    socket.recv_q = header.recv_queue;
-    socket.send_q = header.send_queue;
-    socket.uid = header.uid;
-    socket.inode = header.inode;
-    socket.v6only = v6only;
+    socket.recv_q = word(56);
+    socket.send_q = word(60);
+    socket.uid = word(64);
+    socket.inode = word(68);
     socket.iface = iface;
     socket.timer = timer(payload);
-    if details {
-        socket.details = payload.get(INET_DIAG_MSG_LEN..).and_then(tcp_info::details);
+    socket.cookie = u64::from(word(44)) | u64::from(word(48)) << 32;
+    let attributes = &payload[INET_DIAG_MSG_LEN..];
+    if is_ipv6 {
+        socket.v6only = v6only(attributes);
     }
-    socket.cookie = u64::from_ne_bytes(id.cookie);
+    if details {
+        socket.details = tcp_info::details(attributes);
+    }
     Some(socket)
 }
 
@@ -343,12 +358,24 @@ fn timer(payload: &[u8]) -> Option<Timer> {
 }
 
 /// INET_DIAG_SKV6ONLY; the kernel sends it for every full IPv6 socket.
-fn v6only(payload: &[u8]) -> Option<bool> {
-    let attributes = payload.get(INET_DIAG_MSG_LEN..)?;
-    NlasIterator::new(attributes)
-        .filter_map(Result::ok)
-        .find(|nla| nla.kind() == INET_DIAG_SKV6ONLY)
-        .and_then(|nla| nla.value().first().map(|v| *v != 0))
+fn v6only(attributes: &[u8]) -> Option<bool> {
+    self::attributes(attributes)
+        .find(|(kind, _)| *kind == INET_DIAG_SKV6ONLY)
+        .and_then(|(_, value)| value.first().map(|v| *v != 0))
+}
+
+/// The netlink attributes (type, value) in `bytes`, up to the first malformed one.
+pub fn attributes(mut bytes: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    // The type's top two bits are flags (NLA_F_NESTED, NLA_F_NET_BYTEORDER).
+    const TYPE_MASK: u16 = 0x3fff;
+    std::iter::from_fn(move || {
+        let header = bytes.get(..4)?;
+        let length = usize::from(u16::from_ne_bytes([header[0], header[1]]));
+        let kind = u16::from_ne_bytes([header[2], header[3]]) & TYPE_MASK;
+        let value = bytes.get(4..length)?;
+        bytes = bytes.get(length.next_multiple_of(4)..).unwrap_or_default();
+        Some((kind, value))
+    })
 }
 
 fn interface_name(index: u32) -> Option<String> {
@@ -377,4 +404,34 @@ fn error_of(payload: &[u8]) -> io::Error {
 
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attributes;
+
+    fn nla(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut bytes = (4 + value.len() as u16).to_ne_bytes().to_vec();
+        bytes.extend_from_slice(&kind.to_ne_bytes());
+        bytes.extend_from_slice(value);
+        bytes.resize(bytes.len().next_multiple_of(4), 0);
+        bytes
+    }
+
+    #[test]
+    fn attributes_are_walked_to_the_first_malformed_one() {
+        let mut bytes = nla(4, b"cubic\0");
+        // NLA_F_NESTED set: the type is the low 14 bits.
+        bytes.extend(nla(0x8000 | 7, &[1, 2, 3, 4]));
+        bytes.extend(nla(5, &[]));
+        // A length past the end: the walk stops there.
+        bytes.extend_from_slice(&[200, 0, 9, 0, 1, 2]);
+        let found: Vec<(u16, Vec<u8>)> = attributes(&bytes).map(|(k, v)| (k, v.to_vec())).collect();
+        assert_eq!(
+            found,
+            [(4, b"cubic\0".to_vec()), (7, vec![1, 2, 3, 4]), (5, vec![])]
+        );
+        assert_eq!(attributes(&[2, 0, 1, 0]).count(), 0, "a length under 4");
+        assert_eq!(attributes(&[]).count(), 0);
+    }
 }

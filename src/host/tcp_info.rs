@@ -5,10 +5,10 @@
 //! read at its offset in libc's copy of the struct, and a field past the end of what this
 //! kernel sent is missing (None), never read from a shorter buffer.
 
+use std::borrow::Cow;
 use std::mem::offset_of;
 
 use libc::tcp_info as Raw;
-use netlink_packet_core::NlasIterator;
 
 use crate::model::{Details, SocketMemory, TcpInfo};
 use crate::query::DetailLevel;
@@ -32,11 +32,11 @@ pub fn extensions(details: DetailLevel) -> u8 {
 /// carries none of them.
 pub fn details(attributes: &[u8]) -> Option<Box<Details>> {
     let mut details = Details::default();
-    for nla in NlasIterator::new(attributes).filter_map(Result::ok) {
-        match nla.kind() {
-            INET_DIAG_INFO => details.tcp = tcp_info(nla.value()),
-            INET_DIAG_CONG => details.congestion = congestion(nla.value()),
-            INET_DIAG_SKMEMINFO => details.memory = memory(nla.value()),
+    for (kind, value) in super::netlink::attributes(attributes) {
+        match kind {
+            INET_DIAG_INFO => details.tcp = tcp_info(value),
+            INET_DIAG_CONG => details.congestion = congestion(value),
+            INET_DIAG_SKMEMINFO => details.memory = memory(value),
             _ => {}
         }
     }
@@ -106,10 +106,30 @@ fn tcp_info(bytes: &[u8]) -> Option<TcpInfo> {
     })
 }
 
-/// A NUL-terminated algorithm name.
-fn congestion(bytes: &[u8]) -> Option<String> {
+/// A NUL-terminated algorithm name; those the kernel ships are not allocated.
+fn congestion(bytes: &[u8]) -> Option<Cow<'static, str>> {
+    const KNOWN: [&str; 12] = [
+        "cubic",
+        "reno",
+        "bbr",
+        "dctcp",
+        "htcp",
+        "vegas",
+        "westwood",
+        "bic",
+        "highspeed",
+        "illinois",
+        "scalable",
+        "yeah",
+    ];
     let name = bytes.split(|b| *b == 0).next()?;
-    (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned())
+    if name.is_empty() {
+        return None;
+    }
+    Some(match KNOWN.iter().find(|k| k.as_bytes() == name) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(String::from_utf8_lossy(name).into_owned()),
+    })
 }
 
 /// u32 sk_meminfo[SK_MEMINFO_VARS], indexed by SK_MEMINFO_RMEM_ALLOC … SK_MEMINFO_DROPS.

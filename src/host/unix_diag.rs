@@ -3,7 +3,6 @@
 
 use std::io;
 
-use netlink_packet_core::NlasIterator;
 use netlink_packet_sock_diag::constants::{AF_UNIX, SOCK_DIAG_BY_FAMILY};
 
 use super::netlink::{Diag, dump_header, fix_length};
@@ -48,9 +47,8 @@ fn parse(payload: &[u8]) -> Option<UnixSocket> {
     let state = UnixSocket::state_from_kernel(header[2])?;
     let inode = u32_at(header, 4)?;
     let mut socket = UnixSocket::new(kind, state, inode);
-    for nla in NlasIterator::new(&payload[UNIX_DIAG_MSG_LEN..]).filter_map(Result::ok) {
-        let value = nla.value();
-        match nla.kind() {
+    for (kind, value) in super::netlink::attributes(&payload[UNIX_DIAG_MSG_LEN..]) {
+        match kind {
             UNIX_DIAG_NAME => socket.path = name(value),
             UNIX_DIAG_VFS => socket.file = vfs(value),
             UNIX_DIAG_PEER => socket.peer_inode = u32_at(value, 0).unwrap_or(0),

@@ -219,7 +219,7 @@ mod tests {
                     drops: Some(7),
                     ..SocketMemory::default()
                 }),
-                congestion: Some("cubic".to_string()),
+                congestion: Some("cubic".into()),
             }));
         }
         inv
