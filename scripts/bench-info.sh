@@ -4,12 +4,12 @@
 # 20,000 loopback TCP sockets, 2,000 TIME_WAIT, 200 UDP, 300 idle processes. `ls -i` looks
 # owners up as `ls` does; `--no-owners` is the like-for-like comparison with `ss -tuani`, and
 # `ss -tuanpi` the one with owners. Then the CPU of `watch --rates` against plain `watch`.
-# Needs root (ip netns), ss and GNU time.
+# Needs root (ip netns), ss, GNU time, cc and script(1).
 # Usage: scripts/bench-info.sh [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-15}
-tools=(ss)
+tools=(ss cc script)
 # shellcheck source=bench/table.sh
 source scripts/bench/table.sh
 inns python3 scripts/bench/timeit.py "$rounds" \
@@ -21,10 +21,25 @@ inns python3 scripts/bench/timeit.py "$rounds" \
     "table alone, for scale:ss:ss -tuan"
 
 # The CPU `watch --rates` costs once the table is steady (TIME_WAIT expired), against watch
-# without rates, each over WATCH_SECS seconds (default 60), one after the other.
+# without rates, each over WATCH_SECS seconds (default 60), one after the other; the event
+# stream (--json) and the live screen. Then the floor (watch_floor.c): the same dumps once a
+# second and the least a look can do with them, in C: what any sock_diag reader pays.
 watch_secs=${WATCH_SECS:-60}
+floor=$(mktemp)
+cc -O2 -o "$floor" scripts/bench/watch_floor.c
+floor_cpu() {
+    cpu_over "$watch_secs" "^$floor " inns "$floor" "$@" 1000000
+}
 echo
 echo "waiting for the TIME_WAIT sockets to expire, so that the table is steady…"
 while [ "$(inns ss -tan state time-wait | tail -n +2 | wc -l)" -gt 0 ]; do sleep 2; done
-echo "  watch --interval 1 --rates: $(watch_cpu "$watch_secs" --rates)"
-echo "  watch --interval 1 (no rates): $(watch_cpu "$watch_secs")"
+echo "CPU over ${watch_secs} s, one look a second:"
+echo "  watch --json --rates:          $(watch_cpu "$watch_secs" --rates)"
+echo "  watch --json (no rates):       $(watch_cpu "$watch_secs")"
+echo "  watch --rates (screen):        $(screen_cpu "$watch_secs" --rates)"
+echo "  watch (screen, no rates):      $(screen_cpu "$watch_secs")"
+echo "  floor, dumps alone, --json --rates' ext:  $(floor_cpu dump 74)"
+echo "  floor, lean diff, --json --rates' ext:    $(floor_cpu diff 74)"
+echo "  floor, lean diff, the screen's ext:       $(floor_cpu diff 2)"
+echo "  floor, lean diff, no rates:               $(floor_cpu diff 0)"
+rm -f "$floor"

@@ -29,17 +29,33 @@ rm -f "$fifo.out"
 inns() { ip netns exec "$ns" "$@"; }
 echo "kernel $(uname -r); $(nproc) cores; table in netns $ns:"
 inns ss -s | sed -n '1p;/^TCP:/p'
-watch_cpu() {
-    local secs=$1 watcher start end
-    shift
-    inns "$bin" watch --json --interval 1 "$@" >/dev/null &
-    watcher=$!
-    sleep 3   # the first look (a full owner scan) is startup, not the steady cost
-    ticks() { awk '{print $14 + $15}' "/proc/$(pgrep -P "$watcher" portscope || echo "$watcher")/stat"; }
+# The CPU a command takes over SECS seconds after its first 3 (for watch, the first look's
+# full owner scan is startup, not the steady cost), as "% of one core": user + system time of
+# the newest process matching PATTERN (pgrep -f), which is then stopped with SIGINT.
+cpu_over() {
+    local secs=$1 pattern=$2 runner pid start end
+    shift 2
+    "$@" >/dev/null 2>&1 </dev/null &
+    runner=$!
+    sleep 3
+    pid=$(pgrep -n -f "$pattern")
+    ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
     start=$(ticks)
     sleep "$secs"
     end=$(ticks)
-    kill -INT "$(pgrep -P "$watcher" portscope || echo "$watcher")" 2>/dev/null || true
-    wait "$watcher" 2>/dev/null || true
+    kill -INT "$pid" 2>/dev/null || true
+    wait "$runner" 2>/dev/null || true
     python3 -c "t=($end-$start)/$(getconf CLK_TCK); print(f'{t:.2f} s of CPU over $secs s = {100*t/$secs:.2f} % of one core')"
+}
+# `portscope watch --json --interval 1 FLAGS…`.
+watch_cpu() {
+    local secs=$1
+    shift
+    cpu_over "$secs" "^$bin watch" inns "$bin" watch --json --interval 1 "$@"
+}
+# The live screen, `portscope watch --interval 1 FLAGS…` on a terminal (script(1)'s pty).
+screen_cpu() {
+    local secs=$1
+    shift
+    cpu_over "$secs" "^$bin watch" script -qec "ip netns exec $ns $bin watch --interval 1 $*" /dev/null
 }
