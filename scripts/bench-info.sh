@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-15}
 tools=(ss cc script)
+floor=$(mktemp)
+cc -O2 -Wall -o "$floor" scripts/bench/watch_floor.c
 # shellcheck source=bench/table.sh
 source scripts/bench/table.sh
 inns python3 scripts/bench/timeit.py "$rounds" \
@@ -25,8 +27,6 @@ inns python3 scripts/bench/timeit.py "$rounds" \
 # stream (--json) and the live screen. Then the floor (watch_floor.c): the same dumps once a
 # second and the least a look can do with them, in C: what any sock_diag reader pays.
 watch_secs=${WATCH_SECS:-60}
-floor=$(mktemp)
-cc -O2 -o "$floor" scripts/bench/watch_floor.c
 floor_cpu() {
     cpu_over "$watch_secs" "^$floor " inns "$floor" "$@" 1000000
 }
