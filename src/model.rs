@@ -242,6 +242,9 @@ pub struct Socket {
     pub v6only: Option<bool>,
     /// The interface the socket is bound to (scope of a link-local address), if any.
     pub iface: Option<String>,
+    /// The interface index the kernel's table names the socket with (SO_BINDTODEVICE, a VRF,
+    /// a link-local scope); 0 for none. A request for this one socket must name it too.
+    pub bound_if: u32,
     pub timer: Option<Timer>,
     /// tcp_info, memory and congestion control, when asked for (`ls -i`); boxed so that a
     /// table read without them stays small.
@@ -299,6 +302,7 @@ impl Socket {
             inode: 0,
             v6only: None,
             iface: None,
+            bound_if: 0,
             timer: None,
             details: None,
             cookie: 0,

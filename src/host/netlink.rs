@@ -150,12 +150,9 @@ impl Diag {
             }
             request.extend_from_slice(&address);
         }
-        let interface = socket
-            .iface
-            .as_deref()
-            .and_then(super::interface_index)
-            .unwrap_or(0);
-        request.extend_from_slice(&interface.to_ne_bytes());
+        // The socket's interface as the dump named it: a lookup without it misses a socket
+        // bound to a device.
+        request.extend_from_slice(&socket.bound_if.to_ne_bytes());
         // idiag_cookie is two u32 words, the low one first (as parse_socket reads it).
         request.extend_from_slice(&(socket.cookie as u32).to_ne_bytes());
         request.extend_from_slice(&((socket.cookie >> 32) as u32).to_ne_bytes());
@@ -317,6 +314,7 @@ fn parse_socket(
     socket.uid = word(64);
     socket.inode = word(68);
     socket.iface = iface;
+    socket.bound_if = interface_id;
     socket.timer = timer(payload);
     socket.cookie = u64::from(word(44)) | u64::from(word(48)) << 32;
     let attributes = &payload[INET_DIAG_MSG_LEN..];

@@ -142,3 +142,39 @@ fn kill_destroy_says_what_the_kernel_did_to_a_time_wait_and_a_listener() {
     let err = l.accept().unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
 }
+
+#[test]
+fn kill_destroy_resets_a_connection_bound_to_a_device() {
+    // The kernel finds a socket bound with SO_BINDTODEVICE only when the request names the
+    // interface its dump gave; without it the connection read as already gone.
+    let test = "kill_destroy_resets_a_connection_bound_to_a_device";
+    let Some(ns) = Netns::new(test) else { return };
+    let (l, mut client, server) = ns.inside(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.bind_device(Some(b"lo")).unwrap();
+        socket.connect(&l.local_addr().unwrap().into()).unwrap();
+        let client: std::net::TcpStream = socket.into();
+        let (server, _) = l.accept().unwrap();
+        (l, client, server)
+    });
+    let local = client.local_addr().unwrap().to_string();
+    let remote = client.peer_addr().unwrap().to_string();
+    let out = ns
+        .portscope(&["kill", "--destroy", &local, &remote, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    let line = format!("tcp {local} → {remote} ESTABLISHED: reset");
+    assert!(text.contains(&line), "{text}");
+    // The kernel aborted the client's end: its next read fails, and its peer got a reset.
+    client.set_read_timeout(Some(HANG)).unwrap();
+    assert!(client.read(&mut [0; 8]).is_err());
+    let mut server = server;
+    server.set_read_timeout(Some(HANG)).unwrap();
+    let err = server.read(&mut [0; 8]).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    drop(l);
+}
