@@ -237,7 +237,8 @@ pub fn first_sorted<T>(items: &mut Vec<T>, n: usize, order: impl Fn(&T, &T) -> O
 
 #[cfg(test)]
 mod tests {
-    use super::first_sorted;
+    use super::{Order, compare, first_sorted};
+    use crate::model::{Endpoint, Proto, Socket, TcpState};
 
     #[test]
     fn the_first_rows_are_those_a_full_sort_puts_first() {
@@ -248,6 +249,32 @@ mod tests {
             let mut first = all.clone();
             first_sorted(&mut first, n, |a, b| a.cmp(b));
             assert_eq!(first, sorted[..n.min(500)], "n = {n}");
+        }
+    }
+
+    /// SO_REUSEPORT: sockets on the same address and port, told apart only by their inode
+    /// (and holders). Without a last tie-break their rows have no order of their own: `ls`,
+    /// `who` and the watch screen list them differently, and the screen reshuffles them
+    /// when unrelated sockets open (the tracker's map grows).
+    #[test]
+    fn sockets_sharing_an_address_still_have_one_order() {
+        let at = |port| Endpoint {
+            ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
+            port,
+        };
+        let group = |inode, pid| {
+            let mut s = Socket::new(Proto::Udp, at(9000), at(0), TcpState::Unconn);
+            s.inode = inode;
+            s.pids = vec![pid];
+            s
+        };
+        let (a, b) = (group(101, 7), group(102, 8));
+        for order in Order::ALL {
+            assert_ne!(
+                compare(order)(&a, &b),
+                std::cmp::Ordering::Equal,
+                "{order:?}: two sockets of one SO_REUSEPORT group compare equal"
+            );
         }
     }
 }
