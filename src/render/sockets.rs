@@ -177,8 +177,10 @@ pub fn compare(order: Order) -> impl Fn(&Socket, &Socket) -> Ordering {
             .then(a.local.ip.cmp(&b.local.ip))
             .then(a.remote.ip.cmp(&b.remote.ip))
             .then(a.remote.port.cmp(&b.remote.port))
-            // The same addresses in several namespaces (--all-netns): a stable order.
+            // The same addresses in several namespaces (--all-netns), or shared with
+            // SO_REUSEPORT: one order however the table was read.
             .then(a.netns.cmp(&b.netns))
+            .then(a.inode.cmp(&b.inode))
     };
     let first_pid = |s: &Socket| s.pids.first().copied().unwrap_or(u32::MAX);
     move |a: &Socket, b: &Socket| -> Ordering {
