@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::Result;
+use rustc_hash::FxHashMap;
 
 use crate::host::{DestroyFeed, Host};
 use crate::inventory::Collector;
@@ -14,6 +15,10 @@ use crate::model::{Inventory, Places, Process, Socket, UnixSocket};
 use crate::query::{DetailLevel, Query};
 use rates::{ConnectionRate, RateMeter};
 use tracker::{Change, Tracker};
+
+/// How many looks a process no socket names any more is remembered: the screen shows a
+/// closed socket for three refreshes, with its owner.
+const REMEMBERED: u64 = 4;
 
 /// Names a look's namespaces and containers.
 pub type Placer<'h> = Box<dyn Fn(&mut Inventory) + 'h>;
@@ -38,8 +43,12 @@ pub struct Watcher<'h> {
     feed: Option<DestroyFeed>,
     pub tracker: Tracker<Socket>,
     pub unix: Tracker<UnixSocket>,
-    /// Processes of this look and the last one, so a closed socket still names its owner.
+    /// Processes of this look and of the last few, so a closed socket still names its owner
+    /// (the screen shows closed sockets for a few refreshes).
     pub processes: HashMap<u32, Process>,
+    /// The look each process was last seen at; those unseen for `REMEMBERED` looks are let go.
+    seen: FxHashMap<u32, u64>,
+    looks: u64,
     pub users: HashMap<u32, String>,
     /// How the last look read the table (a fallback, say), for the user to hear once.
     pub notes: Vec<String>,
@@ -64,6 +73,8 @@ impl<'h> Watcher<'h> {
             tracker: Tracker::default(),
             unix: Tracker::default(),
             processes: HashMap::new(),
+            seen: FxHashMap::default(),
+            looks: 0,
             users: HashMap::new(),
             notes: Vec::new(),
             meter,
@@ -92,12 +103,19 @@ impl<'h> Watcher<'h> {
         if let Some(meter) = &mut self.meter {
             (self.rates, self.rate_secs) = meter.measure(&inv.sockets, at);
         }
+        self.looks += 1;
+        let look = self.looks;
+        for pid in inv.processes.keys() {
+            self.seen.insert(*pid, look);
+        }
+        self.seen.retain(|_, at| look - *at < REMEMBERED);
+        let remembered = |pid: &u32| self.seen.contains_key(pid);
         if let Some(place) = &self.placer {
             place(&mut inv);
-            // Containers of processes gone since are kept: a closed socket still names its own.
+            // Containers of processes gone lately are kept: a closed socket still names its own.
             let last = std::mem::take(&mut self.places);
             let mut places = std::mem::take(&mut inv.places);
-            for (pid, c) in last.by_pid {
+            for (pid, c) in last.by_pid.into_iter().filter(|(pid, _)| remembered(pid)) {
                 places.by_pid.entry(pid).or_insert(c);
             }
             self.places = places;
@@ -120,7 +138,7 @@ impl<'h> Watcher<'h> {
         } = inv;
         self.notes = notes;
         let previous = std::mem::replace(&mut self.processes, processes);
-        for (pid, process) in previous {
+        for (pid, process) in previous.into_iter().filter(|(pid, _)| remembered(pid)) {
             self.processes.entry(pid).or_insert(process);
         }
         self.users.extend(users);
@@ -206,5 +224,33 @@ mod tests {
             [(80, ChangeKind::Closed), (50000, ChangeKind::Closed)]
         );
         assert_eq!(host.looks_taken(), 4);
+    }
+
+    #[test]
+    fn a_closed_sockets_process_is_remembered_a_few_looks_then_let_go() {
+        let listen = crate::fixtures::loopback_tcp(80, 0, TcpState::Listen, 1, &[42]);
+        let other = crate::fixtures::loopback_tcp(81, 0, TcpState::Listen, 2, &[43]);
+        let mut looks = vec![vec![listen, other.clone()]];
+        looks.extend(std::iter::repeat_n(vec![other], 6));
+        let mut host = FakeHost::new(looks);
+        for pid in [42, 43] {
+            let process = Process {
+                pid,
+                name: "server".to_string(),
+                user: None,
+                cmdline: String::new(),
+            };
+            host.processes.insert(pid, process);
+        }
+        let mut watcher = Watcher::new(&host, Query::everything());
+        let mut known = Vec::new();
+        for _ in 0..7 {
+            watcher.look().unwrap();
+            known.push(watcher.processes.contains_key(&42));
+        }
+        // Seen at the first look; its socket closed at the second: named for the closed event
+        // and the screen's three refreshes of the closed row, then forgotten.
+        assert_eq!(known, [true, true, true, true, false, false, false]);
+        assert!(watcher.processes.contains_key(&43));
     }
 }
