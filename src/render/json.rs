@@ -65,11 +65,7 @@ impl<'a> JsonContainer<'a> {
 
 impl<'a> JsonSocket<'a> {
     pub fn new(s: &'a Socket, inv: &'a Inventory) -> JsonSocket<'a> {
-        // The interface name exactly as the kernel has it: JSON escapes for itself.
-        let addr = |ip: &std::net::IpAddr| match s.iface.as_deref().filter(|_| is_link_local(ip)) {
-            Some(name) => format!("{ip}%{name}"),
-            None => ip.to_string(),
-        };
+        let addr = |ip: &std::net::IpAddr| address(ip, s.iface.as_deref());
         JsonSocket {
             proto: s.proto.name(),
             family: s.family.name(),
@@ -156,9 +152,23 @@ impl Listed for UnixSocket {
     }
 }
 
+/// An address as the JSON keys `local_addr` and `remote_addr` have it: a link-local one with
+/// its interface (`fe80::1%eth0`), the name exactly as the kernel has it (JSON escapes for
+/// itself).
+pub fn address(ip: &std::net::IpAddr, iface: Option<&str>) -> String {
+    match iface.filter(|_| is_link_local(ip)) {
+        Some(name) => format!("{ip}%{name}"),
+        None => ip.to_string(),
+    }
+}
+
 /// The socket's namespace; null when the command did not place its sockets.
 fn netns<'a>(s: &dyn Placed, inv: &'a Inventory) -> Option<JsonNetns<'a>> {
-    let inode = s.netns();
+    namespace(s.netns(), inv)
+}
+
+/// A namespace by its inode, with its name when bound; null for 0 (not placed).
+pub fn namespace(inode: u64, inv: &Inventory) -> Option<JsonNetns<'_>> {
     (inode != 0).then(|| JsonNetns {
         inode,
         name: inv.places.names.get(&inode).map(String::as_str),

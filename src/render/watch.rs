@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::json::{JsonEntry, Listed};
+use super::json::{self, JsonEntry, JsonNetns, Listed};
 use super::places::PlacedRows;
 use super::sockets::SocketRows;
 use super::table::Narrow;
@@ -79,7 +79,7 @@ struct JsonRates<'a> {
     event: &'static str,
     interval_s: f64,
     processes: Vec<JsonProcessRate<'a>>,
-    connections: Vec<JsonConnectionRate>,
+    connections: Vec<JsonConnectionRate<'a>>,
 }
 
 #[derive(Serialize)]
@@ -92,11 +92,13 @@ struct JsonProcessRate<'a> {
 }
 
 #[derive(Serialize)]
-struct JsonConnectionRate {
+struct JsonConnectionRate<'a> {
     local_addr: String,
     local_port: u16,
     remote_addr: String,
     remote_port: u16,
+    inode: u32,
+    netns: Option<JsonNetns<'a>>,
     pids: Vec<u32>,
     in_bytes_per_s: f64,
     out_bytes_per_s: f64,
@@ -109,13 +111,13 @@ pub fn rates(
     t_ms: f64,
     interval_s: f64,
     rates: &[ConnectionRate],
-    names: &HashMap<u32, Process>,
+    inv: &Inventory,
 ) -> io::Result<()> {
     let processes = per_process(rates)
         .into_iter()
         .map(|p| JsonProcessRate {
             pid: p.pid,
-            name: names.get(&p.pid).map(|p| p.name.as_str()),
+            name: inv.processes.get(&p.pid).map(|p| p.name.as_str()),
             in_bytes_per_s: p.in_per_s.round(),
             out_bytes_per_s: p.out_per_s.round(),
             connections: p.connections,
@@ -124,10 +126,12 @@ pub fn rates(
     let connections = rates
         .iter()
         .map(|r| JsonConnectionRate {
-            local_addr: r.local.ip.to_string(),
+            local_addr: json::address(&r.local.ip, r.iface.as_deref()),
             local_port: r.local.port,
-            remote_addr: r.remote.ip.to_string(),
+            remote_addr: json::address(&r.remote.ip, r.iface.as_deref()),
             remote_port: r.remote.port,
+            inode: r.inode,
+            netns: json::namespace(r.netns, inv),
             pids: r.pids.clone(),
             in_bytes_per_s: r.in_per_s.round(),
             out_bytes_per_s: r.out_per_s.round(),

@@ -100,9 +100,6 @@ impl<'h> Watcher<'h> {
         // after or alongside): the look's time is its start.
         let at = Instant::now();
         let mut inv = self.collector.collect(&self.query)?;
-        if let Some(meter) = &mut self.meter {
-            (self.rates, self.rate_secs) = meter.measure(&inv.sockets, at);
-        }
         self.looks += 1;
         let look = self.looks;
         for pid in inv.processes.keys() {
@@ -119,6 +116,9 @@ impl<'h> Watcher<'h> {
                 places.by_pid.entry(pid).or_insert(c);
             }
             self.places = places;
+        }
+        if let Some(meter) = &mut self.meter {
+            (self.rates, self.rate_secs) = meter.measure(&inv.sockets, at);
         }
         let destroyed: Vec<Socket> = self
             .feed

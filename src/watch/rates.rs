@@ -15,6 +15,10 @@ pub struct ConnectionRate {
     pub inode: u32,
     pub local: Endpoint,
     pub remote: Endpoint,
+    /// The scope of a link-local address, as the socket has it.
+    pub iface: Option<String>,
+    /// The socket's network namespace (0 when not placed).
+    pub netns: u64,
     pub pids: Vec<u32>,
     pub in_per_s: f64,
     pub out_per_s: f64,
@@ -63,6 +67,8 @@ impl RateMeter {
                         inode: s.inode,
                         local: s.local.clone(),
                         remote: s.remote.clone(),
+                        iface: s.iface.clone(),
+                        netns: s.netns,
                         pids: s.pids.clone(),
                         in_per_s: moved_in as f64 / secs,
                         out_per_s: moved_out as f64 / secs,

@@ -2,6 +2,7 @@
 //! a transfer paced at a known rate.
 
 use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -47,6 +48,7 @@ fn watch_rates_follow_a_paced_transfer() {
     watch.err_line("changes follow");
     let (client, mut server) = pair(&l);
     let client_port = u64::from(client.local_addr().unwrap().port());
+    let client_inode = inode_of(&client);
     let reader = std::thread::spawn(move || {
         let mut sink = vec![0u8; 1 << 16];
         let mut got = 0;
@@ -66,8 +68,13 @@ fn watch_rates_follow_a_paced_transfer() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|c| c["local_port"] == client_port)
-            .map(|c| c["out_bytes_per_s"].as_f64().unwrap());
+            .find(|c| c["local_port"] == client_port);
+        if let Some(c) = ours {
+            // Named as `ls --json` names it; no namespace without --all-netns.
+            assert_eq!(c["inode"], client_inode, "{c}");
+            assert!(c["netns"].is_null(), "{c}");
+        }
+        let ours = ours.map(|c| c["out_bytes_per_s"].as_f64().unwrap());
         match ours {
             Some(rate) => out_rates.push(rate),
             None if !out_rates.is_empty() => break,
@@ -119,4 +126,52 @@ fn watch_rates_events_carry_the_info_of_ls_i() {
     assert!(info["tcp"]["bytes_acked"].is_u64(), "{opened}");
     assert!(info["congestion"].is_string(), "{opened}");
     assert!(info["memory"]["sndbuf"].is_u64(), "{opened}");
+}
+
+/// The inode of a socket of ours, as `ls --json` has it.
+fn inode_of(socket: &std::net::TcpStream) -> u64 {
+    let fd = format!("/proc/self/fd/{}", socket.as_raw_fd());
+    std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(fd).unwrap())
+}
+
+/// `--all-netns`: a rates event names each connection's namespace, as the sockets' events do.
+#[test]
+fn watch_rates_across_namespaces_name_the_namespace() {
+    let test = "watch_rates_across_namespaces_name_the_namespace";
+    let Some(ns) = Netns::new(test) else { return };
+    let (l, mut client, mut server) = ns.inside(|| {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (client, server) = pair(&l);
+        (l, client, server)
+    });
+    let port = l.local_addr().unwrap().port().to_string();
+    let args = [
+        "watch",
+        "--json",
+        "--rates",
+        "--all-netns",
+        "-t",
+        "--port",
+        &port,
+        "--interval",
+        "0.2",
+    ];
+    let watch = Running::spawn(portscope(&args));
+    watch.err_line("changes follow");
+    let client_port = u64::from(client.local_addr().unwrap().port());
+    let moved = loop {
+        // A chunk per look until a rates event shows the connection.
+        client.write_all(&[7u8; 100_000]).unwrap();
+        server.read_exact(&mut [0u8; 100_000]).unwrap();
+        let event: Value = serde_json::from_str(&watch.out_line("\"rates\"")).unwrap();
+        let found = (event["connections"].as_array().unwrap().iter())
+            .find(|c| c["local_port"] == client_port)
+            .cloned();
+        if let Some(c) = found {
+            break c;
+        }
+    };
+    assert_eq!(moved["netns"]["name"], ns.name.as_str(), "{moved}");
+    assert!(moved["netns"]["inode"].as_u64().unwrap() > 0, "{moved}");
+    assert_eq!(moved["inode"], inode_of(&client), "{moved}");
 }
