@@ -3,16 +3,15 @@
 //! or in another one entered by a file descriptor.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 
 use super::netlink::Diag;
 use super::port_filter::PortFilter;
 use super::{
-    Counters, DestroyFeed, Host, Owners, Pinned, Scope, Table, Vitals, counters, pidfd, procfs,
-    procnet, sysctl, unix_diag,
+    Counters, DestroyFeed, Host, Owners, Pinned, Scope, Table, Vitals, counters, namespaces, pidfd,
+    procfs, procnet, sysctl, unix_diag,
 };
 use crate::model::{Family, PortSettings, Proto, Socket};
 use crate::query::Query;
@@ -33,51 +32,25 @@ impl LinuxHost {
     }
 
     pub fn entered(path: &Path) -> Result<LinuxHost> {
-        let shown = path.display().to_string();
-        let file =
-            File::open(path).with_context(|| format!("opening network namespace {shown}"))?;
+        let file = namespaces::open(path)?;
         let host = LinuxHost {
-            netns: Some(Namespace { file, path: shown }),
+            netns: Some(Namespace {
+                file,
+                path: path.display().to_string(),
+            }),
         };
         // Enter once now, so a wrong file or a missing privilege is one clear error up front.
         host.inside(|| ())?;
         Ok(host)
     }
 
-    /// Runs `f` in the namespace: a netlink socket belongs to the namespace it is created in,
-    /// and /proc/sys/net and /proc/thread-self/net show the reading thread's namespace. Only
-    /// a short-lived thread of ours changes namespace, never the calling one.
+    /// Runs `f` in the namespace, on a short-lived thread of ours.
     fn inside<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
         let Some(ns) = &self.netns else {
             return Ok(f());
         };
-        std::thread::scope(|scope| {
-            let worker = std::thread::Builder::new()
-                .name("netns".into())
-                .spawn_scoped(scope, || {
-                    // SAFETY: a valid descriptor; only this thread changes namespace.
-                    if unsafe { libc::setns(ns.file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(f())
-                })
-                .context("starting a thread to enter the network namespace")?;
-            let entered = worker
-                .join()
-                .map_err(|_| anyhow!("the network namespace thread failed"))?;
-            entered.map_err(|e| match e.raw_os_error() {
-                Some(libc::EPERM) => anyhow!(
-                    "entering network namespace {}: permission denied (needs CAP_SYS_ADMIN: \
-                     run as root)",
-                    ns.path
-                ),
-                Some(libc::EINVAL) => anyhow!(
-                    "entering network namespace {}: not a network namespace file",
-                    ns.path
-                ),
-                _ => anyhow!("entering network namespace {}: {e}", ns.path),
-            })
-        })
+        namespaces::on_thread_inside(&ns.file, f)
+            .map_err(|e| namespaces::entering_failed(&ns.path, &e))
     }
 }
 

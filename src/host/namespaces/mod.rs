@@ -64,25 +64,51 @@ pub fn resolve(spec: &str) -> Result<PathBuf> {
 /// born there: called first thing on the main thread, the whole command runs inside, so a
 /// trial bind or a connect happens where the sockets are read. /proc stays host-wide.
 pub fn enter(path: &Path) -> Result<()> {
+    let file = open(path)?;
+    setns(&file).map_err(|e| entering_failed(&path.display().to_string(), &e))
+}
+
+/// The nsfs file at `path`, opened to enter the namespace it names.
+pub(in crate::host) fn open(path: &Path) -> Result<File> {
     let shown = crate::text::escaped(&path.display().to_string());
-    let file = File::open(path).map_err(|e| match e.kind() {
+    File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::PermissionDenied => anyhow!(
             "opening network namespace {shown}: permission denied (another user's process: run as root)"
         ),
-        _ => anyhow!("opening network namespace {shown}: {e}"),
-    })?;
-    if let Err(e) = setns(&file) {
-        return Err(match e.raw_os_error() {
-            Some(libc::EPERM) => anyhow!(
-                "entering network namespace {shown}: permission denied (needs CAP_SYS_ADMIN: run as root)"
-            ),
-            Some(libc::EINVAL) => {
-                anyhow!("entering network namespace {shown}: not a network namespace file")
-            }
-            _ => anyhow!("entering network namespace {shown}: {e}"),
-        });
+        // The cause kept: a namespace whose process exited is gone, not refused.
+        _ => anyhow::Error::new(e).context(format!("opening network namespace {shown}")),
+    })
+}
+
+/// Runs `f` on a short-lived thread moved into the namespace `file` names, and never moves
+/// the calling thread: a netlink socket belongs to the namespace it is made in, and
+/// /proc/sys/net and /proc/thread-self/net show the reading thread's.
+#[cfg(target_os = "linux")]
+pub(in crate::host) fn on_thread_inside<T: Send>(
+    file: &File,
+    f: impl FnOnce() -> T + Send,
+) -> std::io::Result<T> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("netns".into())
+            .spawn_scoped(scope, || setns(file).map(|()| f()))?
+            .join()
+            .map_err(|_| std::io::Error::other("the thread inside it failed"))?
+    })
+}
+
+/// Why entering the namespace at `shown` failed, and what to do.
+pub(in crate::host) fn entering_failed(shown: &str, e: &std::io::Error) -> anyhow::Error {
+    let shown = crate::text::escaped(shown);
+    match e.raw_os_error() {
+        Some(libc::EPERM) => anyhow!(
+            "entering network namespace {shown}: permission denied (needs CAP_SYS_ADMIN: run as root)"
+        ),
+        Some(libc::EINVAL) => {
+            anyhow!("entering network namespace {shown}: not a network namespace file")
+        }
+        _ => anyhow!("entering network namespace {shown}: {e}"),
     }
-    Ok(())
 }
 
 #[cfg(target_os = "linux")]
