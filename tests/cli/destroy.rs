@@ -27,12 +27,7 @@ fn kill_destroy_resets_one_of_two_connections() {
     assert_eq!(dry.status.code(), Some(0), "{}", stderr_of(&dry));
     assert_eq!(target_lines(&dry).len(), 1, "{}", stdout_of(&dry));
 
-    let out = ns
-        .portscope(&["kill", "--destroy", &local, &remote, "--yes"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    let text = stdout_of(&out);
+    let text = destroy(&ns, &[&local, &remote, "--yes"], 0);
     assert_eq!(text.matches(": reset").count(), 1, "{text}");
     let line = format!("tcp {local} → {remote} ESTABLISHED: reset");
     assert!(text.contains(&line), "{text}");
@@ -61,12 +56,7 @@ fn kill_destroy_cannot_close_a_socket_only_bound_and_says_so() {
         let port = s.local_addr().unwrap().as_socket().unwrap().port();
         (s, port.to_string())
     });
-    let out = ns
-        .portscope(&["kill", "--destroy", "--sport", &port, "--yes"])
-        .output()
-        .unwrap();
-    let text = stdout_of(&out);
-    assert_eq!(out.status.code(), Some(2), "{text}{}", stderr_of(&out));
+    let text = destroy(&ns, &["--sport", &port, "--yes"], 2);
     assert!(
         text.contains(&format!(
             "tcp 127.0.0.1:{port} → 0.0.0.0:* BOUND: not closed"
@@ -101,12 +91,7 @@ fn kill_destroy_says_what_the_kernel_did_to_a_time_wait_and_a_listener() {
     });
     let port = l.local_addr().unwrap().port().to_string();
 
-    let out = ns
-        .portscope(&["kill", "--destroy", "--sport", &closed_port, "--yes"])
-        .output()
-        .unwrap();
-    let text = stdout_of(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr_of(&out));
+    let text = destroy(&ns, &["--sport", &closed_port, "--yes"], 0);
     assert!(
         text.contains("TIME_WAIT — no process: closed by its owner"),
         "{text}"
@@ -126,12 +111,7 @@ fn kill_destroy_says_what_the_kernel_did_to_a_time_wait_and_a_listener() {
         text.contains("ESTABLISHED — no process yet: waiting in the listener's accept queue"),
         "{text}"
     );
-    let out = ns
-        .portscope(&["kill", "--destroy", "--sport", &port, "-l", "--yes"])
-        .output()
-        .unwrap();
-    let text = stdout_of(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr_of(&out));
+    let text = destroy(&ns, &["--sport", &port, "-l", "--yes"], 0);
     assert!(
         text.contains("LISTEN: closed (it no longer listens: accept() fails; connections waiting in its queue get RST)"),
         "{text}"
@@ -161,12 +141,7 @@ fn kill_destroy_resets_a_connection_bound_to_a_device() {
     });
     let local = client.local_addr().unwrap().to_string();
     let remote = client.peer_addr().unwrap().to_string();
-    let out = ns
-        .portscope(&["kill", "--destroy", &local, &remote, "--yes"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    let text = stdout_of(&out);
+    let text = destroy(&ns, &[&local, &remote, "--yes"], 0);
     let line = format!("tcp {local} → {remote} ESTABLISHED: reset");
     assert!(text.contains(&line), "{text}");
     // The kernel aborted the client's end: its next read fails, and its peer got a reset.
@@ -177,4 +152,14 @@ fn kill_destroy_resets_a_connection_bound_to_a_device() {
     let err = server.read(&mut [0; 8]).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
     drop(l);
+}
+
+/// `kill --destroy ARGS` in the namespace: its output, once its exit status is `status`.
+fn destroy(ns: &Netns, args: &[&str], status: i32) -> String {
+    let mut all = vec!["kill", "--destroy"];
+    all.extend_from_slice(args);
+    let out = ns.portscope(&all).output().unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(status), "{text}{}", stderr_of(&out));
+    text
 }
