@@ -10,10 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-15}
 tools=(ss cc script)
-floor=$(mktemp)
-cc -O2 -Wall -o "$floor" scripts/bench/watch_floor.c
 # shellcheck source=bench/table.sh
 source scripts/bench/table.sh
+floor=$(mktemp)
+trap 'rm -f "$floor"; cleanup' EXIT
+cc -O2 -Wall -o "$floor" scripts/bench/watch_floor.c
 inns python3 scripts/bench/timeit.py "$rounds" \
     "details, no owners:portscope-i:$bin ls -i --no-owners" \
     "details, no owners:ss-i:ss -tuani" \
@@ -28,7 +29,7 @@ inns python3 scripts/bench/timeit.py "$rounds" \
 # second and the least a look can do with them, in C: what any sock_diag reader pays.
 watch_secs=${WATCH_SECS:-60}
 floor_cpu() {
-    cpu_over "$watch_secs" "^$floor " inns "$floor" "$@" 1000000
+    cpu_over "$watch_secs" "^$(literal "$floor") " inns "$floor" "$@" 1000000
 }
 echo
 echo "waiting for the TIME_WAIT sockets to expire, so that the table is steady…"
@@ -42,4 +43,3 @@ echo "  floor, dumps alone, --json --rates' ext:  $(floor_cpu dump 74)"
 echo "  floor, lean diff, --json --rates' ext:    $(floor_cpu diff 74)"
 echo "  floor, lean diff, the screen's ext:       $(floor_cpu diff 2)"
 echo "  floor, lean diff, no rates:               $(floor_cpu diff 0)"
-rm -f "$floor"

@@ -2,9 +2,10 @@
 # root and the tools, builds the release binary (`bin`), builds the benchmark's socket table
 # (table.py) in a new private network namespace and holds it until the sourcing shell exits.
 # Sets `bin`, `ns`, `listen_port`, `client_port` and the functions `inns` (run a command inside
-# the namespace) and `watch_cpu SECS [FLAGS…]` (the CPU `portscope watch --json --interval 1
-# FLAGS` takes over SECS seconds after its first look, as `% of one core` on stdout), and
-# prints the table's summary.
+# the namespace), `cpu_over SECS PATTERN COMMAND…` (the CPU a command takes over SECS seconds
+# after its first 3, as `% of one core` on stdout), `watch_cpu SECS [FLAGS…]` (that of
+# `portscope watch --json --interval 1 FLAGS`) and `screen_cpu SECS [FLAGS…]` (the live
+# screen's, on a 50×200 terminal), and prints the table's summary.
 tools+=(python3)
 # shellcheck source=preflight.sh
 source "$(dirname "${BASH_SOURCE[0]}")/preflight.sh"
@@ -38,7 +39,7 @@ cpu_over() {
     "$@" >/dev/null 2>&1 </dev/null &
     runner=$!
     sleep 3
-    pid=$(pgrep -n -f "$pattern")
+    pid=$(pgrep -n -f "$pattern") || { echo "no process matches $pattern" >&2; return 1; }
     ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
     start=$(ticks)
     sleep "$secs"
@@ -51,11 +52,17 @@ cpu_over() {
 watch_cpu() {
     local secs=$1
     shift
-    cpu_over "$secs" "^$bin watch" inns "$bin" watch --json --interval 1 "$@"
+    cpu_over "$secs" "^$(literal "$bin") watch" inns "$bin" watch --json --interval 1 "$@"
 }
-# The live screen, `portscope watch --interval 1 FLAGS…` on a terminal (script(1)'s pty).
+# The live screen, `portscope watch --interval 1 FLAGS…` on a terminal (script(1)'s pty, set
+# to 50 rows of 200 columns: with stdin not a terminal it would have none).
 screen_cpu() {
     local secs=$1
     shift
-    cpu_over "$secs" "^$bin watch" script -qec "ip netns exec $ns $bin watch --interval 1 $*" /dev/null
+    cpu_over "$secs" "^$(literal "$bin") watch" script -qec \
+        "stty rows 50 cols 200; exec ip netns exec $ns '$bin' watch --interval 1 $*" /dev/null
+}
+# A path as a pgrep pattern that matches it literally.
+literal() {
+    printf '%s' "$1" | sed 's/[][\\.*^$+?(){}|]/\\&/g'
 }

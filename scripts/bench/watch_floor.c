@@ -5,8 +5,8 @@
  *   cc -O2 -o /tmp/watch_floor scripts/bench/watch_floor.c
  *   /tmp/watch_floor MODE EXT LOOKS
  * MODE: dump (read every reply and drop it: the kernel's share), diff (each socket looked up
- * by its addresses in an open-addressing table, state, queues and inode compared with the
- * last look, and tcp_info's two byte counters read: the rates). EXT: idiag_ext, 0 for plain
+ * by protocol, addresses and inode in an open-addressing table, state and queues compared with
+ * the last look, and tcp_info's two byte counters read: the rates). EXT: idiag_ext, 0 for plain
  * watch, 74 (tcp_info, congestion, memory) for `watch --rates --json`, 2 for the screen's.
  */
 #include <linux/inet_diag.h>
@@ -21,22 +21,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLOTS (1 << 16)
+#define SLOTS (1 << 18)
+#define KEY 44 /* message type, ports, addresses, inode */
 #define BYTES_ACKED 120 /* offsetof(struct tcp_info, tcpi_bytes_acked) */
 
 struct slot {
-    unsigned char key[36]; /* ports and addresses */
-    unsigned used, state, rqueue, wqueue, inode;
+    unsigned char key[KEY];
+    unsigned used, state, rqueue, wqueue;
     unsigned long long acked, received;
 };
 
 static struct slot *table;
-static long changed, counted;
+static long changed, counted, used;
 static char buf[65536];
 
 static unsigned hash(const unsigned char *key) {
     unsigned long long h = 0;
-    for (int i = 0; i < 36; i += 4) {
+    for (int i = 0; i < KEY; i += 4) {
         unsigned w;
         memcpy(&w, key + i, 4);
         h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
@@ -44,24 +45,31 @@ static unsigned hash(const unsigned char *key) {
     return (unsigned)(h >> 32) & (SLOTS - 1);
 }
 
-static void diff(struct inet_diag_msg *m, int len) {
-    unsigned char key[36];
-    memcpy(key, &m->id.idiag_sport, 4);
-    memcpy(key + 4, m->id.idiag_src, 16);
-    memcpy(key + 20, m->id.idiag_dst, 16);
+static void diff(int type, struct inet_diag_msg *m, int len) {
+    unsigned char key[KEY] = {0};
+    memcpy(key, &type, 4);
+    memcpy(key + 4, &m->id.idiag_sport, 4);
+    memcpy(key + 8, m->id.idiag_src, 16);
+    memcpy(key + 24, m->id.idiag_dst, 16);
+    memcpy(key + 40, &m->idiag_inode, 4);
     unsigned i = hash(key);
-    while (table[i].used && memcmp(table[i].key, key, 36))
+    while (table[i].used && memcmp(table[i].key, key, KEY))
         i = (i + 1) & (SLOTS - 1);
     struct slot *s = &table[i];
     if (!s->used) {
-        s->used = 1;
-        memcpy(s->key, key, 36);
+        /* A table that only grows (sockets gone are not dropped) stops at three quarters. */
+        if (used >= SLOTS / 4 * 3) {
+            changed++;
+            return;
+        }
+        s->used = 1, used++;
+        memcpy(s->key, key, KEY);
     } else if (s->state != m->idiag_state || s->rqueue != m->idiag_rqueue ||
-               s->wqueue != m->idiag_wqueue || s->inode != m->idiag_inode) {
+               s->wqueue != m->idiag_wqueue) {
         changed++;
     }
     s->state = m->idiag_state, s->rqueue = m->idiag_rqueue;
-    s->wqueue = m->idiag_wqueue, s->inode = m->idiag_inode;
+    s->wqueue = m->idiag_wqueue;
     struct rtattr *a = (struct rtattr *)(m + 1);
     int left = len - (int)sizeof *m;
     for (; RTA_OK(a, left); a = RTA_NEXT(a, left)) {
@@ -86,7 +94,7 @@ static void dump(int fd, int type, void *req, int req_len, int do_diff) {
             if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
                 return;
             if (do_diff && h->nlmsg_type == type)
-                diff(NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN);
+                diff(type, NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN);
         }
     }
 }
