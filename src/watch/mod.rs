@@ -254,3 +254,53 @@ mod tests {
         assert!(watcher.processes.contains_key(&43));
     }
 }
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+    use crate::host::fake::FakeHost;
+    use crate::model::TcpState;
+    use tracker::ChangeKind;
+
+    /// A BOUND socket missing from one look is reported closed only at the next (the
+    /// tracker's grace look), so its dimmed row lives a look later than other closed rows:
+    /// its owner must still be named on the screen's third refresh of that row.
+    #[test]
+    fn a_closed_bound_sockets_owner_is_named_on_all_three_refreshes() {
+        let bound = crate::fixtures::loopback_tcp(80, 0, TcpState::Bound, 1, &[42]);
+        let other = crate::fixtures::loopback_tcp(81, 0, TcpState::Listen, 2, &[43]);
+        let mut looks = vec![vec![bound, other.clone()]];
+        looks.extend(std::iter::repeat_n(vec![other], 6));
+        let mut host = FakeHost::new(looks);
+        for pid in [42, 43] {
+            let process = Process {
+                pid,
+                name: "server".to_string(),
+                user: None,
+                cmdline: String::new(),
+            };
+            host.processes.insert(pid, process);
+        }
+        let mut watcher = Watcher::new(&host, Query::everything());
+        let mut closed_at = None;
+        let mut named = Vec::new();
+        for look in 0..7 {
+            let changes = watcher.look().unwrap();
+            if changes
+                .ip
+                .iter()
+                .any(|c| c.kind == ChangeKind::Closed && c.socket.local.port == 80)
+            {
+                closed_at = Some(look);
+            }
+            named.push(watcher.processes.contains_key(&42));
+        }
+        let closed_at = closed_at.expect("the BOUND socket is reported closed");
+        // The closed row is shown at the look it closed and the two after (GONE_FOR = 3).
+        assert_eq!(
+            named[closed_at..closed_at + 3],
+            [true, true, true],
+            "closed at look {closed_at}; owner known per look: {named:?}"
+        );
+    }
+}
