@@ -108,3 +108,25 @@ pub fn settle(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+
+    /// A namespace's name is whatever `ip netns add` was given (it takes an ESC): the pace
+    /// note that names it reaches the terminal, so it must come escaped.
+    #[test]
+    fn the_namespace_named_in_the_pace_note_is_escaped() {
+        let pace = Pace {
+            rate: Some(1.0),
+            limits: Some(IcmpLimits {
+                ratelimit_ms: 1000,
+                ratemask: 6168,
+                msgs_per_sec: 1000,
+                source: LimitSource::Namespace("revf-e\u{1b}[31mred".to_string()),
+            }),
+        };
+        let said = pace.limit_source().expect("a source");
+        assert!(!said.contains('\u{1b}'), "raw ESC in {said:?}");
+    }
+}
