@@ -128,3 +128,46 @@ mod tests {
         assert!(loopback);
     }
 }
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+
+    /// A namespace can own addresses through a `local` route with no interface address
+    /// (AnyIP: `ip route add local 10.214.9.0/24 dev lo`); it answers for them, so it holds
+    /// them. Skipped (loudly) without root or `ip`.
+    #[test]
+    fn a_namespace_holds_an_address_its_local_route_gives_it() {
+        let seen = std::thread::spawn(|| {
+            // SAFETY: moves only this short-lived thread into a new network namespace.
+            if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+                return None;
+            }
+            // A child forked from this thread starts in its namespace.
+            let ip = |args: &[&str]| {
+                std::process::Command::new("ip")
+                    .args(args)
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            if !(ip(&["link", "set", "lo", "up"])
+                && ip(&["route", "add", "local", "10.214.9.0/24", "dev", "lo"]))
+            {
+                return None;
+            }
+            let target = IpAddr::from([10, 214, 9, 5]);
+            let kernel_local = std::net::UdpSocket::bind((target, 0)).is_ok();
+            Some((kernel_local, holds(target)))
+        })
+        .join()
+        .expect("the thread in the new namespace");
+        let Some((kernel_local, held)) = seen else {
+            eprintln!(
+                "SKIPPED a_namespace_holds_an_address_its_local_route_gives_it: needs root and ip"
+            );
+            return;
+        };
+        assert!(kernel_local, "the kernel has the address as local");
+        assert!(held, "holds() disagrees with the kernel's local route");
+    }
+}
