@@ -39,7 +39,7 @@ pub fn run(args: &ProbeArgs) -> Result<Exit> {
         output::diagnostic(&format!(
             "note: UDP probes paced at {rate:.0}/s, as fast as {} answers ({source}): about \
              {:.0} s; --rate N goes faster, marking silent ports unreliable",
-            args.host,
+            crate::text::escaped(&args.host),
             targets.len() as f64 / rate
         ));
     }

@@ -23,47 +23,47 @@ pub fn for_target(ip: IpAddr) -> IcmpLimits {
     read(LimitSource::Assumed)
 }
 
-/// Whether the calling thread's namespace has the address on one of its interfaces
-/// (getifaddrs asks the thread's own namespace). A trial bind would not tell: a new namespace
-/// with no address, not even loopback up, lets a bind to any address through.
+/// Whether the calling thread's namespace has the address: its routing says the address is
+/// local (an interface's address, or a range given by `ip route add local`), as `ip route get`
+/// tells. A trial bind would not do: a new namespace with no address, not even loopback up,
+/// lets a bind to any address through.
 fn holds(ip: IpAddr) -> bool {
-    ip.is_loopback() || interface_addresses().contains(&ip)
+    ip.is_loopback() || routes_locally(ip).unwrap_or(false)
 }
 
-/// The IPv4 and IPv6 addresses of the calling thread's namespace's interfaces.
-fn interface_addresses() -> Vec<IpAddr> {
-    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs fills `list` with a list that freeifaddrs releases below.
-    if unsafe { libc::getifaddrs(&mut list) } != 0 {
-        return Vec::new();
-    }
-    let mut found = Vec::new();
-    let mut at = list;
-    while !at.is_null() {
-        // SAFETY: a node of the list getifaddrs returned, alive until freeifaddrs.
-        let node = unsafe { &*at };
-        if !node.ifa_addr.is_null() {
-            // SAFETY: ifa_addr points to a sockaddr of the family it names.
-            let address = unsafe {
-                match i32::from((*node.ifa_addr).sa_family) {
-                    libc::AF_INET => {
-                        let v4 = &*node.ifa_addr.cast::<libc::sockaddr_in>();
-                        Some(IpAddr::from(v4.sin_addr.s_addr.to_ne_bytes()))
-                    }
-                    libc::AF_INET6 => {
-                        let v6 = &*node.ifa_addr.cast::<libc::sockaddr_in6>();
-                        Some(IpAddr::from(v6.sin6_addr.s6_addr))
-                    }
-                    _ => None,
-                }
-            };
-            found.extend(address);
-        }
-        at = node.ifa_next;
-    }
-    // SAFETY: the list getifaddrs returned, freed once.
-    unsafe { libc::freeifaddrs(list) };
-    found
+/// RTM_GETROUTE for `ip` in the calling thread's namespace (a netlink socket belongs to the
+/// namespace it is made in): whether the route found is of type local.
+fn routes_locally(ip: IpAddr) -> std::io::Result<bool> {
+    use netlink_sys::{Socket, protocols::NETLINK_ROUTE};
+    const RTM_NEWROUTE: u16 = 24;
+    const RTM_GETROUTE: u16 = 26;
+    const RTA_DST: u16 = 1;
+    const RTN_LOCAL: u8 = 2;
+    let (family, address) = match ip {
+        IpAddr::V4(v4) => (libc::AF_INET as u8, v4.octets().to_vec()),
+        IpAddr::V6(v6) => (libc::AF_INET6 as u8, v6.octets().to_vec()),
+    };
+    let mut request = Vec::with_capacity(48);
+    request.extend_from_slice(&0u32.to_ne_bytes());
+    request.extend_from_slice(&RTM_GETROUTE.to_ne_bytes());
+    request.extend_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
+    request.extend_from_slice(&1u32.to_ne_bytes());
+    request.extend_from_slice(&0u32.to_ne_bytes());
+    // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type; flags.
+    request.extend_from_slice(&[family, (address.len() * 8) as u8, 0, 0, 0, 0, 0, 0]);
+    request.extend_from_slice(&0u32.to_ne_bytes());
+    request.extend_from_slice(&(4 + address.len() as u16).to_ne_bytes());
+    request.extend_from_slice(&RTA_DST.to_ne_bytes());
+    request.extend_from_slice(&address);
+    super::netlink::fix_length(&mut request);
+    let mut socket = Socket::new(NETLINK_ROUTE)?;
+    socket.bind_auto()?;
+    socket.send(&request, 0)?;
+    let mut reply = Vec::with_capacity(4096);
+    socket.recv(&mut reply, 0)?;
+    // An unreachable address is an NLMSG_ERROR; a route, RTM_NEWROUTE with rtm_type at 7.
+    let kind = reply.get(4..6).map(|k| u16::from_ne_bytes([k[0], k[1]]));
+    Ok(kind == Some(RTM_NEWROUTE) && reply.get(16 + 7) == Some(&RTN_LOCAL))
 }
 
 /// The limits as the calling thread's namespace has them (kernel defaults where unreadable).
@@ -127,11 +127,6 @@ mod tests {
         assert!(!held);
         assert!(loopback);
     }
-}
-
-#[cfg(test)]
-mod review_tests {
-    use super::*;
 
     /// A namespace can own addresses through a `local` route with no interface address
     /// (AnyIP: `ip route add local 10.214.9.0/24 dev lo`); it answers for them, so it holds

@@ -60,9 +60,11 @@ impl Pace {
             LimitSource::Loopback => "an address of this namespace: answers over loopback, \
                                       unlimited"
                 .to_string(),
-            LimitSource::Namespace(name) => {
-                format!("{limit} in network namespace {name}, which holds the address")
-            }
+            // Whatever `ip netns add` was given: it reaches a terminal.
+            LimitSource::Namespace(name) => format!(
+                "{limit} in network namespace {}, which holds the address",
+                crate::text::escaped(name)
+            ),
             LimitSource::Assumed => format!("{limit} here, assumed for the target"),
         })
     }
@@ -110,7 +112,7 @@ pub fn settle(
 }
 
 #[cfg(test)]
-mod review_tests {
+mod tests {
     use super::*;
 
     /// A namespace's name is whatever `ip netns add` was given (it takes an ESC): the pace

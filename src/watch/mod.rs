@@ -17,8 +17,9 @@ use rates::{ConnectionRate, RateMeter};
 use tracker::{Change, Tracker};
 
 /// How many looks a process no socket names any more is remembered: the screen shows a
-/// closed socket for three refreshes, with its owner.
-const REMEMBERED: u64 = 4;
+/// closed socket for three refreshes, with its owner, and a BOUND one is reported closed a
+/// look late (the tracker gives it one more look).
+const REMEMBERED: u64 = 5;
 
 /// Names a look's namespaces and containers.
 pub type Placer<'h> = Box<dyn Fn(&mut Inventory) + 'h>;
@@ -226,12 +227,14 @@ mod tests {
         assert_eq!(host.looks_taken(), 4);
     }
 
-    #[test]
-    fn a_closed_sockets_process_is_remembered_a_few_looks_then_let_go() {
-        let listen = crate::fixtures::loopback_tcp(80, 0, TcpState::Listen, 1, &[42]);
-        let other = crate::fixtures::loopback_tcp(81, 0, TcpState::Listen, 2, &[43]);
-        let mut looks = vec![vec![listen, other.clone()]];
-        looks.extend(std::iter::repeat_n(vec![other], 6));
+    /// Watches a socket of pid 42's in `state` that is gone after the first look, beside
+    /// pid 43's listener that stays: the look it is reported closed at, and whether pid 42 is
+    /// known at each of 7 looks.
+    fn owner_after_close(state: TcpState) -> (usize, Vec<bool>) {
+        let gone = crate::fixtures::loopback_tcp(80, 0, state, 1, &[42]);
+        let stays = crate::fixtures::loopback_tcp(81, 0, TcpState::Listen, 2, &[43]);
+        let mut looks = vec![vec![gone, stays.clone()]];
+        looks.extend(std::iter::repeat_n(vec![stays], 6));
         let mut host = FakeHost::new(looks);
         for pid in [42, 43] {
             let process = Process {
@@ -243,64 +246,31 @@ mod tests {
             host.processes.insert(pid, process);
         }
         let mut watcher = Watcher::new(&host, Query::everything());
-        let mut known = Vec::new();
-        for _ in 0..7 {
-            watcher.look().unwrap();
-            known.push(watcher.processes.contains_key(&42));
-        }
-        // Seen at the first look; its socket closed at the second: named for the closed event
-        // and the screen's three refreshes of the closed row, then forgotten.
-        assert_eq!(known, [true, true, true, true, false, false, false]);
-        assert!(watcher.processes.contains_key(&43));
-    }
-}
-
-#[cfg(test)]
-mod review_tests {
-    use super::*;
-    use crate::host::fake::FakeHost;
-    use crate::model::TcpState;
-    use tracker::ChangeKind;
-
-    /// A BOUND socket missing from one look is reported closed only at the next (the
-    /// tracker's grace look), so its dimmed row lives a look later than other closed rows:
-    /// its owner must still be named on the screen's third refresh of that row.
-    #[test]
-    fn a_closed_bound_sockets_owner_is_named_on_all_three_refreshes() {
-        let bound = crate::fixtures::loopback_tcp(80, 0, TcpState::Bound, 1, &[42]);
-        let other = crate::fixtures::loopback_tcp(81, 0, TcpState::Listen, 2, &[43]);
-        let mut looks = vec![vec![bound, other.clone()]];
-        looks.extend(std::iter::repeat_n(vec![other], 6));
-        let mut host = FakeHost::new(looks);
-        for pid in [42, 43] {
-            let process = Process {
-                pid,
-                name: "server".to_string(),
-                user: None,
-                cmdline: String::new(),
-            };
-            host.processes.insert(pid, process);
-        }
-        let mut watcher = Watcher::new(&host, Query::everything());
-        let mut closed_at = None;
-        let mut named = Vec::new();
+        let (mut closed_at, mut named) = (None, Vec::new());
         for look in 0..7 {
             let changes = watcher.look().unwrap();
-            if changes
-                .ip
-                .iter()
-                .any(|c| c.kind == ChangeKind::Closed && c.socket.local.port == 80)
-            {
+            let closed = |c: &Change<Socket>| c.kind == ChangeKind::Closed && c.socket.inode == 1;
+            if changes.ip.iter().any(closed) {
                 closed_at = Some(look);
             }
             named.push(watcher.processes.contains_key(&42));
         }
-        let closed_at = closed_at.expect("the BOUND socket is reported closed");
-        // The closed row is shown at the look it closed and the two after (GONE_FOR = 3).
-        assert_eq!(
-            named[closed_at..closed_at + 3],
-            [true, true, true],
-            "closed at look {closed_at}; owner known per look: {named:?}"
-        );
+        assert!(watcher.processes.contains_key(&43));
+        (closed_at.expect("reported closed"), named)
+    }
+
+    #[test]
+    fn a_closed_sockets_owner_is_named_while_the_screen_shows_it_then_let_go() {
+        // A BOUND socket is reported closed a look late (the tracker's grace look).
+        for state in [TcpState::Listen, TcpState::Bound] {
+            let (closed_at, named) = owner_after_close(state);
+            // The closed row is shown at the look it closed and the two after (GONE_FOR).
+            assert_eq!(
+                named[closed_at..closed_at + 3],
+                [true; 3],
+                "{state:?}: closed at look {closed_at}; owner known per look: {named:?}"
+            );
+            assert!(!named[6], "{state:?}: still remembered: {named:?}");
+        }
     }
 }
