@@ -432,4 +432,32 @@ mod tests {
         assert_eq!(attributes(&[2, 0, 1, 0]).count(), 0, "a length under 4");
         assert_eq!(attributes(&[]).count(), 0);
     }
+
+    /// Truncated and garbled replies (any length, any attribute lengths) are dropped or read
+    /// in part, never a panic: the fixed offsets are read only after the length check.
+    #[test]
+    fn garbled_replies_do_not_panic() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut interfaces = super::Interfaces::default();
+        for _ in 0..20_000 {
+            let len = (next() % 200) as usize;
+            let mut payload: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if let Some(family) = payload.first_mut() {
+                // Mostly the families the parser reads, so that the attributes are reached.
+                *family = [super::AF_INET, super::AF_INET6, 0][(next() % 3) as usize];
+            }
+            if let Some(state) = payload.get_mut(1) {
+                *state = (next() % 13) as u8;
+            }
+            for proto in [super::Proto::Tcp, super::Proto::Udp] {
+                let _ = super::parse_socket(proto, &payload, &mut interfaces, true);
+            }
+        }
+    }
 }
