@@ -43,12 +43,7 @@ fn routes_locally(ip: IpAddr) -> std::io::Result<bool> {
         IpAddr::V4(v4) => (libc::AF_INET as u8, v4.octets().to_vec()),
         IpAddr::V6(v6) => (libc::AF_INET6 as u8, v6.octets().to_vec()),
     };
-    let mut request = Vec::with_capacity(48);
-    request.extend_from_slice(&0u32.to_ne_bytes());
-    request.extend_from_slice(&RTM_GETROUTE.to_ne_bytes());
-    request.extend_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
-    request.extend_from_slice(&1u32.to_ne_bytes());
-    request.extend_from_slice(&0u32.to_ne_bytes());
+    let mut request = super::netlink::header(RTM_GETROUTE, libc::NLM_F_REQUEST as u16);
     // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type; flags.
     request.extend_from_slice(&[family, (address.len() * 8) as u8, 0, 0, 0, 0, 0, 0]);
     request.extend_from_slice(&0u32.to_ne_bytes());

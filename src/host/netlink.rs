@@ -122,11 +122,7 @@ impl Diag {
     /// Closes one socket (SOCK_DESTROY), named by its addresses, ports, interface and cookie
     /// as the dump reported them; the kernel acknowledges or says why not.
     pub fn destroy(&mut self, socket: &Socket) -> io::Result<()> {
-        let mut request = Vec::with_capacity(88);
-        request.extend_from_slice(&0u32.to_ne_bytes());
-        request.extend_from_slice(&SOCK_DESTROY.to_ne_bytes());
-        request.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
-        request.extend_from_slice(&[0; 8]);
+        let mut request = header(SOCK_DESTROY, NLM_F_REQUEST | NLM_F_ACK);
         let (family, protocol) = (
             match socket.family {
                 Family::Ipv4 => AF_INET,
@@ -222,10 +218,16 @@ impl Diag {
 /// A netlink header for a dump request of `kind`; the length is fixed by the caller once the
 /// payload is appended, the sequence number by `Diag::request`.
 pub fn dump_header(kind: u16) -> Vec<u8> {
+    header(kind, NLM_F_REQUEST | NLM_F_DUMP)
+}
+
+/// A netlink header for a request of `kind` with `flags`, sequence number 0; the caller
+/// appends the payload and fixes the length (`fix_length`).
+pub fn header(kind: u16, flags: u16) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(128);
     bytes.extend_from_slice(&0u32.to_ne_bytes());
     bytes.extend_from_slice(&kind.to_ne_bytes());
-    bytes.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    bytes.extend_from_slice(&flags.to_ne_bytes());
     bytes.extend_from_slice(&[0; 8]);
     bytes
 }
