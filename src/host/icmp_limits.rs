@@ -98,22 +98,33 @@ fn inside<T: Send>(file: &std::fs::File, f: impl FnOnce() -> Option<T> + Send) -
 mod tests {
     use super::*;
 
+    /// `f` on a thread moved into a new network namespace (loopback down, no address);
+    /// None without the right to make one (not root), or when `f` says it cannot run.
+    fn in_new_namespace<T: Send>(f: impl FnOnce() -> Option<T> + Send) -> Option<T> {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // SAFETY: moves only this short-lived thread into a new network namespace.
+                    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+                        return None;
+                    }
+                    f()
+                })
+                .join()
+                .expect("the thread in the new namespace")
+        })
+    }
+
     /// A namespace just made has no address, not even loopback up, and a bind to any address
     /// succeeds there: it must not pass for the one that holds the target (it did, and a
     /// sweep read such a namespace's limits). Skipped (loudly) without root.
     #[test]
     fn a_namespace_without_addresses_holds_none() {
-        let seen = std::thread::spawn(|| {
-            // SAFETY: moves only this short-lived thread into a new network namespace.
-            if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-                return None;
-            }
+        let seen = in_new_namespace(|| {
             let target = IpAddr::from([10, 214, 1, 2]);
             let bound = std::net::UdpSocket::bind((target, 0)).is_ok();
             Some((bound, holds(target), holds(IpAddr::from([127, 0, 0, 1]))))
-        })
-        .join()
-        .expect("the thread in the new namespace");
+        });
         let Some((bound, held, loopback)) = seen else {
             eprintln!("SKIPPED a_namespace_without_addresses_holds_none: needs root (unshare)");
             return;
@@ -128,11 +139,7 @@ mod tests {
     /// them. Skipped (loudly) without root or `ip`.
     #[test]
     fn a_namespace_holds_an_address_its_local_route_gives_it() {
-        let seen = std::thread::spawn(|| {
-            // SAFETY: moves only this short-lived thread into a new network namespace.
-            if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-                return None;
-            }
+        let seen = in_new_namespace(|| {
             // A child forked from this thread starts in its namespace.
             let ip = |args: &[&str]| {
                 std::process::Command::new("ip")
@@ -148,9 +155,7 @@ mod tests {
             let target = IpAddr::from([10, 214, 9, 5]);
             let kernel_local = std::net::UdpSocket::bind((target, 0)).is_ok();
             Some((kernel_local, holds(target)))
-        })
-        .join()
-        .expect("the thread in the new namespace");
+        });
         let Some((kernel_local, held)) = seen else {
             eprintln!(
                 "SKIPPED a_namespace_holds_an_address_its_local_route_gives_it: needs root and ip"
