@@ -39,7 +39,11 @@ cpu_over() {
     "$@" >/dev/null 2>&1 </dev/null &
     runner=$!
     sleep 3
-    pid=$(pgrep -n -f "$pattern") || { echo "no process matches $pattern" >&2; return 1; }
+    pid=$(pgrep -n -f "$pattern") || {
+        echo "no process matches $pattern" >&2
+        kill "$runner" 2>/dev/null
+        return 1
+    }
     ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
     start=$(ticks)
     sleep "$secs"

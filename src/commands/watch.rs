@@ -87,9 +87,8 @@ fn stream(mut watcher: Watcher, every: Duration) -> Result<Exit> {
         }
         if watcher.measures_rates() && watcher.rate_secs > 0.0 {
             let t_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let (secs, rates) = (watcher.rate_secs, &watcher.rates);
             let inv = watcher.inventory(Vec::new(), Vec::new());
-            render::watch::rates(&mut out, t_ms, secs, rates, &inv)?;
+            render::watch::rates(&mut out, t_ms, watcher.rate_secs, &watcher.rates, &inv)?;
             out.flush()?;
         }
         if interrupt::sleep(next.saturating_duration_since(Instant::now())) {

@@ -46,7 +46,6 @@ pub fn ip(ip: &IpAddr, iface: Option<&str>, out: &mut String) {
     }
 }
 
-/// A number in decimal, without the formatting machinery.
 /// `512 B`, `1.2 MiB` (then `suffix`: `/s` for a rate), in powers of 1024 as ss and free do.
 pub fn binary_size(value: f64, suffix: &str, out: &mut String) {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -61,6 +60,7 @@ pub fn binary_size(value: f64, suffix: &str, out: &mut String) {
     };
 }
 
+/// A number in decimal, without the formatting machinery.
 pub fn number(n: u32, out: &mut String) {
     long_number(u64::from(n), out);
 }
