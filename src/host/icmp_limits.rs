@@ -5,7 +5,6 @@ use std::net::IpAddr;
 
 use crate::model::{IcmpLimits, LimitSource};
 
-const DIR: &str = "/proc/sys/net/ipv4";
 const NAMED: &str = "/run/netns";
 
 /// The limits `ip` answers under, and where they were read.
@@ -63,12 +62,7 @@ fn routes_locally(ip: IpAddr) -> std::io::Result<bool> {
 
 /// The limits as the calling thread's namespace has them (kernel defaults where unreadable).
 fn read(source: LimitSource) -> IcmpLimits {
-    let number = |name: &str, default: u32| {
-        std::fs::read_to_string(format!("{DIR}/{name}"))
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-            .unwrap_or(default)
-    };
+    let number = |name: &str, default: u32| super::sysctl::number(name).unwrap_or(default);
     IcmpLimits {
         ratelimit_ms: number("icmp_ratelimit", 1000),
         ratemask: number("icmp_ratemask", 6168),

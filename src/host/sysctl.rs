@@ -11,7 +11,8 @@ fn read(name: &str) -> std::io::Result<String> {
     std::fs::read_to_string(format!("{DIR}/{name}"))
 }
 
-fn number<T: std::str::FromStr>(name: &str) -> Option<T> {
+/// A number from /proc/sys/net/ipv4/`name`; None when unreadable.
+pub(super) fn number<T: std::str::FromStr>(name: &str) -> Option<T> {
     read(name).ok()?.trim().parse().ok()
 }
 
